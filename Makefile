@@ -1,0 +1,46 @@
+# Model Portal: `make run` starts the portal with demo models; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.12 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run dev test test-sqlite test-postgres lint format bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
+	  { echo "Python 3.12 or newer is needed (found $$($(PYTHON) --version))."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+var/secret_key:
+	@mkdir -p var
+	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+# The portal as it runs in production (gunicorn, DEBUG off, whitenoise), with a task worker.
+run: $(VENV)/.installed var/secret_key
+	SECRET_KEY=$$(cat var/secret_key) HOST=$(HOST) PORT=$(PORT) bin/run-portal
+
+# Django's development server with auto-reload, DEBUG on.
+dev: $(VENV)/.installed
+	DEBUG=1 HOST=$(HOST) PORT=$(PORT) DEV=1 bin/run-portal
+
+test: $(VENV)/.installed
+	bin/run-tests
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(VENV)/.installed
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+bench: $(VENV)/.installed
+	$(PY) bench/predict_one_row.py
+
+clean:
+	rm -rf $(VENV) var staticfiles test-artifacts

@@ -1,0 +1,154 @@
+"""Admin for the registry: readable, searchable, and read-only where records are immutable."""
+
+import json
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from registry.models import (
+    Alias,
+    AuditEvent,
+    ModelVersion,
+    Prediction,
+    RegisteredModel,
+    Tag,
+    Usage,
+)
+
+
+def _pretty(value) -> str:
+    return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(value, indent=2))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by services only: viewable here, never edited or added by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class VersionInline(admin.TabularInline):
+    model = ModelVersion
+    fields = ("number", "estimator_class", "artifact_sha256", "created_by", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AliasInline(admin.TabularInline):
+    model = Alias
+    fields = ("name", "version", "updated_by", "updated_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RegisteredModel)
+class RegisteredModelAdmin(admin.ModelAdmin):
+    list_display = ("name", "title", "task", "owner", "created_at", "archived_at")
+    list_filter = ("task", "tags", "archived_at")
+    search_fields = ("name", "title", "description")
+    readonly_fields = ("name", "task", "created_at")
+    filter_horizontal = ("tags",)
+    inlines = [AliasInline, VersionInline]
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "model",
+        "number",
+        "estimator_class",
+        "framework_version",
+        "created_by",
+        "created_at",
+    )
+    list_filter = ("model", "framework_version")
+    search_fields = ("model__name", "artifact_sha256", "notes")
+    list_select_related = ("model", "created_by")
+    exclude = (
+        "interface",
+        "metrics",
+        "params",
+        "evaluation",
+        "reference_sample",
+        "breaking_changes",
+    )
+    readonly_fields = (
+        "interface_pretty",
+        "metrics_pretty",
+        "params_pretty",
+        "breaking_changes_pretty",
+    )
+
+    @admin.display(description="interface")
+    def interface_pretty(self, obj):
+        return _pretty(obj.interface)
+
+    @admin.display(description="metrics")
+    def metrics_pretty(self, obj):
+        return _pretty(obj.metrics)
+
+    @admin.display(description="parameters")
+    def params_pretty(self, obj):
+        return _pretty(obj.params)
+
+    @admin.display(description="breaking changes")
+    def breaking_changes_pretty(self, obj):
+        return _pretty(obj.breaking_changes)
+
+
+@admin.register(Alias)
+class AliasAdmin(ReadOnlyAdmin):
+    list_display = ("model", "name", "version", "updated_by", "updated_at")
+    list_filter = ("name", "model")
+    list_select_related = ("model", "version__model", "updated_by")
+
+
+@admin.register(Prediction)
+class PredictionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "version",
+        "user",
+        "source",
+        "row_count",
+        "latency_ms",
+        "name",
+        "created_at",
+    )
+    list_filter = ("source", "version__model", "created_at")
+    search_fields = ("id", "name", "user__username")
+    list_select_related = ("version__model", "user")
+    date_hierarchy = "created_at"
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "actor", "action", "model", "version")
+    list_filter = ("action", "model")
+    list_select_related = ("actor", "model", "version__model")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Usage)
+class UsageAdmin(ReadOnlyAdmin):
+    list_display = ("day", "version", "kind", "count")
+    list_filter = ("kind", "day")
+    list_select_related = ("version__model",)
+
+
+admin.site.register(Tag)

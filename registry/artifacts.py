@@ -1,0 +1,196 @@
+"""Model files: stored by content (sha256), loaded only through skops and an allow-list.
+
+An uploaded file is never unpickled. skops reads a zip of JSON that names every type it would
+construct; we refuse the file unless each type it does not already trust by default is on our
+allow-list: scikit-learn classes (never functions) and a fixed set of NumPy and SciPy types.
+Loaded estimators are cached per process, keyed by the artifact's sha256, so answering a request
+never touches the file again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import threading
+import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import skops.io as sio
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+
+# Types outside scikit-learn that tree models, random states and sparse outputs need.
+TRUSTED_TYPES = frozenset(
+    {
+        "numpy.dtype",
+        "numpy.ndarray",
+        "numpy.bool_",
+        "numpy.float16",
+        "numpy.float32",
+        "numpy.float64",
+        "numpy.int8",
+        "numpy.int16",
+        "numpy.int32",
+        "numpy.int64",
+        "numpy.uint8",
+        "numpy.uint16",
+        "numpy.uint32",
+        "numpy.uint64",
+        "numpy.str_",
+        "numpy.random.mtrand.RandomState",
+        "numpy.random._mt19937.MT19937",
+        "numpy.random._generator.Generator",
+        "numpy.random._pcg64.PCG64",
+        "scipy.sparse._csr.csr_matrix",
+        "scipy.sparse._csc.csc_matrix",
+        "scipy.sparse._csr.csr_array",
+        "scipy.sparse._csc.csc_array",
+    }
+)
+# scikit-learn packages whose classes are never needed by a fitted model.
+_UNTRUSTED_SKLEARN = ("sklearn.utils._testing", "sklearn.externals", "sklearn.datasets")
+
+
+class ArtifactError(ValidationError):
+    """A model file that cannot be trusted or used; the message says why."""
+
+    def __init__(self, message: str):
+        super().__init__({"artifact": [message]})
+        self.reason = message
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    path: str
+    sha256: str
+    size: int
+
+
+def _is_sklearn_class(name: str) -> bool:
+    if not name.startswith("sklearn.") or name.startswith(_UNTRUSTED_SKLEARN):
+        return False
+    module_name, _, attribute = name.rpartition(".")
+    try:
+        # Only scikit-learn's own modules are ever imported here, by the name in the file.
+        obj = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError):
+        return False
+    return isinstance(obj, type)
+
+
+def is_trusted_type(name: str) -> bool:
+    """Whether a type named in a skops file may be constructed."""
+    return name in TRUSTED_TYPES or _is_sklearn_class(name)
+
+
+def estimator_from_bytes(data: bytes) -> Any:
+    """Load an estimator from skops bytes, refusing anything not on the allow-list.
+
+    Raises :class:`ArtifactError` for a file that is not skops (a pickle, say), names an
+    untrusted type, or holds something other than a fitted estimator. Nothing in a refused file
+    is executed: the type names are checked before skops constructs a single object.
+    """
+    if not data:
+        raise ArtifactError("The model file is empty.")
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ArtifactError(
+            "This is not a skops file. Save the model with skops.io.dump(); "
+            "pickle and joblib files are never loaded."
+        )
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
+    except Exception as exc:  # skops raises several kinds for a damaged archive
+        raise ArtifactError(f"This skops file cannot be read: {exc}") from None
+    refused = sorted(name for name in untrusted if not is_trusted_type(name))
+    if refused:
+        raise ArtifactError(
+            "Refused: the file names types that are not on the allow-list of trusted types: "
+            + ", ".join(refused)
+            + "."
+        )
+    try:
+        obj = sio.loads(data, trusted=[name for name in untrusted if is_trusted_type(name)])
+    except Exception as exc:
+        raise ArtifactError(f"This skops file cannot be loaded: {exc}") from None
+    if not (callable(getattr(obj, "predict", None)) and hasattr(obj, "get_params")):
+        raise ArtifactError(
+            f"The file holds a {type(obj).__name__}, not a fitted estimator with predict()."
+        )
+    return obj
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _storage():
+    return storages["artifacts"]
+
+
+def artifact_store(*, data: bytes) -> StoredArtifact:
+    """Save a model file under its sha256; the same bytes are stored once."""
+    digest = sha256_of(data)
+    path = f"sha256/{digest[:2]}/{digest}.skops"
+    storage = _storage()
+    if not storage.exists(path):
+        saved = storage.save(path, ContentFile(data))
+        if saved != path:  # another process stored the same bytes at the same moment
+            storage.delete(saved)
+    return StoredArtifact(path=path, sha256=digest, size=len(data))
+
+
+def artifact_read(*, path: str, sha256: str) -> bytes:
+    """The bytes of a stored model file, checked against the sha256 it was stored under."""
+    with _storage().open(path, "rb") as handle:
+        data = handle.read()
+    if sha256_of(data) != sha256:
+        raise ArtifactError(f"The stored file {path} does not match its sha256; it was altered.")
+    return data
+
+
+class EstimatorCache:
+    """A bounded, thread-safe LRU of loaded estimators keyed by sha256."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, *, path: str, sha256: str) -> Any:
+        with self._lock:
+            if sha256 in self._items:
+                self._items.move_to_end(sha256)
+                return self._items[sha256]
+        estimator = estimator_from_bytes(artifact_read(path=path, sha256=sha256))
+        with self._lock:
+            self._items[sha256] = estimator
+            self._items.move_to_end(sha256)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return estimator
+
+    def put(self, sha256: str, estimator: Any) -> None:
+        with self._lock:
+            self._items[sha256] = estimator
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __contains__(self, sha256: str) -> bool:
+        return sha256 in self._items
+
+
+estimator_cache = EstimatorCache(settings.PORTAL["ESTIMATOR_CACHE_SIZE"])
+
+
+def estimator_load(*, path: str, sha256: str) -> Any:
+    """The loaded estimator of a stored artifact, from this process's cache when it can."""
+    return estimator_cache.get(path=path, sha256=sha256)

@@ -1,0 +1,172 @@
+"""Demo models trained from data that ships with scikit-learn (nothing is downloaded).
+
+Each model is trained on 70% of its data set; the other 30% is its reference data, so the
+metrics the registry computes are honest held-out figures.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import skops.io as sio
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+)
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+
+@dataclass
+class DemoVersion:
+    estimator: object
+    notes: str
+
+
+@dataclass
+class Demo:
+    name: str
+    title: str
+    description: str
+    target: str
+    tags: list[str]
+    train: pd.DataFrame
+    reference: pd.DataFrame
+    versions: list[DemoVersion]
+    units: dict[str, str]
+
+    def artifact(self, version: DemoVersion) -> bytes:
+        return sio.dumps(version.estimator)
+
+    def reference_csv(self) -> bytes:
+        buffer = io.StringIO()
+        self.reference.to_csv(buffer, index=False)
+        return buffer.getvalue().encode()
+
+
+def _split(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    stratify = (
+        frame[target]
+        if frame[target].dtype == object or str(frame[target].dtype) == "str"
+        else None
+    )
+    train, reference = train_test_split(frame, test_size=0.3, random_state=0, stratify=stratify)
+    return train.reset_index(drop=True), reference.reset_index(drop=True)
+
+
+def _snake(name: str) -> str:
+    return name.strip().lower().replace(" ", "_")
+
+
+def breast_cancer() -> Demo:
+    data = load_breast_cancer(as_frame=True)
+    frame = data.data.rename(columns=_snake)
+    frame["diagnosis"] = data.target.map(dict(enumerate(data.target_names))).astype(object)
+    train, reference = _split(frame, "diagnosis")
+    X, y = train.drop(columns="diagnosis"), train["diagnosis"]
+    logistic = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.5)).fit(X, y)
+    boosting = GradientBoostingClassifier(n_estimators=150, max_depth=2, random_state=0).fit(X, y)
+    return Demo(
+        name="breast-cancer",
+        title="Breast cancer diagnosis",
+        description=(
+            "Classifies a breast mass as benign or malignant from 30 measurements of cell "
+            "nuclei in a fine-needle aspirate image (Wisconsin diagnostic data set)."
+        ),
+        target="diagnosis",
+        tags=["health", "binary"],
+        train=train,
+        reference=reference,
+        versions=[
+            DemoVersion(logistic, "Scaled logistic regression, C=0.5."),
+            DemoVersion(boosting, "Gradient boosting, 150 trees of depth 2."),
+        ],
+        units={},
+    )
+
+
+def wine() -> Demo:
+    data = load_wine(as_frame=True)
+    frame = data.data.rename(columns=lambda c: _snake(c).replace("/", "_per_"))
+    frame["cultivar"] = data.target.map(lambda i: f"cultivar_{i + 1}").astype(object)
+    train, reference = _split(frame, "cultivar")
+    X, y = train.drop(columns="cultivar"), train["cultivar"]
+    forest = RandomForestClassifier(n_estimators=120, max_depth=6, random_state=0).fit(X, y)
+    return Demo(
+        name="wine",
+        title="Wine cultivar",
+        description=(
+            "Tells which of three cultivars an Italian wine comes from, by 13 results of its "
+            "chemical analysis."
+        ),
+        target="cultivar",
+        tags=["food", "multiclass"],
+        train=train,
+        reference=reference,
+        versions=[DemoVersion(forest, "Random forest, 120 trees of depth 6.")],
+        units={"alcohol": "%vol", "magnesium": "mg/l"},
+    )
+
+
+def diabetes() -> Demo:
+    data = load_diabetes(as_frame=True, scaled=False)
+    names = {
+        "s1": "total_cholesterol",
+        "s2": "ldl",
+        "s3": "hdl",
+        "s4": "cholesterol_ratio",
+        "s5": "log_triglycerides",
+        "s6": "blood_sugar",
+        "bp": "blood_pressure",
+    }
+    frame = data.data.rename(columns=names)
+    frame["age"] = frame["age"].astype("int64")
+    frame["sex"] = frame["sex"].map({1.0: "female", 2.0: "male"}).astype(object)
+    frame["progression"] = data.target
+    train, reference = _split(frame, "progression")
+    X, y = train.drop(columns="progression"), train["progression"]
+    numeric = [c for c in X.columns if c != "sex"]
+    pipeline = make_pipeline(
+        ColumnTransformer(
+            [
+                ("scale", StandardScaler(), numeric),
+                ("sex", OneHotEncoder(handle_unknown="ignore"), ["sex"]),
+            ]
+        ),
+        GradientBoostingRegressor(
+            n_estimators=150, max_depth=2, learning_rate=0.05, random_state=0
+        ),
+    ).fit(X, y)
+    return Demo(
+        name="diabetes",
+        title="Diabetes progression",
+        description=(
+            "Predicts a quantitative measure of diabetes progression one year after baseline "
+            "from age, sex, body-mass index, blood pressure and six blood serum measurements."
+        ),
+        target="progression",
+        tags=["health", "regression"],
+        train=train,
+        reference=reference,
+        versions=[DemoVersion(pipeline, "Scaling + one-hot sex, gradient boosting.")],
+        units={
+            "age": "years",
+            "bmi": "kg/m²",
+            "blood_pressure": "mmHg",
+            "total_cholesterol": "mg/dl",
+            "ldl": "mg/dl",
+            "hdl": "mg/dl",
+            "blood_sugar": "mg/dl",
+        },
+    )
+
+
+DEMOS: list[Callable[[], Demo]] = [breast_cancer, wine, diabetes]

@@ -1,0 +1,176 @@
+"""Running a version on validated rows: answers, sensitivity sweeps and two-input grids.
+
+Every function makes one vectorised call into the estimator, however many rows or sweep points
+it answers: a sweep of ten inputs by 25 points is one 250-row batch, never 250 single calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from registry.interface import Interface, _native, sweep_values
+
+
+@dataclass
+class Scores:
+    """Raw outputs of one call: labels and a probability matrix, or regression values."""
+
+    task: str
+    classes: list[Any]
+    labels: list[Any] | None = None
+    probabilities: np.ndarray | None = None
+    values: np.ndarray | None = None
+
+    def records(self) -> list[dict[str, Any]]:
+        """One JSON-ready answer per row, in the API's shape."""
+        if self.task == "regression":
+            return [{"value": float(v)} for v in self.values]
+        if self.probabilities is None:
+            return [{"label": label} for label in self.labels]
+        names = [str(c) for c in self.classes]
+        return [
+            {
+                "label": label,
+                "probabilities": {n: round(float(p), 6) for n, p in zip(names, row, strict=True)},
+            }
+            for label, row in zip(self.labels, self.probabilities.tolist(), strict=True)
+        ]
+
+
+def score(estimator: Any, frame: pd.DataFrame, interface: Interface) -> Scores:
+    """Predict every row of a validated frame in one call.
+
+    A classifier with ``predict_proba`` is asked once for probabilities and its label is the
+    most probable class; one without it gives labels only. A regressor gives values.
+    """
+    classes = interface.classes
+    if interface.task == "classification":
+        if hasattr(estimator, "predict_proba"):
+            proba = np.asarray(estimator.predict_proba(frame), dtype="float64")
+            estimator_classes = [_native(c) for c in estimator.classes_]
+            labels = [estimator_classes[i] for i in proba.argmax(axis=1)]
+            return Scores(
+                task="classification", classes=estimator_classes, labels=labels, probabilities=proba
+            )
+        labels = [_native(v) for v in estimator.predict(frame)]
+        return Scores(task="classification", classes=classes, labels=labels)
+    values = np.asarray(estimator.predict(frame), dtype="float64").ravel()
+    return Scores(task="regression", classes=[], values=values)
+
+
+def _repeat(frame: pd.DataFrame, n: int) -> dict[str, np.ndarray]:
+    return {name: np.repeat(frame[name].to_numpy(), n) for name in frame.columns}
+
+
+def sweep(
+    estimator: Any,
+    interface: Interface,
+    row: pd.DataFrame,
+    *,
+    features: list[str] | None = None,
+    points: int = 25,
+) -> list[dict[str, Any]]:
+    """How the answer for one row moves as each input moves over its range.
+
+    Numbers and integers run over their observed training range, categories over their
+    choices, booleans over both values; every other input stays at the row's value. All the
+    variations go through the estimator as one batch.
+    """
+    names = features or interface.names
+    grids = []
+    for name in names:
+        values = sweep_values(interface.by_name[name], points)
+        if values:
+            grids.append((name, values))
+    if not grids:
+        return []
+    total = sum(len(values) for _, values in grids)
+    columns = _repeat(row.iloc[:1], total)
+    start = 0
+    for name, values in grids:
+        column = columns[name]
+        if column.dtype.kind in "iub" and any(isinstance(v, float) for v in values):
+            column = columns[name] = column.astype("float64")
+        elif column.dtype.kind == "O" or interface.by_name[name].type == "category":
+            column = columns[name] = column.astype(object)
+        column[start : start + len(values)] = values
+        start += len(values)
+    frame = pd.DataFrame(columns, columns=row.columns)
+    scores = score(estimator, frame, interface)
+    curves, start = [], 0
+    for name, values in grids:
+        stop = start + len(values)
+        curves.append(
+            {
+                "feature": name,
+                "type": interface.by_name[name].type,
+                "values": [_native(v) for v in values],
+                "current": _native(row[name].iloc[0]),
+                "predictions": _slice(scores, start, stop),
+            }
+        )
+        start = stop
+    return curves
+
+
+def _slice(scores: Scores, start: int, stop: int) -> list[Any]:
+    if scores.task == "regression":
+        return [float(v) for v in scores.values[start:stop]]
+    if scores.probabilities is None:
+        return list(scores.labels[start:stop])
+    names = [str(c) for c in scores.classes]
+    return [
+        {n: round(float(p), 6) for n, p in zip(names, row, strict=True)}
+        for row in scores.probabilities[start:stop].tolist()
+    ]
+
+
+def grid(
+    estimator: Any,
+    interface: Interface,
+    row: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    points: int = 20,
+    target_class: Any = None,
+) -> dict[str, Any]:
+    """The answer over a grid of two inputs, others held at the row's values.
+
+    For a classifier ``z`` is the probability of ``target_class`` (by default the class the row
+    itself is given); for a regressor it is the predicted value.
+    """
+    xs = sweep_values(interface.by_name[x], points)
+    ys = sweep_values(interface.by_name[y], points)
+    n = len(xs) * len(ys)
+    columns = _repeat(row.iloc[:1], n)
+    for name, values in (
+        (x, np.tile(np.array(xs, dtype=object), len(ys))),
+        (y, np.repeat(np.array(ys, dtype=object), len(xs))),
+    ):
+        kind = interface.by_name[name].type
+        dtype = {"number": "float64", "integer": "int64", "boolean": "bool"}.get(kind, object)
+        columns[name] = values.astype(dtype)
+    frame = pd.DataFrame(columns, columns=row.columns)
+    scores = score(estimator, frame, interface)
+    if scores.task == "regression":
+        z = scores.values
+        label = interface.output.get("target")
+    else:
+        if target_class is None:
+            target_class = score(estimator, row.iloc[:1], interface).labels[0]
+        index = [str(c) for c in scores.classes].index(str(target_class))
+        z = scores.probabilities[:, index]
+        label = f"P({target_class})"
+    return {
+        "x": x,
+        "y": y,
+        "x_values": [_native(v) for v in xs],
+        "y_values": [_native(v) for v in ys],
+        "z": np.asarray(z, dtype="float64").reshape(len(ys), len(xs)).round(6).tolist(),
+        "z_label": label,
+    }

@@ -1,0 +1,636 @@
+"""The declared interface of a model version: its exact inputs and its output.
+
+An interface is plain JSON (see DESIGN.md) stored on the version. :class:`Interface` wraps that
+JSON with what the rest of the domain needs: inferring it from reference data, validating raw
+rows (JSON records, form data, CSV strings) into a typed DataFrame in the model's column order,
+describing one row as JSON Schema, and comparing two interfaces.
+
+Validation is written for one row first: a what-if redraw validates a single record, so the
+per-cell work is plain Python and the DataFrame is built once, column by column.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.core.exceptions import ValidationError
+
+INPUT_TYPES = ("number", "integer", "boolean", "category", "text", "date")
+TASKS = ("classification", "regression")
+
+# A text column with at most this many distinct values is inferred as a category.
+MAX_INFERRED_CHOICES = 50
+_TRUE = {"true", "1", "yes", "on", "t", "y"}
+_FALSE = {"false", "0", "no", "off", "f", "n"}
+_MISSING = object()
+# Python types a column may hold to be checked as a whole array.
+_FAST_TYPES = {
+    "number": {float, int},
+    "integer": {int},
+    "boolean": {bool},
+    "category": {str},
+}
+
+
+class InvalidInput(ValidationError):
+    """Rows that do not fit the interface: errors keyed by row number, then by field."""
+
+    def __init__(self, errors: Mapping[int, Mapping[str, list[str]]]):
+        self.row_errors = {int(row): dict(fields) for row, fields in errors.items()}
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        messages = [
+            f"Row {row}: {name}: {msg}"
+            for row, fields in sorted(self.row_errors.items())
+            for name, msgs in fields.items()
+            for msg in msgs
+        ]
+        first = messages[0] if messages else "Invalid input."
+        more = len(messages) - 1
+        return first if more <= 0 else f"{first} (and {more} more error{'s' * (more > 1)})"
+
+    def as_fields(self) -> dict[str, dict[str, list[str]]]:
+        """The errors in the API's shape: ``{"0": {"field": ["message"]}}``."""
+        return {str(row): fields for row, fields in sorted(self.row_errors.items())}
+
+
+@dataclass
+class Validated:
+    """Rows that passed validation: the typed frame and the per-row warnings."""
+
+    frame: pd.DataFrame
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _humanize(name: str) -> str:
+    text = name.replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _native(value: Any) -> Any:
+    """A NumPy or pandas scalar as the plain Python value JSON can hold."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _format_number(value: float) -> str:
+    return f"{value:g}"
+
+
+class InputField:
+    """One declared input, with the parser its type needs."""
+
+    def __init__(self, spec: Mapping[str, Any]):
+        self.spec = dict(spec)
+        self.name: str = spec["name"]
+        self.type: str = spec["type"]
+        self.required: bool = bool(spec.get("required", True))
+        self.min = spec.get("min")
+        self.max = spec.get("max")
+        self.observed_min = spec.get("observed_min")
+        self.observed_max = spec.get("observed_max")
+        self.choices: list[str] = [str(c) for c in spec.get("choices") or []]
+        self._choice_set = set(self.choices)
+        self.parse = getattr(self, f"_parse_{self.type}")
+
+    # Each parser returns the typed value or raises ValueError with a user-facing message.
+    def _parse_number(self, value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError("Enter a number.")
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise ValueError("Enter a number.") from None
+        elif isinstance(value, int | float | np.integer | np.floating):
+            value = float(value)
+        else:
+            raise ValueError("Enter a number.")
+        if not math.isfinite(value):
+            raise ValueError("Enter a finite number (NaN and infinity are not allowed).")
+        self._check_limits(value)
+        return value
+
+    def _parse_integer(self, value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError("Enter a whole number.")
+        if isinstance(value, int | np.integer):
+            value = int(value)
+        else:
+            try:
+                number = float(value.strip()) if isinstance(value, str) else float(value)
+            except (TypeError, ValueError):
+                raise ValueError("Enter a whole number.") from None
+            if not math.isfinite(number) or not number.is_integer():
+                raise ValueError("Enter a whole number.")
+            value = int(number)
+        self._check_limits(value)
+        return value
+
+    def _parse_boolean(self, value: Any) -> bool:
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+        raise ValueError("Enter true or false.")
+
+    def _parse_category(self, value: Any) -> str:
+        if isinstance(value, bool | int | float | str):
+            text = value if isinstance(value, str) else str(value)
+            if text in self._choice_set:
+                return text
+            if isinstance(value, str) and value.strip() in self._choice_set:
+                return value.strip()
+        choices = ", ".join(self.choices)
+        raise ValueError(f"Select a valid choice. {value!r} is not one of: {choices}.")
+
+    def _parse_text(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError("Enter text.")
+        return value
+
+    def _parse_date(self, value: Any) -> dt.date:
+        if isinstance(value, dt.date):
+            return value if not isinstance(value, dt.datetime) else value.date()
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise ValueError("Enter a date as YYYY-MM-DD.")
+
+    def _check_limits(self, value: float) -> None:
+        if self.min is not None and value < self.min:
+            raise ValueError(f"Ensure this value is at least {_format_number(self.min)}.")
+        if self.max is not None and value > self.max:
+            raise ValueError(f"Ensure this value is at most {_format_number(self.max)}.")
+
+    def parse_column(
+        self, values: list[Any]
+    ) -> tuple[np.ndarray | list[Any], dict[int, str], list[tuple[int, str]]]:
+        """Parse one input's values across rows: (values, errors by row, warnings).
+
+        Clean columns (only numbers for a number, only known strings for a category) are
+        checked as whole NumPy arrays; anything else goes cell by cell for exact messages.
+        """
+        fast = _FAST_TYPES.get(self.type)
+        # A handful of cells is quicker one by one than through NumPy.
+        if fast is not None and len(values) >= 16 and set(map(type, values)) <= fast:
+            checked = self._parse_clean_column(values)
+            if checked is not None:
+                return checked
+        parsed: list[Any] = []
+        errors: dict[int, str] = {}
+        warnings: list[tuple[int, str]] = []
+        for index, raw in enumerate(values):
+            if _is_missing(raw):
+                if self.required:
+                    errors[index] = "This field is required."
+                parsed.append(None)
+                continue
+            try:
+                value = self.parse(raw)
+            except ValueError as exc:
+                errors[index] = str(exc)
+                parsed.append(None)
+                continue
+            parsed.append(value)
+            message = self.warning(value)
+            if message:
+                warnings.append((index, message))
+        return parsed, errors, warnings
+
+    def _parse_clean_column(self, values: list[Any]):
+        """The array for a column of clean values, or None when a cell needs a message."""
+        if self.type == "category":
+            return (
+                (np.array(values, dtype=object), {}, [])
+                if self._choice_set.issuperset(values)
+                else None
+            )
+        if self.type == "boolean":
+            return np.array(values, dtype=bool), {}, []
+        try:
+            array = np.array(values, dtype="int64" if self.type == "integer" else "float64")
+        except OverflowError:
+            return None
+        if self.type == "number" and not np.isfinite(array).all():
+            return None
+        if (self.min is not None and (array < self.min).any()) or (
+            self.max is not None and (array > self.max).any()
+        ):
+            return None
+        warnings = []
+        low, high = self.observed_min, self.observed_max
+        if low is not None and high is not None:
+            outside = np.flatnonzero((array < low) | (array > high))
+            warnings = [(int(i), self.warning(values[i])) for i in outside]
+        return array, {}, warnings
+
+    def warning(self, value: Any) -> str | None:
+        """A message when a number lies outside the training range (an extrapolation)."""
+        if self.type not in ("number", "integer") or value is None:
+            return None
+        low, high = self.observed_min, self.observed_max
+        if (low is not None and value < low) or (high is not None and value > high):
+            return (
+                f"{_format_number(value)} is outside the training range "
+                f"{_format_number(low)}–{_format_number(high)}; the answer is an extrapolation."
+            )
+        return None
+
+    @property
+    def dtype(self) -> str:
+        return {
+            "number": "float64",
+            "integer": "int64",
+            "boolean": "bool",
+            "date": "datetime64[ns]",
+        }.get(self.type, "object")
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is _MISSING:
+        return True
+    return bool(isinstance(value, str) and value.strip() == "")
+
+
+class Interface:
+    """A version's declared inputs and output, ready to validate rows."""
+
+    def __init__(self, spec: Mapping[str, Any]):
+        self.spec = _check_spec(spec)
+        self.fields = [InputField(item) for item in self.spec["inputs"]]
+        self.by_name = {f.name: f for f in self.fields}
+        self.names = [f.name for f in self.fields]
+        self._name_set = frozenset(self.names)
+        self.output: dict[str, Any] = self.spec["output"]
+
+    @property
+    def task(self) -> str:
+        return self.output["task"]
+
+    @property
+    def classes(self) -> list[Any]:
+        return list(self.output.get("classes") or [])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The interface as JSON, a copy the caller may change."""
+        return copy.deepcopy(self.spec)
+
+    # ---------------------------------------------------------------- validation
+    def validate(self, rows: Sequence[Mapping[str, Any]]) -> Validated:
+        """Validate raw rows into a typed DataFrame in the model's column order.
+
+        Raises :class:`InvalidInput` naming every bad row and field; nothing is guessed or
+        defaulted silently. Values outside the observed training range pass with a warning.
+        """
+        if isinstance(rows, Mapping) or not isinstance(rows, Sequence) or isinstance(rows, str):
+            raise InvalidInput({0: {"inputs": ["Send a list of rows, each an object."]}})
+        if not rows:
+            raise InvalidInput({0: {"inputs": ["Send at least one row."]}})
+        errors: dict[int, dict[str, list[str]]] = {}
+        not_objects = set()
+        for index, row in enumerate(rows):
+            if not isinstance(row, Mapping):
+                errors[index] = {"inputs": ["Each row must be an object of field: value."]}
+                not_objects.add(index)
+            elif len(row) > len(self.names) or not self._name_set.issuperset(row):
+                unknown = [str(key) for key in row if key not in self._name_set]
+                errors[index] = {key: ["Unknown field."] for key in unknown}
+        records = [{} if i in not_objects else row for i, row in enumerate(rows)]
+        columns: dict[str, Any] = {}
+        warnings: list[dict[str, Any]] = []
+        for f in self.fields:
+            values, field_errors, field_warnings = f.parse_column(
+                [row.get(f.name, _MISSING) for row in records]
+            )
+            columns[f.name] = values
+            for index, message in field_errors.items():
+                if index not in not_objects:
+                    errors.setdefault(index, {})[f.name] = [message]
+            warnings.extend(
+                {"row": index, "field": f.name, "message": message}
+                for index, message in field_warnings
+            )
+        if errors:
+            raise InvalidInput(errors)
+        warnings.sort(key=lambda w: w["row"])
+        return Validated(frame=self._frame(columns), warnings=warnings)
+
+    def _frame(self, columns: dict[str, Any]) -> pd.DataFrame:
+        data = {}
+        for f in self.fields:
+            values = columns[f.name]
+            if isinstance(values, np.ndarray):
+                data[f.name] = values
+            elif f.type in ("number", "integer") and None in values:
+                # Optional numbers travel as NaN, for models that impute them.
+                data[f.name] = np.array([np.nan if v is None else v for v in values], "float64")
+            elif f.type in ("category", "text", "boolean") and None in values:
+                data[f.name] = np.array(values, dtype=object)
+            elif f.type == "date":
+                data[f.name] = pd.to_datetime(values)
+            else:
+                data[f.name] = np.array(values, dtype=f.dtype)
+        return pd.DataFrame(data, columns=self.names)
+
+    def defaults(self) -> dict[str, Any]:
+        """One row of default values, as a form starts."""
+        return {f.name: f.spec.get("default") for f in self.fields}
+
+    # ---------------------------------------------------------------- description
+    def json_schema(self) -> dict[str, Any]:
+        """JSON Schema (2020-12) for one input row."""
+        properties: dict[str, Any] = {}
+        for f in self.fields:
+            prop: dict[str, Any] = {}
+            if f.type in ("number", "integer"):
+                prop["type"] = f.type
+                if f.min is not None:
+                    prop["minimum"] = f.min
+                if f.max is not None:
+                    prop["maximum"] = f.max
+            elif f.type == "boolean":
+                prop["type"] = "boolean"
+            elif f.type == "category":
+                prop["type"] = "string"
+                prop["enum"] = f.choices
+            elif f.type == "date":
+                prop["type"] = "string"
+                prop["format"] = "date"
+            else:
+                prop["type"] = "string"
+            if not f.required:
+                prop["type"] = [prop["type"], "null"]
+            for key in ("label", "description", "unit", "default"):
+                if f.spec.get(key) not in (None, ""):
+                    prop["title" if key == "label" else key] = f.spec[key]
+            properties[f.name] = prop
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "properties": properties,
+            "required": [f.name for f in self.fields if f.required],
+            "additionalProperties": False,
+        }
+
+
+# -------------------------------------------------------------------- the spec itself
+def _check_spec(spec: Any) -> dict[str, Any]:
+    """Check an interface's JSON (inferred or sent by a user) and return it normalised."""
+    if not isinstance(spec, Mapping):
+        raise ValidationError({"interface": ["The interface must be a JSON object."]})
+    problems: list[str] = []
+    inputs = spec.get("inputs")
+    output = spec.get("output")
+    if not isinstance(inputs, list) or not inputs:
+        problems.append("'inputs' must be a non-empty list.")
+        inputs = []
+    if not isinstance(output, Mapping):
+        problems.append("'output' must be an object.")
+        output = {}
+    seen: set[str] = set()
+    normalised_inputs = []
+    for position, item in enumerate(inputs):
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            problems.append(f"Input {position} needs a 'name'.")
+            continue
+        name, kind = item["name"], item.get("type")
+        if name in seen:
+            problems.append(f"Input '{name}' is declared twice.")
+        seen.add(name)
+        if kind not in INPUT_TYPES:
+            problems.append(
+                f"Input '{name}' has type {kind!r}; use one of {', '.join(INPUT_TYPES)}."
+            )
+            continue
+        if kind == "category" and not item.get("choices"):
+            problems.append(f"Input '{name}' is a category and needs 'choices'.")
+        entry = {"name": name, "type": kind, "label": _humanize(name), "required": True, **item}
+        normalised_inputs.append(entry)
+    if output.get("task") not in TASKS:
+        problems.append(f"'output.task' must be one of {', '.join(TASKS)}.")
+    elif output["task"] == "classification" and not output.get("classes"):
+        problems.append("A classification output needs 'classes'.")
+    if problems:
+        raise ValidationError({"interface": problems})
+    return {"inputs": normalised_inputs, "output": dict(output)}
+
+
+# -------------------------------------------------------------------- inference
+def _step(values: np.ndarray) -> float:
+    """The data's precision: 1, 0.1, 0.01, … the coarsest step every value sits on."""
+    for decimals in range(0, 7):
+        scaled = values * 10**decimals
+        if np.allclose(scaled, np.round(scaled), rtol=0, atol=1e-6):
+            return 10.0**-decimals if decimals else 1.0
+    return 1e-6
+
+
+def _infer_input(name: str, column: pd.Series) -> dict[str, Any]:
+    present = column.dropna()
+    spec: dict[str, Any] = {
+        "name": name,
+        "label": _humanize(name),
+        "required": bool(len(present) == len(column)),
+    }
+    if pd.api.types.is_bool_dtype(column):
+        mode = present.mode()
+        return {**spec, "type": "boolean", "default": bool(mode.iloc[0]) if len(mode) else False}
+    if pd.api.types.is_integer_dtype(column):
+        low, high = int(present.min()), int(present.max())
+        return {
+            **spec,
+            "type": "integer",
+            "default": round(float(present.median())),
+            "step": 1,
+            "min": None,
+            "max": None,
+            "observed_min": low,
+            "observed_max": high,
+        }
+    if pd.api.types.is_numeric_dtype(column):
+        values = present.to_numpy(dtype="float64")
+        step = _step(values)
+        decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
+        default = round(float(np.median(values)), decimals)
+        return {
+            **spec,
+            "type": "number",
+            "default": default,
+            "step": step,
+            "min": None,
+            "max": None,
+            "observed_min": float(values.min()),
+            "observed_max": float(values.max()),
+        }
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return {
+            **spec,
+            "type": "date",
+            "default": _native(present.median()),
+            "observed_min": _native(present.min()),
+            "observed_max": _native(present.max()),
+        }
+    text = present.astype(str)
+    distinct = sorted(text.unique())
+    mode = text.mode()
+    if len(distinct) <= MAX_INFERRED_CHOICES:
+        return {
+            **spec,
+            "type": "category",
+            "choices": distinct,
+            "default": str(mode.iloc[0]) if len(mode) else None,
+        }
+    return {**spec, "type": "text", "default": None}
+
+
+def infer_output(estimator: Any, *, target: str | None) -> dict[str, Any]:
+    """The output block for an estimator: classes for a classifier, the target otherwise."""
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None and hasattr(estimator, "predict_proba"):
+        return {
+            "task": "classification",
+            "target": target or "prediction",
+            "classes": [_native(c) for c in classes],
+        }
+    return {"task": "regression", "target": target or "prediction", "unit": None}
+
+
+def interface_infer(
+    *, estimator: Any, reference: pd.DataFrame, target: str | None = None
+) -> Interface:
+    """Infer an interface from reference data and the estimator it belongs to.
+
+    Input order follows the estimator's ``feature_names_in_`` when it has them (so the frame
+    matches what it was trained on), otherwise the reference data's column order minus the
+    target. Types, categories, observed ranges, defaults (median or most frequent) and steps
+    (the data's precision) come from the reference data.
+    """
+    feature_names = getattr(estimator, "feature_names_in_", None)
+    if feature_names is not None:
+        names = [str(n) for n in feature_names]
+        missing = [n for n in names if n not in reference.columns]
+        if missing:
+            raise ValidationError(
+                {"reference_data": [f"The model expects columns that are missing: {missing}."]}
+            )
+    else:
+        names = [str(c) for c in reference.columns if c != target]
+    if target and target not in reference.columns:
+        raise ValidationError({"target": [f"The reference data has no column '{target}'."]})
+    inputs = [_infer_input(name, reference[name]) for name in names]
+    output = infer_output(estimator, target=target)
+    return Interface({"inputs": inputs, "output": output})
+
+
+# -------------------------------------------------------------------- compatibility
+@dataclass
+class Changes:
+    """Differences between two interfaces; ``breaking`` ones refuse old inputs."""
+
+    breaking: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def compatible(self) -> bool:
+        return not self.breaking
+
+
+def interface_compare(old: Interface, new: Interface) -> Changes:
+    """What a caller of ``old`` would notice with ``new``.
+
+    Removing an input, adding a required one, changing a type, dropping categories or changing
+    the output are breaking; anything that old inputs still satisfy is a note.
+    """
+    changes = Changes()
+    for name in old.names:
+        if name not in new.by_name:
+            changes.breaking.append(f"Input '{name}' was removed.")
+    for f in new.fields:
+        before = old.by_name.get(f.name)
+        if before is None:
+            (changes.breaking if f.required else changes.notes).append(
+                f"Input '{f.name}' was added{' (required)' if f.required else ' (optional)'}."
+            )
+            continue
+        if before.type != f.type:
+            changes.breaking.append(
+                f"Input '{f.name}' changed type from {before.type} to {f.type}."
+            )
+            continue
+        if f.required and not before.required:
+            changes.breaking.append(f"Input '{f.name}' became required.")
+        removed = [c for c in before.choices if c not in f._choice_set]
+        added = [c for c in f.choices if c not in before._choice_set]
+        if removed:
+            changes.breaking.append(f"Input '{f.name}' no longer accepts {', '.join(removed)}.")
+        if added:
+            changes.notes.append(f"Input '{f.name}' now also accepts {', '.join(added)}.")
+        if (before.min, before.max) != (f.min, f.max):
+            narrower = (f.min is not None and (before.min is None or f.min > before.min)) or (
+                f.max is not None and (before.max is None or f.max < before.max)
+            )
+            (changes.breaking if narrower else changes.notes).append(
+                f"Input '{f.name}' limits changed from {before.min}..{before.max} "
+                f"to {f.min}..{f.max}."
+            )
+        if (before.observed_min, before.observed_max) != (f.observed_min, f.observed_max):
+            changes.notes.append(
+                f"Input '{f.name}' training range changed from "
+                f"{before.observed_min}–{before.observed_max} to {f.observed_min}–{f.observed_max}."
+            )
+    old_out, new_out = old.output, new.output
+    if old_out.get("task") != new_out.get("task"):
+        changes.breaking.append(f"Output task changed from {old_out['task']} to {new_out['task']}.")
+    elif old_out.get("target") != new_out.get("target"):
+        changes.breaking.append(
+            f"Output target changed from {old_out.get('target')} to {new_out.get('target')}."
+        )
+    elif old_out.get("classes") != new_out.get("classes"):
+        changes.breaking.append(
+            f"Output classes changed from {old_out.get('classes')} to {new_out.get('classes')}."
+        )
+    return changes
+
+
+def sweep_values(f: InputField, points: int) -> list[Any]:
+    """The values a sensitivity sweep tries for one input."""
+    if f.type == "category":
+        return list(f.choices)
+    if f.type == "boolean":
+        return [False, True]
+    if f.type in ("number", "integer"):
+        low = f.observed_min if f.observed_min is not None else f.min
+        high = f.observed_max if f.observed_max is not None else f.max
+        if low is None or high is None:
+            return []
+        if f.min is not None:
+            low = max(low, f.min)
+        if f.max is not None:
+            high = min(high, f.max)
+        grid = np.linspace(low, high, max(2, points))
+        if f.type == "integer":
+            return sorted({round(v) for v in grid})
+        return [float(v) for v in grid]
+    return []

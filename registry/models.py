@@ -1,0 +1,192 @@
+"""The registry's tables. Behaviour lives in services and selectors; these stay small."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Task(models.TextChoices):
+    CLASSIFICATION = "classification", "Classification"
+    REGRESSION = "regression", "Regression"
+
+
+class Tag(models.Model):
+    name = models.SlugField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RegisteredModel(models.Model):
+    name = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    task = models.CharField(max_length=20, choices=Task.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="models")
+    created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ModelVersion(models.Model):
+    """One registered artifact of a model. Immutable once registered."""
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    artifact = models.CharField(max_length=255, help_text="Path in the artifact storage.")
+    artifact_sha256 = models.CharField(max_length=64, db_index=True)
+    artifact_size = models.PositiveBigIntegerField()
+    framework = models.CharField(max_length=50)
+    framework_version = models.CharField(max_length=50)
+    estimator_class = models.CharField(max_length=200)
+    interface = models.JSONField()
+    metrics = models.JSONField(default=dict, blank=True)
+    evaluation = models.JSONField(
+        default=dict, blank=True, help_text="Curves and tables computed from reference data."
+    )
+    params = models.JSONField(default=dict, blank=True)
+    # Lineage
+    reference_fingerprint = models.CharField(max_length=64, blank=True)
+    reference_rows = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=500, blank=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    notes = models.TextField(blank=True)
+    breaking_changes = models.JSONField(default=list, blank=True)
+    reference_sample = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["model", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "number"], name="unique_version_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name} v{self.number}"
+
+    @property
+    def task(self) -> str:
+        return self.interface["output"]["task"]
+
+
+class Alias(models.Model):
+    """A name (champion, challenger, …) pointing at one version of a model."""
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="aliases")
+    name = models.SlugField(max_length=50)
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="aliases")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model", "name"]
+        verbose_name_plural = "aliases"
+        constraints = [models.UniqueConstraint(fields=["model", "name"], name="unique_alias")]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}@{self.name}"
+
+
+class Source(models.TextChoices):
+    PAGE = "page", "Page"
+    API = "api", "API"
+    BATCH = "batch", "Batch"
+
+
+class Prediction(models.Model):
+    """A stored answer: inputs, outputs and warnings of one call, a saved scenario or a job."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="predictions",
+    )
+    source = models.CharField(max_length=10, choices=Source.choices)
+    inputs = models.JSONField()
+    outputs = models.JSONField()
+    warnings = models.JSONField(default=list, blank=True)
+    row_count = models.PositiveIntegerField(default=1)
+    latency_ms = models.FloatField()
+    name = models.CharField(max_length=200, blank=True, help_text="Set for a saved scenario.")
+    feedback = models.JSONField(null=True, blank=True, help_text="The actual outcome.")
+    feedback_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"]),
+            models.Index(fields=["version", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Usage(models.Model):
+    """Answers per version, day and kind: counts what-if redraws that are not stored."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="usage")
+    day = models.DateField()
+    kind = models.CharField(max_length=20)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "day", "kind"], name="unique_usage_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.day} {self.kind}: {self.count}"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which model or version, and when."""
+
+    class Action(models.TextChoices):
+        MODEL_CREATED = "model.created", "Model created"
+        VERSION_REGISTERED = "version.registered", "Version registered"
+        ALIAS_SET = "alias.set", "Alias set"
+        ALIAS_REMOVED = "alias.removed", "Alias removed"
+        MODEL_ARCHIVED = "model.archived", "Model archived"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=30, choices=Action.choices)
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="events")
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.model.name}"

@@ -1,0 +1,179 @@
+"""Reads of the registry. Each returns models or querysets; none writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import pandas as pd
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError
+from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+
+from registry import roles
+from registry.artifacts import estimator_load
+from registry.interface import Interface
+from registry.models import Alias, ModelVersion, Prediction, RegisteredModel
+
+CHAMPION = "champion"
+
+
+def registered_model_list(
+    *, search: str = "", task: str = "", tag: str = "", include_archived: bool = False
+) -> QuerySet[RegisteredModel]:
+    """Models for the catalog, with their tags, aliases and newest version number.
+
+    ``champion_number``, ``latest_number`` and ``last_used`` are annotated so a page of any
+    length costs the same few queries.
+    """
+    qs = RegisteredModel.objects.all()
+    if not include_archived:
+        qs = qs.filter(archived_at__isnull=True)
+    if search:
+        qs = qs.filter(
+            Q(name__icontains=search)
+            | Q(title__icontains=search)
+            | Q(description__icontains=search)
+        )
+    if task:
+        qs = qs.filter(task=task)
+    if tag:
+        qs = qs.filter(tags__name=tag)
+    champion = Alias.objects.filter(model=OuterRef("pk"), name=CHAMPION)
+    return qs.annotate(
+        latest_number=Max("versions__number"),
+        champion_number=Subquery(champion.values("version__number")[:1]),
+        champion_metrics=Subquery(champion.values("version__metrics")[:1]),
+        last_used=Subquery(
+            Prediction.objects.filter(version__model=OuterRef("pk"))
+            .order_by("-created_at")
+            .values("created_at")[:1]
+        ),
+    ).prefetch_related("tags", Prefetch("aliases", Alias.objects.select_related("version")))
+
+
+def registered_model_get(*, name: str) -> RegisteredModel:
+    """The model called ``name``; raises ``RegisteredModel.DoesNotExist`` with a message."""
+    try:
+        return RegisteredModel.objects.get(name=name)
+    except RegisteredModel.DoesNotExist:
+        raise RegisteredModel.DoesNotExist(f"No model is named '{name}'.") from None
+
+
+def model_version_select(
+    *, model: RegisteredModel, version: int | None = None, alias: str | None = None
+) -> ModelVersion:
+    """The version a request means: explicit number, else alias, else champion, else newest.
+
+    Read from the database on every call, so a changed champion takes effect on the next
+    request in every process.
+    """
+    versions = ModelVersion.objects.select_related("model")
+    if version is not None:
+        try:
+            return versions.get(model=model, number=version)
+        except ModelVersion.DoesNotExist:
+            raise ModelVersion.DoesNotExist(
+                f"Model '{model.name}' has no version {version}."
+            ) from None
+    if alias:
+        try:
+            return versions.get(model=model, aliases__name=alias)
+        except ModelVersion.DoesNotExist:
+            raise ModelVersion.DoesNotExist(
+                f"Model '{model.name}' has no alias '{alias}'."
+            ) from None
+    chosen = (
+        versions.filter(model=model, aliases__name=CHAMPION).first()
+        or versions.filter(model=model, archived_at__isnull=True).order_by("-number").first()
+    )
+    if chosen is None:
+        raise ModelVersion.DoesNotExist(f"Model '{model.name}' has no versions yet.")
+    return chosen
+
+
+def model_version_resolve(
+    *, name: str, version: int | None = None, alias: str | None = None
+) -> ModelVersion:
+    """:func:`model_version_select` by model name."""
+    return model_version_select(model=registered_model_get(name=name), version=version, alias=alias)
+
+
+def model_version_list(*, model: RegisteredModel) -> QuerySet[ModelVersion]:
+    return (
+        ModelVersion.objects.filter(model=model)
+        .select_related("created_by", "parent")
+        .prefetch_related("aliases")
+        .order_by("-number")
+    )
+
+
+def alias_map(*, model: RegisteredModel) -> dict[str, int]:
+    """``{alias: version number}`` of one model."""
+    return dict(
+        Alias.objects.filter(model=model).values_list("name", "version__number").order_by("name")
+    )
+
+
+# Interfaces and estimators of versions never change, so each process keeps them.
+_interfaces: OrderedDict[tuple, Interface] = OrderedDict()
+_interfaces_lock = threading.Lock()
+
+
+def version_interface(version: ModelVersion) -> Interface:
+    """The :class:`Interface` of a version, built once per process."""
+    # The key includes the creation time: a primary key alone can come back after a rollback.
+    key = (version.pk, version.created_at)
+    with _interfaces_lock:
+        found = _interfaces.get(key)
+        if found is not None:
+            return found
+    built = Interface(version.interface)
+    with _interfaces_lock:
+        _interfaces[key] = built
+        while len(_interfaces) > 256:
+            _interfaces.popitem(last=False)
+    return built
+
+
+def version_estimator(version: ModelVersion) -> Any:
+    """The loaded estimator of a version, from this process's cache when it can."""
+    return estimator_load(path=version.artifact, sha256=version.artifact_sha256)
+
+
+def reference_frame(version: ModelVersion) -> pd.DataFrame:
+    """The version's stored reference sample as a DataFrame (inputs and, if known, target)."""
+    return pd.DataFrame.from_records(version.reference_sample)
+
+
+def prediction_list(
+    *,
+    user: User | AnonymousUser,
+    model: str | None = None,
+    version: int | None = None,
+    source: str | None = None,
+    since: dt.datetime | None = None,
+) -> QuerySet[Prediction]:
+    """Stored predictions, newest first: the user's own, or everyone's for a manager."""
+    qs = Prediction.objects.select_related("version__model", "user")
+    if not roles.has_role(user, roles.MANAGER):
+        qs = qs.filter(user=user)
+    if model:
+        qs = qs.filter(version__model__name=model)
+    if version is not None:
+        qs = qs.filter(version__number=version)
+    if source:
+        qs = qs.filter(source=source)
+    if since is not None:
+        qs = qs.filter(created_at__gte=since)
+    return qs.order_by("-created_at")
+
+
+def prediction_get(*, user: User | AnonymousUser, id: Any) -> Prediction:
+    """One prediction the user may see; raises ``Prediction.DoesNotExist`` otherwise."""
+    try:
+        return prediction_list(user=user).get(pk=id)
+    except (Prediction.DoesNotExist, ValueError, ValidationError):
+        raise Prediction.DoesNotExist(f"No prediction {id} is visible to you.") from None

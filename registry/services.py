@@ -1,0 +1,420 @@
+"""Writes to the registry: registering versions, aliases, predictions and feedback.
+
+Every function is keyword-only and raises ``ValidationError`` (or a subclass) for anything a
+caller got wrong; the API's exception handler and the pages' forms turn those into messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sklearn
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from registry.artifacts import artifact_store, estimator_cache, estimator_from_bytes
+from registry.evaluation import evaluate
+from registry.inference import score
+from registry.interface import Interface, _native, interface_compare, interface_infer
+from registry.models import (
+    Alias,
+    AuditEvent,
+    ModelVersion,
+    Prediction,
+    RegisteredModel,
+    Source,
+    Tag,
+    Usage,
+)
+from registry.selectors import version_estimator, version_interface
+
+
+class PayloadTooLarge(ValidationError):
+    """More rows (or bytes) than a setting allows in one call."""
+
+
+def _actor(user: User | AnonymousUser | None) -> User | None:
+    return user if user is not None and user.is_authenticated else None
+
+
+# ------------------------------------------------------------------ reference data
+def reference_read(*, data: bytes) -> pd.DataFrame:
+    """Parse reference data (CSV bytes) with errors a person can act on."""
+    if not data.strip():
+        raise ValidationError({"reference_data": ["The reference data file is empty."]})
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            {"reference_data": [f"The reference data is not UTF-8 (byte {exc.start})."]}
+        ) from None
+    try:
+        frame = pd.read_csv(io.StringIO(text))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ValidationError(
+            {"reference_data": [f"The reference data is not a readable CSV: {exc}"]}
+        ) from None
+    if frame.empty:
+        raise ValidationError({"reference_data": ["The reference data has no rows."]})
+    return frame
+
+
+def _json_params(estimator: Any) -> dict[str, Any]:
+    """The estimator's parameters as JSON: nested estimators by class name."""
+    params = {}
+    for key, value in sorted(estimator.get_params(deep=True).items()):
+        value = _native(value)
+        if value is None or isinstance(value, bool | int | float | str):
+            params[key] = value
+        elif isinstance(value, list | tuple) and all(
+            isinstance(v, bool | int | float | str) for v in value
+        ):
+            params[key] = list(value)
+        else:
+            params[key] = type(value).__name__
+    return params
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame as JSON-ready records: NaN as null, NumPy scalars as Python values."""
+    cleaned = frame.astype(object).where(frame.notna(), None)
+    return [{k: _native(v) for k, v in row.items()} for row in cleaned.to_dict(orient="records")]
+
+
+def _check_predicts(estimator: Any, interface: Interface, frame: pd.DataFrame) -> None:
+    try:
+        score(estimator, frame, interface)
+    except Exception as exc:  # any failure of the user's model is a refusal, not a 500
+        raise ValidationError(
+            {"artifact": [f"The model failed to predict on the reference rows: {exc}"]}
+        ) from None
+
+
+# ------------------------------------------------------------------ registration
+@transaction.atomic
+def model_version_register(
+    *,
+    name: str,
+    artifact: bytes,
+    reference: bytes | None = None,
+    target: str | None = None,
+    title: str = "",
+    description: str = "",
+    interface: Mapping[str, Any] | None = None,
+    alias: str | None = None,
+    allow_breaking: bool = False,
+    tags: Sequence[str] = (),
+    source: str = "",
+    notes: str = "",
+    user: User | None = None,
+) -> ModelVersion:
+    """Register a model file as the next version of ``name`` (a new model if unknown).
+
+    Loads the file safely, takes the interface given or infers it from the reference data,
+    checks that the model predicts on that data, refuses a breaking interface change unless
+    ``allow_breaking``, computes metrics when ``target`` is given, and records lineage and an
+    audit event, all in one transaction.
+    """
+    try:
+        validate_slug(name)
+    except ValidationError:
+        raise ValidationError(
+            {"name": ["Use letters, numbers, hyphens or underscores for the name."]}
+        ) from None
+    limit = settings.PORTAL["MAX_ARTIFACT_BYTES"]
+    if len(artifact) > limit:
+        raise PayloadTooLarge({"artifact": [f"The model file is larger than {limit} bytes."]})
+    if alias is not None:
+        validate_slug(alias)
+    estimator = estimator_from_bytes(artifact)
+
+    frame = reference_read(data=reference) if reference is not None else None
+    if interface is not None:
+        spec = Interface(interface)
+        expected = getattr(estimator, "feature_names_in_", None)
+        if expected is not None and list(map(str, expected)) != spec.names:
+            raise ValidationError(
+                {"interface": [f"The model expects inputs {list(map(str, expected))} in order."]}
+            )
+        if target and frame is not None and target not in frame.columns:
+            raise ValidationError({"target": [f"The reference data has no column '{target}'."]})
+    elif frame is not None:
+        spec = interface_infer(estimator=estimator, reference=frame, target=target)
+    else:
+        raise ValidationError({"reference_data": ["Give reference data or an explicit interface."]})
+
+    if frame is not None:
+        inputs = spec.validate(_records(frame[spec.names])).frame
+        reference_sample = _records(frame[spec.names + ([target] if target else [])])
+    else:
+        inputs = spec.validate([spec.defaults()]).frame
+        reference_sample = []
+    _check_predicts(estimator, spec, inputs.iloc[:100])
+
+    metrics, evaluation = {}, {}
+    if target and frame is not None:
+        metrics, evaluation = evaluate(estimator, spec, inputs, frame[target])
+
+    model = RegisteredModel.objects.select_for_update().filter(name=name).first()
+    created = model is None
+    if created:
+        model = RegisteredModel(
+            name=name,
+            title=title or name.replace("-", " ").replace("_", " ").title(),
+            description=description,
+            task=spec.task,
+            owner=user,
+        )
+        model.full_clean()
+        model.save()
+        AuditEvent.objects.create(
+            actor=user,
+            action=AuditEvent.Action.MODEL_CREATED,
+            model=model,
+            details={"title": model.title},
+        )
+    else:
+        if title:
+            model.title = title
+        if description:
+            model.description = description
+        model.save(update_fields=["title", "description"])
+    if tags:
+        model.tags.add(*[Tag.objects.get_or_create(name=t)[0] for t in tags])
+
+    parent = model.versions.order_by("-number").first()
+    breaking: list[str] = []
+    notes_on_interface: list[str] = []
+    if parent is not None:
+        changes = interface_compare(version_interface(parent), spec)
+        breaking, notes_on_interface = changes.breaking, changes.notes
+        if breaking and not allow_breaking:
+            raise ValidationError(
+                {
+                    "interface": [
+                        f"Breaking change against version {parent.number}: "
+                        + " ".join(breaking)
+                        + " Register with allow_breaking to accept it."
+                    ]
+                }
+            )
+
+    stored = artifact_store(data=artifact)
+    sample_rows = settings.PORTAL["REFERENCE_SAMPLE_ROWS"]
+    version = ModelVersion(
+        model=model,
+        number=(parent.number + 1) if parent else 1,
+        artifact=stored.path,
+        artifact_sha256=stored.sha256,
+        artifact_size=stored.size,
+        framework="scikit-learn",
+        framework_version=sklearn.__version__,
+        estimator_class=f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+        interface=spec.to_dict(),
+        metrics=metrics,
+        evaluation=evaluation,
+        params=_json_params(estimator),
+        reference_fingerprint=hashlib.sha256(reference).hexdigest() if reference else "",
+        reference_rows=len(frame) if frame is not None else 0,
+        source=source,
+        parent=parent,
+        notes="\n".join(filter(None, [notes, *notes_on_interface])),
+        breaking_changes=breaking,
+        reference_sample=reference_sample[:sample_rows],
+        created_by=user,
+    )
+    version.full_clean()
+    version.save()
+    AuditEvent.objects.create(
+        actor=user,
+        action=AuditEvent.Action.VERSION_REGISTERED,
+        model=model,
+        version=version,
+        details={"number": version.number, "sha256": stored.sha256, "breaking": breaking},
+    )
+    if alias:
+        alias_set(model=model, name=alias, version=version, user=user)
+    # The estimator is already in memory: answering its first request needs no file read.
+    transaction.on_commit(lambda: estimator_cache.put(stored.sha256, estimator))
+    return version
+
+
+# ------------------------------------------------------------------ aliases
+@transaction.atomic
+def alias_set(
+    *, model: RegisteredModel, name: str, version: ModelVersion, user: User | None = None
+) -> Alias:
+    """Point ``model@name`` at ``version`` (audited)."""
+    validate_slug(name)
+    if version.model_id != model.pk:
+        raise ValidationError({"version": [f"Version {version.number} is not of {model.name}."]})
+    previous = Alias.objects.select_for_update().filter(model=model, name=name).first()
+    before = previous.version.number if previous else None
+    alias, _ = Alias.objects.update_or_create(
+        model=model, name=name, defaults={"version": version, "updated_by": user}
+    )
+    AuditEvent.objects.create(
+        actor=user,
+        action=AuditEvent.Action.ALIAS_SET,
+        model=model,
+        version=version,
+        details={"alias": name, "from": before, "to": version.number},
+    )
+    return alias
+
+
+@transaction.atomic
+def alias_remove(*, model: RegisteredModel, name: str, user: User | None = None) -> None:
+    """Remove ``model@name`` (audited); raises ``Alias.DoesNotExist`` if there is none."""
+    alias = Alias.objects.select_for_update().filter(model=model, name=name).first()
+    if alias is None:
+        raise Alias.DoesNotExist(f"Model '{model.name}' has no alias '{name}'.")
+    AuditEvent.objects.create(
+        actor=user,
+        action=AuditEvent.Action.ALIAS_REMOVED,
+        model=model,
+        version=alias.version,
+        details={"alias": name, "from": alias.version.number},
+    )
+    alias.delete()
+
+
+# ------------------------------------------------------------------ predictions
+@dataclass
+class Answer:
+    """What one prediction call returns, whether or not it was stored."""
+
+    version: ModelVersion
+    rows: list[dict[str, Any]]
+    predictions: list[dict[str, Any]]
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    latency_ms: float = 0.0
+    prediction: Prediction | None = None
+
+
+def prediction_run(
+    *,
+    version: ModelVersion,
+    rows: Sequence[Mapping[str, Any]],
+    user: User | AnonymousUser | None,
+    source: str,
+    store: bool = True,
+    name: str = "",
+) -> Answer:
+    """Validate rows against the version's interface, predict, and store the call.
+
+    Raises ``InvalidInput`` naming each bad row and field, or ``PayloadTooLarge``; nothing is
+    stored for a refused call. With ``store=False`` (a what-if redraw) the answer is only
+    counted in the usage table.
+    """
+    started = time.perf_counter()
+    limit = settings.PORTAL["MAX_ROWS_PER_CALL"]
+    if isinstance(rows, Sequence) and len(rows) > limit:
+        raise PayloadTooLarge({"inputs": [f"Send at most {limit} rows in one call."]})
+    interface = version_interface(version)
+    validated = interface.validate(rows)
+    estimator = version_estimator(version)
+    predictions = score(estimator, validated.frame, interface).records()
+    latency = (time.perf_counter() - started) * 1000
+    clean_rows = _records(validated.frame)
+    answer = Answer(
+        version=version,
+        rows=clean_rows,
+        predictions=predictions,
+        warnings=validated.warnings,
+        latency_ms=latency,
+    )
+    if store:
+        answer.prediction = prediction_create(
+            version=version,
+            user=user,
+            source=source,
+            inputs=clean_rows,
+            outputs=predictions,
+            warnings=validated.warnings,
+            latency_ms=latency,
+            name=name,
+        )
+    else:
+        usage_count(version=version, kind="whatif")
+    return answer
+
+
+def prediction_create(
+    *,
+    version: ModelVersion,
+    user: User | AnonymousUser | None,
+    source: str,
+    inputs: list[dict[str, Any]],
+    outputs: list[dict[str, Any]],
+    warnings: list[dict[str, Any]],
+    latency_ms: float,
+    name: str = "",
+) -> Prediction:
+    """Store one answered call."""
+    if source not in Source.values:
+        raise ValidationError({"source": [f"Unknown source {source!r}."]})
+    return Prediction.objects.create(
+        version=version,
+        user=_actor(user),
+        source=source,
+        inputs=inputs,
+        outputs=outputs,
+        warnings=warnings,
+        row_count=len(inputs),
+        latency_ms=round(latency_ms, 3),
+        name=name[:200],
+    )
+
+
+def prediction_feedback_set(*, prediction: Prediction, actual: Any) -> Prediction:
+    """Record the actual outcome of a prediction (one value, or one per row)."""
+    if actual is None or (isinstance(actual, float) and not np.isfinite(actual)):
+        raise ValidationError({"actual": ["Give the actual outcome."]})
+    classes = prediction.version.interface["output"].get("classes")
+    values = actual if isinstance(actual, list) else [actual]
+    if len(values) != prediction.row_count:
+        raise ValidationError({"actual": [f"Give one outcome per row ({prediction.row_count})."]})
+    if classes:
+        allowed = {str(c) for c in classes}
+        wrong = [v for v in values if str(v) not in allowed]
+        if wrong:
+            raise ValidationError(
+                {"actual": [f"{wrong[0]!r} is not one of: {', '.join(map(str, classes))}."]}
+            )
+    else:
+        try:
+            values = [float(v) for v in values]
+        except (TypeError, ValueError):
+            raise ValidationError({"actual": ["Enter a number."]}) from None
+    prediction.feedback = values if isinstance(actual, list) else values[0]
+    prediction.feedback_at = timezone.now()
+    prediction.save(update_fields=["feedback", "feedback_at"])
+    return prediction
+
+
+def usage_count(*, version: ModelVersion, kind: str, n: int = 1) -> None:
+    """Count ``n`` answers of a kind for today (an upsert, safe under concurrency)."""
+    today: dt.date = timezone.localdate()
+    updated = Usage.objects.filter(version=version, day=today, kind=kind).update(
+        count=F("count") + n
+    )
+    if not updated:
+        try:
+            with transaction.atomic():
+                Usage.objects.create(version=version, day=today, kind=kind, count=n)
+        except IntegrityError:
+            Usage.objects.filter(version=version, day=today, kind=kind).update(count=F("count") + n)

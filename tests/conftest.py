@@ -1,0 +1,141 @@
+"""Shared fixtures: small real models trained on data that ships with scikit-learn."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+import skops.io as sio
+from django.contrib.auth.models import Group, User
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_diabetes, load_iris
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from registry.artifacts import estimator_cache
+from registry.services import model_version_register
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode()
+
+
+@pytest.fixture(scope="session")
+def clinic_frame() -> pd.DataFrame:
+    """Diabetes data with a categorical sex and region and a yes/no target."""
+    data = load_diabetes(as_frame=True, scaled=False)
+    frame = data.data[["age", "sex", "bmi", "bp", "s5"]].copy()
+    frame["age"] = frame["age"].astype("int64")
+    frame["sex"] = frame["sex"].map({1.0: "female", 2.0: "male"}).astype(object)
+    frame["region"] = pd.Series(["north", "south", "east"] * 200)[: len(frame)].to_numpy()
+    frame["high_risk"] = (data.target > 140).map({True: "yes", False: "no"}).astype(object)
+    return frame
+
+
+@pytest.fixture(scope="session")
+def clinic_forest(clinic_frame):
+    """A Pipeline: scaling + one-hot encoding in a ColumnTransformer, then a random forest."""
+    X, y = clinic_frame.drop(columns="high_risk"), clinic_frame["high_risk"]
+    pipeline = make_pipeline(
+        ColumnTransformer(
+            [
+                ("scale", StandardScaler(), ["age", "bmi", "bp", "s5"]),
+                ("onehot", OneHotEncoder(handle_unknown="ignore"), ["sex", "region"]),
+            ]
+        ),
+        RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0),
+    )
+    return pipeline.fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def clinic_forest_bytes(clinic_forest) -> bytes:
+    return sio.dumps(clinic_forest)
+
+
+@pytest.fixture(scope="session")
+def clinic_csv(clinic_frame) -> bytes:
+    return csv_bytes(clinic_frame)
+
+
+@pytest.fixture(scope="session")
+def iris_frame() -> pd.DataFrame:
+    data = load_iris(as_frame=True)
+    frame = data.data.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
+    frame["species"] = data.target.map(dict(enumerate(data.target_names))).astype(object)
+    return frame
+
+
+@pytest.fixture(scope="session")
+def iris_logistic_bytes(iris_frame) -> bytes:
+    X, y = iris_frame.drop(columns="species"), iris_frame["species"]
+    return sio.dumps(make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y))
+
+
+@pytest.fixture(scope="session")
+def diabetes_frame() -> pd.DataFrame:
+    data = load_diabetes(as_frame=True, scaled=False)
+    frame = data.data[["age", "bmi", "bp"]].copy()
+    frame["progression"] = data.target
+    return frame
+
+
+@pytest.fixture(scope="session")
+def diabetes_linear_bytes(diabetes_frame) -> bytes:
+    X, y = diabetes_frame.drop(columns="progression"), diabetes_frame["progression"]
+    return sio.dumps(LinearRegression().fit(X, y))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_estimator_cache():
+    """Each test loads estimators as a new process would."""
+    estimator_cache.clear()
+    yield
+    estimator_cache.clear()
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str = "ana", role: str | None = "analyst", **extra) -> User:
+        user = User.objects.create_user(username=username, password="pw-for-tests", **extra)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def clinic_version(db, clinic_forest_bytes, clinic_csv):
+    return model_version_register(
+        name="clinic",
+        artifact=clinic_forest_bytes,
+        reference=clinic_csv,
+        target="high_risk",
+        alias="champion",
+    )
+
+
+@pytest.fixture
+def iris_version(db, iris_logistic_bytes, iris_frame):
+    return model_version_register(
+        name="iris",
+        artifact=iris_logistic_bytes,
+        reference=csv_bytes(iris_frame),
+        target="species",
+    )
+
+
+@pytest.fixture
+def diabetes_version(db, diabetes_linear_bytes, diabetes_frame):
+    return model_version_register(
+        name="diabetes",
+        artifact=diabetes_linear_bytes,
+        reference=csv_bytes(diabetes_frame),
+        target="progression",
+    )

@@ -1,0 +1,151 @@
+import pandas as pd
+import pytest
+from django.core.exceptions import ValidationError
+
+from registry import selectors
+from registry.inference import grid, sweep
+from registry.interface import InvalidInput
+from registry.models import Alias, AuditEvent, ModelVersion, Prediction, Usage
+from registry.services import (
+    PayloadTooLarge,
+    alias_remove,
+    alias_set,
+    model_version_register,
+    prediction_feedback_set,
+    prediction_run,
+)
+
+ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"}
+
+
+def test_a_prediction_is_answered_and_stored(clinic_version, clinic_forest, make_user):
+    user = make_user()
+    answer = prediction_run(version=clinic_version, rows=[ROW], user=user, source="api")
+    expected = clinic_forest.predict_proba(pd.DataFrame([ROW]))[0]
+    assert answer.predictions[0]["probabilities"] == {
+        "no": pytest.approx(expected[0], abs=1e-6),
+        "yes": pytest.approx(expected[1], abs=1e-6),
+    }
+    assert answer.predictions[0]["label"] == ("yes" if expected[1] > expected[0] else "no")
+    stored = Prediction.objects.get()
+    assert stored == answer.prediction
+    assert (stored.user, stored.source, stored.row_count) == (user, "api", 1)
+    assert stored.inputs == [ROW] and stored.outputs == answer.predictions
+    assert stored.latency_ms > 0
+
+
+def test_a_regression_answers_values(diabetes_version):
+    answer = prediction_run(
+        version=diabetes_version,
+        rows=[{"age": 50, "bmi": 30, "bp": 90}] * 3,
+        user=None,
+        source="api",
+    )
+    assert len(answer.predictions) == 3
+    assert set(answer.predictions[0]) == {"value"}
+
+
+def test_refused_rows_store_nothing(clinic_version):
+    with pytest.raises(InvalidInput) as caught:
+        prediction_run(
+            version=clinic_version, rows=[ROW, {**ROW, "sex": "x"}], user=None, source="api"
+        )
+    assert list(caught.value.as_fields()) == ["1"]
+    assert not Prediction.objects.exists()
+
+
+def test_too_many_rows_are_refused(clinic_version, settings):
+    settings.PORTAL = {**settings.PORTAL, "MAX_ROWS_PER_CALL": 2}
+    with pytest.raises(PayloadTooLarge):
+        prediction_run(version=clinic_version, rows=[ROW] * 3, user=None, source="api")
+    assert not Prediction.objects.exists()
+
+
+def test_a_whatif_redraw_is_counted_not_stored(clinic_version):
+    for _ in range(3):
+        prediction_run(version=clinic_version, rows=[ROW], user=None, source="page", store=False)
+    assert not Prediction.objects.exists()
+    assert Usage.objects.get(version=clinic_version, kind="whatif").count == 3
+
+
+def test_outside_the_training_range_answers_with_a_warning(clinic_version):
+    answer = prediction_run(
+        version=clinic_version, rows=[{**ROW, "bmi": 80}], user=None, source="api"
+    )
+    assert answer.warnings[0]["field"] == "bmi"
+    assert Prediction.objects.get().warnings == answer.warnings
+
+
+def test_feedback_is_checked_and_kept(clinic_version):
+    answer = prediction_run(version=clinic_version, rows=[ROW], user=None, source="api")
+    with pytest.raises(ValidationError):
+        prediction_feedback_set(prediction=answer.prediction, actual="maybe")
+    prediction_feedback_set(prediction=answer.prediction, actual="yes")
+    answer.prediction.refresh_from_db()
+    assert answer.prediction.feedback == "yes" and answer.prediction.feedback_at
+
+
+def test_version_selection_follows_version_then_alias_then_champion_then_newest(
+    clinic_forest_bytes, clinic_csv, db
+):
+    v1 = model_version_register(name="m", artifact=clinic_forest_bytes, reference=clinic_csv)
+    v2 = model_version_register(name="m", artifact=clinic_forest_bytes, reference=clinic_csv)
+    model = v1.model
+    assert selectors.model_version_select(model=model) == v2  # newest
+    alias_set(model=model, name="champion", version=v1)
+    assert selectors.model_version_select(model=model) == v1  # champion
+    alias_set(model=model, name="challenger", version=v2)
+    assert selectors.model_version_select(model=model, alias="challenger") == v2
+    assert selectors.model_version_select(model=model, version=2, alias="champion") == v2
+    with pytest.raises(ModelVersion.DoesNotExist, match="no version 9"):
+        selectors.model_version_select(model=model, version=9)
+    with pytest.raises(ModelVersion.DoesNotExist, match="no alias 'gold'"):
+        selectors.model_version_select(model=model, alias="gold")
+
+
+def test_alias_changes_are_audited(clinic_version, iris_version, make_user):
+    manager = make_user("mia", "manager")
+    model = clinic_version.model
+    alias_set(model=model, name="challenger", version=clinic_version, user=manager)
+    alias_remove(model=model, name="challenger", user=manager)
+    events = AuditEvent.objects.filter(model=model, actor=manager).order_by("created_at")
+    assert [(e.action, e.details["alias"]) for e in events] == [
+        ("alias.set", "challenger"),
+        ("alias.removed", "challenger"),
+    ]
+    assert not Alias.objects.filter(model=model, name="challenger").exists()
+    with pytest.raises(ValidationError):
+        alias_set(model=model, name="champion", version=iris_version)
+
+
+def test_a_sweep_moves_each_input_in_one_batch(clinic_version, clinic_forest, monkeypatch):
+    interface = selectors.version_interface(clinic_version)
+    estimator = selectors.version_estimator(clinic_version)
+    calls = []
+    original = type(estimator).predict_proba
+    monkeypatch.setattr(
+        type(estimator), "predict_proba", lambda self, X: calls.append(len(X)) or original(self, X)
+    )
+    row = interface.validate([ROW]).frame
+    curves = sweep(estimator, interface, row, points=10)
+    assert [c["feature"] for c in curves] == interface.names
+    bmi = next(c for c in curves if c["feature"] == "bmi")
+    assert len(bmi["values"]) == 10 and bmi["current"] == 26.4
+    assert bmi["values"][0] == interface.by_name["bmi"].observed_min
+    region = next(c for c in curves if c["feature"] == "region")
+    assert region["values"] == ["east", "north", "south"]
+    assert calls == [sum(len(c["values"]) for c in curves)]  # one call for everything
+    # Each point is what the model says for that row with that one input changed.
+    direct = clinic_forest.predict_proba(interface.validate([{**ROW, "region": "east"}]).frame)[0][
+        1
+    ]
+    assert region["predictions"][0]["yes"] == pytest.approx(direct, abs=1e-6)
+
+
+def test_a_grid_covers_two_inputs(diabetes_version):
+    interface = selectors.version_interface(diabetes_version)
+    row = interface.validate([{"age": 50, "bmi": 30, "bp": 90}]).frame
+    result = grid(
+        selectors.version_estimator(diabetes_version), interface, row, x="bmi", y="age", points=5
+    )
+    assert len(result["z"]) == len(result["y_values"]) and len(result["z"][0]) == 5

@@ -1,0 +1,18 @@
+"""Settings for the test suite: the real settings, with throwaway data and inline tasks."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "tests-only-secret")
+os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="model-portal-tests-"))
+os.environ.setdefault("TASK_BACKEND", "immediate")
+
+from portal.settings import *  # noqa: F403
+from portal.settings import STORAGES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests serve static files through the finders; no collectstatic manifest needed.
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
