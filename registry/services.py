@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from registry.artifacts import artifact_store, estimator_cache, estimator_from_bytes
 from registry.evaluation import evaluate
-from registry.inference import score
+from registry.inference import grid, score, sweep
 from registry.interface import Interface, _native, interface_compare, interface_infer
 from registry.models import (
     Alias,
@@ -303,6 +303,7 @@ class Answer:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     latency_ms: float = 0.0
     prediction: Prediction | None = None
+    frame: pd.DataFrame | None = None
 
 
 def prediction_run(
@@ -336,6 +337,7 @@ def prediction_run(
         predictions=predictions,
         warnings=validated.warnings,
         latency_ms=latency,
+        frame=validated.frame,
     )
     if store:
         answer.prediction = prediction_create(
@@ -351,6 +353,66 @@ def prediction_run(
     else:
         usage_count(version=version, kind="whatif")
     return answer
+
+
+@dataclass
+class WhatIf:
+    """One row's answer and how it moves as each input moves."""
+
+    answer: Answer
+    curves: list[dict[str, Any]]
+    grid: dict[str, Any] | None = None
+
+
+MAX_SWEEP_POINTS = 100
+
+
+def whatif_run(
+    *,
+    version: ModelVersion,
+    row: Mapping[str, Any],
+    user: User | AnonymousUser | None,
+    source: str,
+    features: Sequence[str] | None = None,
+    points: int = 25,
+    pair: tuple[str, str] | None = None,
+    store: bool = False,
+    name: str = "",
+) -> WhatIf:
+    """Answer one row, then sweep each input (or ``features``) over ``points`` values.
+
+    ``pair`` adds a two-input grid. The sweep is one batch through the model. Not stored
+    unless ``store`` (a saved or submitted scenario); a redraw is only counted.
+    """
+    interface = version_interface(version)
+    wanted = [*(features or []), *(pair or [])]
+    unknown = [f for f in wanted if f not in interface.by_name]
+    if unknown:
+        raise ValidationError({"features": [f"Unknown input: {', '.join(unknown)}."]})
+    if pair is not None and pair[0] == pair[1]:
+        raise ValidationError({"features": ["Choose two different inputs for the grid."]})
+    if not 2 <= points <= MAX_SWEEP_POINTS:
+        raise ValidationError({"points": [f"Choose between 2 and {MAX_SWEEP_POINTS} points."]})
+    answer = prediction_run(
+        version=version, rows=[row], user=user, source=source, store=store, name=name
+    )
+    estimator = version_estimator(version)
+    curves = sweep(
+        estimator, interface, answer.frame, features=list(features or []) or None, points=points
+    )
+    two_way = None
+    if pair is not None:
+        target = answer.predictions[0].get("label")
+        two_way = grid(
+            estimator,
+            interface,
+            answer.frame,
+            x=pair[0],
+            y=pair[1],
+            points=min(points, 30),
+            target_class=target,
+        )
+    return WhatIf(answer=answer, curves=curves, grid=two_way)
 
 
 def prediction_create(

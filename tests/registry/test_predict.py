@@ -149,3 +149,24 @@ def test_a_grid_covers_two_inputs(diabetes_version):
         selectors.version_estimator(diabetes_version), interface, row, x="bmi", y="age", points=5
     )
     assert len(result["z"]) == len(result["y_values"]) and len(result["z"][0]) == 5
+
+
+def test_a_whatif_answers_sweeps_and_grids_without_storing(clinic_version):
+    from registry.services import whatif_run
+
+    result = whatif_run(
+        version=clinic_version, row=ROW, user=None, source="page", points=7, pair=("bmi", "age")
+    )
+    assert result.answer.predictions[0]["label"] in ("yes", "no")
+    assert len(result.curves) == 6
+    assert len(result.grid["z"][0]) == 7
+    assert not Prediction.objects.exists()
+
+
+def test_a_whatif_refuses_unknown_features_and_silly_point_counts(clinic_version):
+    from registry.services import whatif_run
+
+    with pytest.raises(ValidationError, match="Unknown input: colour"):
+        whatif_run(version=clinic_version, row=ROW, user=None, source="api", features=["colour"])
+    with pytest.raises(ValidationError, match="between 2 and"):
+        whatif_run(version=clinic_version, row=ROW, user=None, source="api", points=1000)

@@ -1,0 +1,326 @@
+"""Figures of answers: class probabilities, a value on its distribution, sensitivity, grids."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from charts.theme import ACCENT, MUTED, PALETTE, WARNING, Figure, axis, figure, title
+
+
+def _percent(p: float) -> str:
+    return f"{p:.0%}" if p >= 0.01 or p == 0 else "<1%"
+
+
+def class_probabilities(
+    probabilities: Mapping[str, float], *, predicted: str, heading: str | None = None
+) -> Figure:
+    """Horizontal bars of each class's probability, the predicted class marked.
+
+    The predicted class is drawn in the accent colour and also named in its label, so colour
+    is not the only thing that tells it apart.
+    """
+    classes = list(probabilities)
+    values = [float(probabilities[c]) for c in classes]
+    labels = [f"{c} (predicted)" if c == str(predicted) else str(c) for c in classes]
+    bar = {
+        "type": "bar",
+        "orientation": "h",
+        "x": values,
+        "y": labels,
+        "text": [_percent(v) for v in values],
+        "textposition": "outside",
+        "cliponaxis": False,
+        "marker": {"color": [ACCENT if c == str(predicted) else MUTED for c in classes]},
+        "hovertemplate": "%{y}: %{x:.1%}<extra></extra>",
+    }
+    return figure(
+        [bar],
+        {
+            "title": title(heading or f"Predicted: {predicted}"),
+            "xaxis": {"range": [0, 1.12], "tickformat": ".0%", "title": {"text": "Probability"}},
+            "yaxis": {"autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"},
+            "height": 90 + 44 * len(classes),
+            "showlegend": False,
+        },
+    )
+
+
+def class_probabilities_rows(
+    classes: Sequence[str], rows: Sequence[Mapping[str, float]], *, labels: Sequence[str]
+) -> Figure:
+    """One stacked 100% bar per row: how the probability splits between classes."""
+    names = [f"Row {i}" for i in range(len(rows))]
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": str(c),
+            "y": names,
+            "x": [float(r.get(str(c), 0.0)) for r in rows],
+            "marker": {"color": PALETTE[i % len(PALETTE)]},
+            "hovertemplate": f"%{{y}}: {c} %{{x:.1%}}<extra></extra>",
+        }
+        for i, c in enumerate(classes)
+    ]
+    return figure(
+        data,
+        {
+            "barmode": "stack",
+            "title": title("Class probabilities per row"),
+            "xaxis": {"range": [0, 1], "tickformat": ".0%"},
+            "yaxis": {
+                "autorange": "reversed",
+                "tickvals": names,
+                "ticktext": [f"{n}: {lab}" for n, lab in zip(names, labels, strict=True)],
+            },
+            "height": 120 + 28 * len(rows),
+        },
+    )
+
+
+def value_on_distribution(
+    values: Sequence[float],
+    *,
+    reference: Sequence[float],
+    target: str,
+    unit: str | None = None,
+) -> Figure:
+    """Predicted value(s) as lines over a histogram of the target in the reference data."""
+    suffix = f" {unit}" if unit else ""
+    data: list[dict[str, Any]] = []
+    if reference:
+        data.append(
+            {
+                "type": "histogram",
+                "x": list(reference),
+                "name": "Reference data",
+                "marker": {"color": MUTED},
+                "nbinsx": 30,
+                "hovertemplate": f"{target} %{{x}}{suffix}: %{{y}} rows<extra></extra>",
+            }
+        )
+    shapes, annotations = [], []
+    for i, value in enumerate(values[:20]):
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": value,
+                "x1": value,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": ACCENT, "width": 3, "dash": "solid" if i == 0 else "dot"},
+            }
+        )
+    if values:
+        annotations.append(
+            {
+                "x": values[0],
+                "y": 1,
+                "xref": "x",
+                "yref": "paper",
+                "text": f"Prediction: {values[0]:,.4g}{suffix}",
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "font": {"color": ACCENT},
+            }
+        )
+    heading = f"Predicted {target}: {values[0]:,.4g}{suffix}" if len(values) == 1 else target
+    return figure(
+        data,
+        {
+            "title": title(heading),
+            "shapes": shapes,
+            "annotations": annotations,
+            "xaxis": {"title": {"text": f"{target}{f' ({unit})' if unit else ''}"}},
+            "yaxis": {"title": {"text": "Reference rows"}},
+            "showlegend": False,
+            "height": 320,
+            "bargap": 0.05,
+        },
+    )
+
+
+def _grid_domains(n: int, columns: int, gap_x: float = 0.07, gap_y: float = 0.12):
+    rows = math.ceil(n / columns)
+    width = (1 - gap_x * (columns - 1)) / columns
+    height = (1 - gap_y * (rows - 1)) / rows
+    for i in range(n):
+        r, c = divmod(i, columns)
+        x0 = c * (width + gap_x)
+        y1 = 1 - r * (height + gap_y)
+        yield [round(x0, 4), round(x0 + width, 4)], [round(y1 - height, 4), round(y1, 4)]
+
+
+def sensitivity(
+    series: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    y_label: str,
+    y_range: Sequence[float] | None = None,
+    columns: int = 3,
+    labels: Mapping[str, str] | None = None,
+) -> Figure:
+    """Small multiples: one panel per input, how the answer moves as that input moves.
+
+    ``series`` maps a name (a model, or just "answer") to its curves; each curve is
+    ``{"feature", "type", "values", "y", "current"}``. Numbers are drawn as lines, categories
+    and booleans as bars; the row's current value is marked in every panel. Several series
+    overlay in the same panels, so models can be compared where they diverge.
+    """
+    names = list(series)
+    features: list[str] = []
+    for curves in series.values():
+        for curve in curves:
+            if curve["feature"] not in features:
+                features.append(curve["feature"])
+    columns = max(1, min(columns, len(features)))
+    domains = dict(zip(features, _grid_domains(len(features), columns), strict=False))
+    rows = math.ceil(len(features) / columns) if features else 1
+    layout: dict[str, Any] = {
+        "height": 40 + 230 * rows,
+        "showlegend": len(names) > 1,
+        "annotations": [],
+        "shapes": [],
+        "barmode": "group",
+        "margin": {"t": 36, "l": 48, "r": 12, "b": 40},
+        "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
+    }
+    data: list[dict[str, Any]] = []
+    for i, feature in enumerate(features):
+        n = "" if i == 0 else str(i + 1)
+        x_domain, y_domain = domains[feature]
+        layout[f"xaxis{n}"] = {"domain": x_domain, "anchor": f"y{n}"}
+        layout[f"yaxis{n}"] = {
+            "domain": y_domain,
+            "anchor": f"x{n}",
+            "range": list(y_range) if y_range else None,
+            "tickformat": ".0%" if y_range and y_range[1] <= 1 else None,
+            "title": {"text": y_label if i % columns == 0 else ""},
+        }
+        layout["annotations"].append(
+            {
+                "text": f"<b>{(labels or {}).get(feature, feature)}</b>",
+                "x": x_domain[0],
+                "y": y_domain[1],
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+            }
+        )
+        for s, name in enumerate(names):
+            curve = next((c for c in series[name] if c["feature"] == feature), None)
+            if curve is None:
+                continue
+            color = PALETTE[s % len(PALETTE)]
+            common = {
+                "xaxis": f"x{n}",
+                "yaxis": f"y{n}",
+                "name": name,
+                "legendgroup": name,
+                "showlegend": i == 0,
+                "marker": {"color": color},
+            }
+            if curve["type"] in ("number", "integer"):
+                data.append(
+                    {
+                        **common,
+                        "type": "scatter",
+                        "mode": "lines",
+                        "x": list(curve["values"]),
+                        "y": list(curve["y"]),
+                        "line": {"color": color, "width": 2},
+                        "hovertemplate": f"{feature} %{{x}}: %{{y:.3~g}}<extra>{name}</extra>",
+                    }
+                )
+                current = curve.get("current")
+                if current is not None and s == 0:
+                    layout["shapes"].append(
+                        {
+                            "type": "line",
+                            "xref": f"x{n}",
+                            "yref": f"y{n} domain",
+                            "x0": current,
+                            "x1": current,
+                            "y0": 0,
+                            "y1": 1,
+                            "line": {"color": WARNING, "width": 1.5, "dash": "dot"},
+                        }
+                    )
+            else:
+                current = str(curve.get("current"))
+                data.append(
+                    {
+                        **common,
+                        "type": "bar",
+                        "x": [str(v) for v in curve["values"]],
+                        "y": list(curve["y"]),
+                        "marker": {
+                            "color": color,
+                            "line": {
+                                "color": [
+                                    WARNING if str(v) == current else color for v in curve["values"]
+                                ],
+                                "width": 2,
+                            },
+                        },
+                        "hovertemplate": f"{feature} = %{{x}}: %{{y:.3~g}}<extra>{name}</extra>",
+                    }
+                )
+    return figure(data, layout)
+
+
+def heatmap(
+    *,
+    x: str,
+    y: str,
+    x_values: Sequence[Any],
+    y_values: Sequence[Any],
+    z: Sequence[Sequence[float]],
+    z_label: str,
+    current: tuple[Any, Any] | None = None,
+) -> Figure:
+    """The answer over a grid of two inputs, the current row marked."""
+    data: list[dict[str, Any]] = [
+        {
+            "type": "heatmap",
+            "x": [str(v) if isinstance(v, str) else v for v in x_values],
+            "y": [str(v) if isinstance(v, str) else v for v in y_values],
+            "z": [list(row) for row in z],
+            "colorscale": "Viridis",
+            "colorbar": {"title": {"text": z_label}},
+            "hovertemplate": f"{x} %{{x}}, {y} %{{y}}: %{{z:.3~g}}<extra></extra>",
+        }
+    ]
+    if current is not None:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [current[0]],
+                "y": [current[1]],
+                "name": "Current inputs",
+                "marker": {
+                    "symbol": "x",
+                    "size": 12,
+                    "color": "#ffffff",
+                    "line": {"color": "#000000", "width": 1},
+                },
+                "hovertemplate": "Current inputs<extra></extra>",
+            }
+        )
+    return figure(
+        data,
+        {
+            "title": title(f"{z_label} by {x} and {y}"),
+            "xaxis": axis(title={"text": x}),
+            "yaxis": axis(title={"text": y}),
+            "height": 380,
+            "showlegend": False,
+        },
+    )

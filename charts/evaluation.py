@@ -1,0 +1,229 @@
+"""Figures of a version's evaluation on reference data: metrics, errors, curves, importance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from charts.theme import ACCENT, GRID, MUTED, PALETTE, Figure, figure, title
+
+METRIC_LABELS = {
+    "accuracy": "Accuracy",
+    "balanced_accuracy": "Balanced accuracy",
+    "f1": "F1",
+    "roc_auc": "ROC AUC",
+    "log_loss": "Log loss",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "r2": "R²",
+}
+# Metrics bounded to [0, 1] where higher is better: drawn on one shared axis.
+UNIT_METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "r2")
+
+
+def metric_bars(metrics_by_name: Mapping[str, Mapping[str, float]]) -> Figure:
+    """Grouped bars of the [0, 1] metrics, one group per metric, one bar per model/version."""
+    names = list(metrics_by_name)
+    keys = [k for k in UNIT_METRICS if any(k in m for m in metrics_by_name.values())]
+    data = [
+        {
+            "type": "bar",
+            "name": name,
+            "x": [METRIC_LABELS[k] for k in keys],
+            "y": [metrics_by_name[name].get(k) for k in keys],
+            "text": [
+                f"{metrics_by_name[name][k]:.3f}" if k in metrics_by_name[name] else ""
+                for k in keys
+            ],
+            "textposition": "outside",
+            "cliponaxis": False,
+            "marker": {"color": PALETTE[i % len(PALETTE)] if len(names) > 1 else ACCENT},
+            "hovertemplate": f"{name} %{{x}}: %{{y:.3f}}<extra></extra>",
+        }
+        for i, name in enumerate(names)
+    ]
+    return figure(
+        data,
+        {
+            "title": title("Metrics on reference data"),
+            "barmode": "group",
+            "yaxis": {"range": [min(0, *(d for s in data for d in s["y"] if d is not None)), 1.1]},
+            "showlegend": len(names) > 1,
+            "height": 320,
+        },
+    )
+
+
+def confusion_matrix(labels: Sequence[str], matrix: Sequence[Sequence[int]]) -> Figure:
+    """Counts of actual (rows) against predicted (columns) classes, numbers in the cells."""
+    return figure(
+        [
+            {
+                "type": "heatmap",
+                "x": list(labels),
+                "y": list(labels),
+                "z": [list(r) for r in matrix],
+                "text": [[str(v) for v in r] for r in matrix],
+                "texttemplate": "%{text}",
+                "colorscale": [[0, "#f5f7fa"], [1, ACCENT]],
+                "showscale": False,
+                "hovertemplate": "actual %{y}, predicted %{x}: %{z}<extra></extra>",
+            }
+        ],
+        {
+            "title": title("Confusion matrix"),
+            "xaxis": {"title": {"text": "Predicted"}, "side": "bottom"},
+            "yaxis": {"title": {"text": "Actual"}, "autorange": "reversed"},
+            "height": 160 + 50 * len(labels),
+        },
+    )
+
+
+def _diagonal() -> dict[str, Any]:
+    return {
+        "type": "line",
+        "x0": 0,
+        "y0": 0,
+        "x1": 1,
+        "y1": 1,
+        "line": {"color": GRID, "dash": "dash"},
+    }
+
+
+def roc_curves(curves: Sequence[Mapping[str, Any]], *, prefix: str = "") -> Figure:
+    """ROC curves (one per class, or one for a binary model) with their AUC."""
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": f"{prefix}{c['class']} (AUC {c['auc']:.3f})",
+            "x": list(c["fpr"]),
+            "y": list(c["tpr"]),
+            "line": {"color": PALETTE[i % len(PALETTE)], "width": 2},
+        }
+        for i, c in enumerate(curves)
+    ]
+    return figure(
+        data,
+        {
+            "title": title("ROC curve"),
+            "xaxis": {"title": {"text": "False positive rate"}, "range": [0, 1]},
+            "yaxis": {"title": {"text": "True positive rate"}, "range": [0, 1.02]},
+            "shapes": [_diagonal()],
+            "height": 360,
+        },
+    )
+
+
+def precision_recall(curves: Sequence[Mapping[str, Any]], *, prefix: str = "") -> Figure:
+    """Precision against recall per class, with average precision."""
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": f"{prefix}{c['class']} (AP {c['average_precision']:.3f})",
+            "x": list(c["recall"]),
+            "y": list(c["precision"]),
+            "line": {"color": PALETTE[i % len(PALETTE)], "width": 2},
+        }
+        for i, c in enumerate(curves)
+    ]
+    return figure(
+        data,
+        {
+            "title": title("Precision and recall"),
+            "xaxis": {"title": {"text": "Recall"}, "range": [0, 1]},
+            "yaxis": {"title": {"text": "Precision"}, "range": [0, 1.02]},
+            "height": 360,
+        },
+    )
+
+
+def predicted_vs_actual(
+    actual: Sequence[float], predicted: Sequence[float], *, target: str
+) -> Figure:
+    """Each reference row as a point; on the diagonal the model is exactly right."""
+    low = min([*actual, *predicted], default=0)
+    high = max([*actual, *predicted], default=1)
+    return figure(
+        [
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": list(actual),
+                "y": list(predicted),
+                "marker": {"color": ACCENT, "opacity": 0.6, "size": 6},
+                "hovertemplate": "actual %{x:.4g}, predicted %{y:.4g}<extra></extra>",
+            }
+        ],
+        {
+            "title": title("Predicted vs. actual"),
+            "xaxis": {"title": {"text": f"Actual {target}"}},
+            "yaxis": {"title": {"text": f"Predicted {target}"}},
+            "shapes": [{**_diagonal(), "x0": low, "y0": low, "x1": high, "y1": high}],
+            "showlegend": False,
+            "height": 360,
+        },
+    )
+
+
+def residuals(values: Sequence[float], *, target: str) -> Figure:
+    """The distribution of actual minus predicted."""
+    return figure(
+        [
+            {
+                "type": "histogram",
+                "x": list(values),
+                "nbinsx": 30,
+                "marker": {"color": MUTED, "line": {"color": "#ffffff", "width": 1}},
+                "hovertemplate": "residual %{x}: %{y} rows<extra></extra>",
+            }
+        ],
+        {
+            "title": title("Residuals (actual − predicted)"),
+            "xaxis": {"title": {"text": f"{target} residual"}},
+            "yaxis": {"title": {"text": "Rows"}},
+            "shapes": [
+                {
+                    "type": "line",
+                    "x0": 0,
+                    "x1": 0,
+                    "yref": "paper",
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": ACCENT, "dash": "dot"},
+                }
+            ],
+            "showlegend": False,
+            "height": 320,
+        },
+    )
+
+
+def feature_importance(
+    items: Sequence[Mapping[str, Any]], *, scoring: str, top: int = 15
+) -> Figure:
+    """Permutation importance: how much the score drops when an input is shuffled."""
+    shown = list(items)[:top]
+    return figure(
+        [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": [i["mean"] for i in shown],
+                "y": [i["feature"] for i in shown],
+                "error_x": {"type": "data", "array": [i["std"] for i in shown], "color": "#52606d"},
+                "marker": {"color": ACCENT},
+                "hovertemplate": "%{y}: %{x:.4f}<extra></extra>",
+            }
+        ],
+        {
+            "title": title("Which inputs matter"),
+            "xaxis": {
+                "title": {"text": f"Drop in {METRIC_LABELS.get(scoring, scoring)} when shuffled"}
+            },
+            "yaxis": {"autorange": "reversed"},
+            "showlegend": False,
+            "height": 100 + 26 * len(shown),
+        },
+    )

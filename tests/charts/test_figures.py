@@ -1,0 +1,161 @@
+import json
+import subprocess
+import sys
+
+import plotly.graph_objects as go
+import pytest
+
+import charts
+
+CURVES = [
+    {
+        "feature": "bmi",
+        "type": "number",
+        "values": [18.0, 25.0, 32.0],
+        "y": [0.2, 0.4, 0.7],
+        "current": 25.0,
+    },
+    {
+        "feature": "sex",
+        "type": "category",
+        "values": ["female", "male"],
+        "y": [0.3, 0.5],
+        "current": "male",
+    },
+    {
+        "feature": "smoker",
+        "type": "boolean",
+        "values": [False, True],
+        "y": [0.3, 0.6],
+        "current": True,
+    },
+]
+
+
+def valid(fig):
+    """The figure passes Plotly's own schema and travels as plain JSON (no binary arrays)."""
+    go.Figure(fig)
+    text = json.dumps(fig)
+    assert "bdata" not in text
+    return fig
+
+
+def test_class_probabilities_mark_the_predicted_class():
+    fig = valid(charts.class_probabilities({"no": 0.2, "yes": 0.8}, predicted="yes"))
+    bar = fig["data"][0]
+    assert bar["y"] == ["no", "yes (predicted)"]
+    assert bar["x"] == [0.2, 0.8]
+    assert bar["text"] == ["20%", "80%"]
+    assert bar["marker"]["color"][1] != bar["marker"]["color"][0]
+
+
+def test_rows_of_probabilities_stack_to_one():
+    fig = valid(
+        charts.class_probabilities_rows(
+            ["a", "b"], [{"a": 0.25, "b": 0.75}, {"a": 1.0, "b": 0.0}], labels=["b", "a"]
+        )
+    )
+    assert [t["name"] for t in fig["data"]] == ["a", "b"]
+    assert [sum(v) for v in zip(*(t["x"] for t in fig["data"]), strict=True)] == [1.0, 1.0]
+
+
+def test_a_value_is_placed_on_the_reference_distribution():
+    fig = valid(
+        charts.value_on_distribution(
+            [150.0], reference=[100, 120, 160, 200], target="progression", unit="points"
+        )
+    )
+    assert fig["data"][0]["type"] == "histogram"
+    assert fig["layout"]["shapes"][0]["x0"] == 150.0
+    assert "150" in fig["layout"]["title"]["text"]
+
+
+def test_sensitivity_draws_one_panel_per_input_with_the_current_value():
+    fig = valid(charts.sensitivity({"answer": CURVES}, y_label="P(yes)", y_range=[0, 1]))
+    axes = {t["xaxis"] for t in fig["data"]}
+    assert axes == {"x", "x2", "x3"}
+    assert [t["type"] for t in fig["data"]] == ["scatter", "bar", "bar"]
+    titles = [a["text"] for a in fig["layout"]["annotations"]]
+    assert titles == ["<b>bmi</b>", "<b>sex</b>", "<b>smoker</b>"]
+    assert fig["layout"]["shapes"][0]["x0"] == 25.0  # the current bmi
+    # The current category's bar is outlined differently from the others.
+    outline = fig["data"][1]["marker"]["line"]["color"]
+    assert outline[0] != outline[1]
+
+
+def test_sensitivity_overlays_several_models_in_the_same_panels():
+    other = [{**c, "y": [v / 2 for v in c["y"]]} for c in CURVES]
+    fig = valid(charts.sensitivity({"v1": CURVES, "v2": other}, y_label="P(yes)"))
+    assert len(fig["data"]) == 6
+    assert {t["name"] for t in fig["data"] if t["xaxis"] == "x"} == {"v1", "v2"}
+    assert fig["layout"]["showlegend"] is True
+
+
+def test_heatmap_marks_the_current_inputs():
+    fig = valid(
+        charts.heatmap(
+            x="bmi",
+            y="age",
+            x_values=[20, 30],
+            y_values=[40, 50],
+            z=[[0.1, 0.2], [0.3, 0.4]],
+            z_label="P(yes)",
+            current=(25, 45),
+        )
+    )
+    assert fig["data"][0]["z"] == [[0.1, 0.2], [0.3, 0.4]]
+    assert fig["data"][1]["x"] == [25]
+
+
+def test_evaluation_figures_are_valid():
+    valid(
+        charts.metric_bars(
+            {
+                "v1": {"accuracy": 0.9, "roc_auc": 0.95, "log_loss": 0.2},
+                "v2": {"accuracy": 0.8, "roc_auc": 0.9},
+            }
+        )
+    )
+    fig = valid(charts.confusion_matrix(["a", "b"], [[5, 1], [2, 7]]))
+    assert fig["data"][0]["text"] == [["5", "1"], ["2", "7"]]
+    valid(charts.roc_curves([{"class": "b", "fpr": [0, 0.5, 1], "tpr": [0, 0.8, 1], "auc": 0.8}]))
+    valid(
+        charts.precision_recall(
+            [{"class": "b", "recall": [0, 1], "precision": [1, 0.5], "average_precision": 0.7}]
+        )
+    )
+    valid(charts.predicted_vs_actual([1, 2, 3], [1.1, 2.2, 2.7], target="y"))
+    valid(charts.residuals([0.1, -0.2, 0.3], target="y"))
+    fig = valid(
+        charts.feature_importance(
+            [
+                {"feature": "bmi", "mean": 0.2, "std": 0.01},
+                {"feature": "age", "mean": 0.1, "std": 0.02},
+            ],
+            scoring="accuracy",
+        )
+    )
+    assert fig["data"][0]["y"] == ["bmi", "age"]
+
+
+def test_metric_bars_leave_out_metrics_that_are_not_on_a_unit_scale():
+    fig = charts.metric_bars({"v1": {"accuracy": 0.9, "log_loss": 0.2, "rmse": 40.0}})
+    assert fig["data"][0]["x"] == ["Accuracy"]
+
+
+def test_overview_figures_are_valid():
+    valid(charts.headline_metrics([{"model": "wine", "metric": "ROC AUC", "value": 0.99}]))
+    fig = valid(
+        charts.usage_per_day({"wine": [("2026-11-25", 3)]}, days=["2026-11-24", "2026-11-25"])
+    )
+    assert fig["data"][0]["y"] == [0, 3]
+
+
+@pytest.mark.parametrize("module", ["charts"])
+def test_charts_import_nothing_from_django_or_the_registry(module):
+    code = (
+        f"import sys, {module}; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'registry', 'portal')]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
