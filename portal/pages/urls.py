@@ -4,4 +4,11 @@ from portal.pages import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("models/", views.catalog, name="catalog"),
+    path("models/<slug:name>/", views.model_card, name="model_card"),
+    path("models/<slug:name>/whatif/", views.whatif, name="whatif"),
+    path("predictions/", views.prediction_list, name="prediction_list"),
+    path("predictions/<uuid:id>/", views.prediction_detail, name="prediction_detail"),
+    path("embed/predictions/<uuid:id>/", views.prediction_embed, name="prediction_embed"),
+    path("profile/", views.profile, name="profile"),
 ]
