@@ -172,6 +172,13 @@ def sensitivity(
     overlay in the same panels, so models can be compared where they diverge.
     """
     names = list(series)
+    if y_range is None:
+        # One scale for every panel, so a steep curve means a strong effect, not a zoom.
+        ys = [v for curves in series.values() for c in curves for v in c["y"] if v is not None]
+        if ys:
+            low, high = min(ys), max(ys)
+            pad = (high - low) * 0.08 or abs(high) * 0.05 or 1
+            y_range = [low - pad, high + pad]
     features: list[str] = []
     for curves in series.values():
         for curve in curves:
@@ -198,7 +205,7 @@ def sensitivity(
             "domain": y_domain,
             "anchor": f"x{n}",
             "range": list(y_range) if y_range else None,
-            "tickformat": ".0%" if y_range and y_range[1] <= 1 else None,
+            "tickformat": ".0%" if y_range and y_range[0] >= 0 and y_range[1] <= 1 else None,
             "title": {"text": y_label if i % columns == 0 else ""},
         }
         layout["annotations"].append(

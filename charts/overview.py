@@ -57,7 +57,7 @@ def usage_per_day(
             "title": title("Answers per day"),
             "barmode": "stack",
             "xaxis": {"type": "date", "tickformat": "%b %d"},
-            "yaxis": {"title": {"text": "Answers"}},
+            "yaxis": {"title": {"text": "Answers"}, "rangemode": "tozero", "tickformat": ",d"},
             "height": 320,
         },
     )

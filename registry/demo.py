@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import skops.io as sio
@@ -42,6 +42,7 @@ class Demo:
     reference: pd.DataFrame
     versions: list[DemoVersion]
     units: dict[str, str]
+    labels: dict[str, str] = field(default_factory=dict)
 
     def artifact(self, version: DemoVersion) -> bytes:
         return sio.dumps(version.estimator)

@@ -10,12 +10,15 @@ from typing import Any
 import pandas as pd
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
-from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from registry import roles
 from registry.artifacts import estimator_load
+from registry.inference import sweep
 from registry.interface import Interface
-from registry.models import Alias, ModelVersion, Prediction, RegisteredModel
+from registry.models import Alias, AuditEvent, ModelVersion, Prediction, RegisteredModel, Tag, Usage
 
 CHAMPION = "champion"
 
@@ -117,6 +120,75 @@ def alias_map(*, model: RegisteredModel) -> dict[str, int]:
     )
 
 
+def headline_metric(task: str, metrics: dict[str, float] | None) -> tuple[str, float] | None:
+    """The one number that sums a version up: ROC AUC (else accuracy) or R²."""
+    keys = ("roc_auc", "accuracy") if task == "classification" else ("r2",)
+    for key in keys:
+        if metrics and key in metrics:
+            return key, metrics[key]
+    return None
+
+
+def usage_by_day(*, days: int = 14) -> tuple[list[str], dict[str, list[tuple[str, int]]]]:
+    """Answers per model and day over the last ``days`` days: stored predictions (by rows)
+    plus what-if redraws. Returns the ISO days and ``{model: [(day, count), ...]}``."""
+    today = timezone.localdate()
+    first = today - dt.timedelta(days=days - 1)
+    totals: dict[str, dict[str, int]] = {}
+    stored = (
+        Prediction.objects.filter(created_at__date__gte=first)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "version__model__name")
+        .annotate(n=Sum("row_count"))
+    )
+    for item in stored:
+        per_model = totals.setdefault(item["version__model__name"], {})
+        key = item["day"].isoformat()
+        per_model[key] = per_model.get(key, 0) + item["n"]
+    redraws = (
+        Usage.objects.filter(day__gte=first)
+        .values("day", "version__model__name")
+        .annotate(n=Sum("count"))
+    )
+    for item in redraws:
+        per_model = totals.setdefault(item["version__model__name"], {})
+        key = item["day"].isoformat()
+        per_model[key] = per_model.get(key, 0) + item["n"]
+    day_list = [(first + dt.timedelta(days=i)).isoformat() for i in range(days)]
+    return day_list, {name: sorted(counts.items()) for name, counts in sorted(totals.items())}
+
+
+def tag_list() -> list[str]:
+    return list(
+        Tag.objects.filter(models__archived_at__isnull=True)
+        .distinct()
+        .values_list("name", flat=True)
+    )
+
+
+def prediction_by_id(*, id: Any) -> Prediction:
+    """A prediction by id alone, for a holder of its signed share link."""
+    try:
+        return Prediction.objects.select_related("version__model").get(pk=id)
+    except (Prediction.DoesNotExist, ValueError, ValidationError):
+        raise Prediction.DoesNotExist(f"No prediction {id}.") from None
+
+
+def audit_events(*, model: RegisteredModel, limit: int = 20) -> QuerySet[AuditEvent]:
+    return (
+        AuditEvent.objects.filter(model=model)
+        .select_related("actor", "version")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def prediction_curves(*, prediction: Prediction, points: int = 25) -> list[dict[str, Any]]:
+    """Sensitivity curves of a stored one-row prediction, recomputed from its inputs."""
+    interface = version_interface(prediction.version)
+    frame = interface.validate(prediction.inputs[:1]).frame
+    return sweep(version_estimator(prediction.version), interface, frame, points=points)
+
+
 # Interfaces and estimators of versions never change, so each process keeps them.
 _interfaces: OrderedDict[tuple, Interface] = OrderedDict()
 _interfaces_lock = threading.Lock()
@@ -177,3 +249,47 @@ def prediction_get(*, user: User | AnonymousUser, id: Any) -> Prediction:
         return prediction_list(user=user).get(pk=id)
     except (Prediction.DoesNotExist, ValueError, ValidationError):
         raise Prediction.DoesNotExist(f"No prediction {id} is visible to you.") from None
+
+
+def model_version_find(
+    *, name: str, version: int | None = None, alias: str | None = None
+) -> ModelVersion:
+    """:func:`model_version_resolve` in one query (the API asks it on every prediction).
+
+    The model, the alias and the champion-else-newest choice are one join; only when nothing
+    matches does :func:`model_version_resolve` run, to raise the error that says why.
+    """
+    from django.db.models import Exists  # kept local: an addition at the end of this module
+
+    versions = ModelVersion.objects.select_related("model").filter(model__name=name)
+    if version is not None:
+        versions = versions.filter(number=version)
+    elif alias:
+        versions = versions.filter(aliases__name=alias)
+    else:
+        champion = Alias.objects.filter(version=OuterRef("pk"), name=CHAMPION)
+        versions = (
+            versions.annotate(is_champion=Exists(champion))
+            .filter(Q(is_champion=True) | Q(archived_at__isnull=True))
+            .order_by("-is_champion", "-number")
+        )
+    found = versions.first()
+    if found is None:
+        return model_version_resolve(name=name, version=version, alias=alias)
+    return found
+
+
+def model_version_parse(*, spec: str) -> ModelVersion:
+    """The version that ``"name"``, ``"name@3"`` or ``"name@alias"`` names.
+
+    Raises ``ValidationError`` for a malformed spec and ``DoesNotExist`` (with a message) for
+    an unknown model, version or alias.
+    """
+    name, at, selector = str(spec).strip().partition("@")
+    if not name or (at and not selector):
+        raise ValidationError(f"'{spec}' is not a model: use name, name@version or name@alias.")
+    if selector.isdecimal():
+        if len(selector) > 9:
+            raise ModelVersion.DoesNotExist(f"Model '{name}' has no version {selector}.")
+        return model_version_find(name=name, version=int(selector))
+    return model_version_find(name=name, alias=selector or None)

@@ -12,3 +12,4 @@ urlpatterns = [
     path("embed/predictions/<uuid:id>/", views.prediction_embed, name="prediction_embed"),
     path("profile/", views.profile, name="profile"),
 ]
+urlpatterns += [path("profile/token/", views.token_reset, name="token_reset")]

@@ -1,46 +1,363 @@
+"""The portal's pages: one function view and one template per page.
+
+Views read with selectors, write with services, draw with portal.charting, and render; a
+what-if redraw renders the same template's ``result`` partial when htmx asks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
-from django.shortcuts import render
+from django.core import signing
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csp import csp_override
+from django.views.decorators.http import require_http_methods, require_POST
+from rest_framework.authtoken.models import Token
 
-from registry.selectors import registered_model_list
+import charts
+from portal import charting
+from portal.pages.access import role_required
+from portal.pages.forms import InterfaceForm, form_data, query_values
+from registry import roles, selectors
+from registry.interface import InvalidInput
+from registry.models import Source, Task
+from registry.services import prediction_feedback_set, whatif_run
+
+SWEEP_POINTS = 25
+_embed_signer = signing.Signer(salt="portal.embed")
 
 
+def _model_or_404(name: str):
+    try:
+        return selectors.registered_model_get(name=name)
+    except ObjectDoesNotExist as exc:
+        raise Http404(str(exc)) from None
+
+
+def _version_or_404(model, params) -> Any:
+    raw = params.get("version") or None
+    try:
+        number = int(raw) if raw is not None else None
+    except ValueError:
+        raise Http404("The version must be a number.") from None
+    try:
+        return selectors.model_version_select(
+            model=model, version=number, alias=params.get("alias") or None
+        )
+    except ObjectDoesNotExist as exc:
+        raise Http404(str(exc)) from None
+
+
+def _headline(model) -> dict[str, Any] | None:
+    found = selectors.headline_metric(model.task, model.champion_metrics)
+    return {"key": found[0], "value": found[1]} if found else None
+
+
+# ---------------------------------------------------------------- dashboard and catalog
 @login_required
-def dashboard(request):
-    ctx = {"models": registered_model_list()}
+def dashboard(request: HttpRequest) -> HttpResponse:
+    models = list(selectors.registered_model_list())
+    headlines = []
+    for model in models:
+        model.headline = _headline(model)
+        if model.headline:
+            headlines.append(
+                {
+                    "model": model.title,
+                    "metric": charts.evaluation.METRIC_LABELS[model.headline["key"]],
+                    "value": model.headline["value"],
+                }
+            )
+    days, usage = selectors.usage_by_day(days=14)
+    titles = {m.name: m.title for m in models}
+    ctx = {
+        "models": models,
+        "headline_figure": charts.headline_metrics(headlines) if headlines else None,
+        "usage_figure": charts.usage_per_day(
+            {titles.get(name, name): points for name, points in usage.items()}, days=days
+        )
+        if usage
+        else None,
+        "recent": selectors.prediction_list(user=request.user)[:6],
+    }
     return render(request, "portal/dashboard.html", ctx)
 
 
 @login_required
-def catalog(request):
-    return HttpResponse("catalog")
+def catalog(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    task = request.GET.get("task", "")
+    tag = request.GET.get("tag", "")
+    models = list(selectors.registered_model_list(search=q, task=task, tag=tag))
+    for model in models:
+        model.headline = _headline(model)
+    ctx = {
+        "models": models,
+        "q": q,
+        "task": task,
+        "tag": tag,
+        "tasks": Task.choices,
+        "tags": selectors.tag_list(),
+    }
+    return render(request, "portal/catalog.html", ctx)
+
+
+# ---------------------------------------------------------------- model card
+@login_required
+def model_card(request: HttpRequest, name: str) -> HttpResponse:
+    model = _model_or_404(name)
+    version = _version_or_404(model, request.GET)
+    versions = list(selectors.model_version_list(model=model))
+    interface = selectors.version_interface(version)
+    ctx = {
+        "model": model,
+        "version": version,
+        "versions": versions,
+        "aliases": selectors.alias_map(model=model),
+        "inputs": interface.fields,
+        "output": interface.output,
+        "figures": charting.evaluation_figures(version),
+        "events": selectors.audit_events(model=model),
+        "can_predict": roles.has_role(request.user, roles.ANALYST),
+    }
+    return render(request, "portal/model_card.html", ctx)
+
+
+# ---------------------------------------------------------------- what-if
+def _reference_row(version, index: str | None) -> dict[str, Any]:
+    if index is None:
+        return {}
+    try:
+        row = version.reference_sample[int(index)]
+    except (ValueError, IndexError):
+        return {}
+    names = version.interface["inputs"]
+    return {i["name"]: row.get(i["name"]) for i in names}
+
+
+@role_required(roles.ANALYST)
+@require_http_methods(["GET", "POST"])
+def whatif(request: HttpRequest, name: str) -> HttpResponse:
+    model = _model_or_404(name)
+    version = _version_or_404(model, request.GET if request.method == "GET" else request.POST)
+    interface = selectors.version_interface(version)
+    params = request.GET if request.method == "GET" else request.POST
+    values = {
+        **interface.defaults(),
+        **_reference_row(version, params.get("row")),
+        **query_values(interface, params),
+    }
+    form = InterfaceForm(interface, data=form_data(values))
+    form.is_valid()  # every field is optional text; the interface validates below
+    x, y = params.get("x") or "", params.get("y") or ""
+    pair = (x, y) if x in interface.by_name and y in interface.by_name and x != y else None
+    saving = request.method == "POST"
+    result = None
+    try:
+        result = whatif_run(
+            version=version,
+            row=form.row(),
+            user=request.user,
+            source=Source.PAGE,
+            points=SWEEP_POINTS,
+            pair=pair,
+            store=saving,
+            name=params.get("scenario_name", "").strip() or "Saved scenario",
+        )
+    except InvalidInput as exc:
+        form.add_interface_errors(exc)
+    if saving and result is not None:
+        messages.success(request, "Scenario saved. This page is its permanent link.")
+        return redirect("prediction_detail", id=result.answer.prediction.id)
+
+    ctx: dict[str, Any] = {
+        "model": model,
+        "version": version,
+        "form": form,
+        "result": result,
+        "pair": pair,
+        "x": x,
+        "y": y,
+        "numeric_inputs": [f for f in interface.fields if f.type in ("number", "integer")],
+        "reference_rows": _reference_choices(version),
+        "selected_row": params.get("row", ""),
+        "version_param": params.get("version", ""),
+        "alias_param": params.get("alias", ""),
+    }
+    if result is not None:
+        ctx.update(_whatif_figures(version, result, pair))
+        warnings = {w["field"]: w["message"] for w in result.answer.warnings}
+    else:
+        warnings = {}
+    ctx["fields"] = [
+        {"field": form[f.name], "spec": f, "warning": warnings.get(f.name, "")}
+        for f in interface.fields
+    ]
+    template = "portal/whatif.html#result" if request.htmx else "portal/whatif.html"
+    return render(request, template, ctx)
+
+
+def _reference_choices(version) -> list[dict[str, Any]]:
+    target = version.interface["output"].get("target")
+    return [
+        {
+            "index": i,
+            "label": f"Row {i}" + (f" ({target} = {row[target]})" if target in row else ""),
+        }
+        for i, row in enumerate(version.reference_sample[:25])
+    ]
+
+
+def _whatif_figures(version, result, pair) -> dict[str, Any]:
+    prediction = result.answer.predictions[0]
+    focus = charting.focus_of(version, prediction)
+    probabilities = prediction.get("probabilities") or {}
+    figures = {
+        "prediction": prediction,
+        "confidence": probabilities.get(str(prediction.get("label"))),
+        "save_values": [
+            *form_data(result.answer.rows[0]).items(),
+            *[(k, v) for k, v in (("x", pair and pair[0]), ("y", pair and pair[1])) if v],
+            ("version", version.number),
+        ],
+        "answer_figure": charting.answer_figure(version, result.answer.predictions),
+        "sensitivity_figure": charting.sensitivity_figure(version, result.curves, focus=focus),
+        "warnings": result.answer.warnings,
+    }
+    if result.grid is not None:
+        row = result.answer.rows[0]
+        figures["heatmap_figure"] = charting.heatmap_figure(
+            result.grid, current=(row[pair[0]], row[pair[1]])
+        )
+    return figures
+
+
+# ---------------------------------------------------------------- predictions
+@login_required
+def prediction_list(request: HttpRequest) -> HttpResponse:
+    model = request.GET.get("model", "")
+    source = request.GET.get("source", "")
+    qs = selectors.prediction_list(user=request.user, model=model or None, source=source or None)
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    ctx = {
+        "page": page,
+        "model": model,
+        "source": source,
+        "sources": Source.choices,
+        "model_names": selectors.registered_model_list().values_list("name", flat=True),
+        "sees_everyone": roles.has_role(request.user, roles.MANAGER),
+    }
+    return render(request, "portal/predictions.html", ctx)
+
+
+def _prediction_or_404(request: HttpRequest, id) -> Any:
+    try:
+        return selectors.prediction_get(user=request.user, id=id)
+    except ObjectDoesNotExist as exc:
+        raise Http404(str(exc)) from None
+
+
+def whatif_url(prediction) -> str:
+    """The what-if page with a stored prediction's inputs and version."""
+    row = prediction.inputs[0]
+    params = {
+        k: ("on" if v else "false") if isinstance(v, bool) else v
+        for k, v in row.items()
+        if v is not None
+    }
+    params["version"] = prediction.version.number
+    return f"{reverse('whatif', args=[prediction.version.model.name])}?{urlencode(params)}"
+
+
+def share_token(prediction) -> str:
+    return _embed_signer.sign(str(prediction.id)).rsplit(":", 1)[1]
 
 
 @login_required
-def model_card(request, name):
-    return HttpResponse(name)
+@require_http_methods(["GET", "POST"])
+def prediction_detail(request: HttpRequest, id) -> HttpResponse:
+    prediction = _prediction_or_404(request, id)
+    if request.method == "POST":
+        if not roles.has_role(request.user, roles.ANALYST):
+            raise PermissionDenied
+        try:
+            prediction_feedback_set(prediction=prediction, actual=request.POST.get("actual"))
+            messages.success(request, "Thank you: the actual outcome is recorded.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("prediction_detail", id=prediction.id)
+    version = prediction.version
+    ctx: dict[str, Any] = {
+        "prediction": prediction,
+        "version": version,
+        "model": version.model,
+        "answer_figure": charting.answer_figure(version, prediction.outputs),
+        "inputs": list(zip(version.interface["inputs"], _row_values(prediction), strict=True)),
+        "classes": version.interface["output"].get("classes"),
+        "can_feedback": roles.has_role(request.user, roles.ANALYST),
+        "embed_url": request.build_absolute_uri(
+            reverse("prediction_embed", args=[prediction.id]) + f"?s={share_token(prediction)}"
+        ),
+    }
+    if prediction.row_count == 1:
+        focus = charting.focus_of(version, prediction.outputs[0])
+        curves = selectors.prediction_curves(prediction=prediction, points=SWEEP_POINTS)
+        ctx["sensitivity_figure"] = charting.sensitivity_figure(version, curves, focus=focus)
+        ctx["whatif_url"] = whatif_url(prediction)
+    return render(request, "portal/prediction_detail.html", ctx)
+
+
+def _row_values(prediction) -> list[Any]:
+    row = prediction.inputs[0]
+    return [row.get(i["name"]) for i in prediction.version.interface["inputs"]]
+
+
+@xframe_options_exempt
+@csp_override({**settings.SECURE_CSP, "frame-ancestors": settings.EMBED_FRAME_ANCESTORS})
+def prediction_embed(request: HttpRequest, id) -> HttpResponse:
+    """One prediction's graph alone, for an iframe: for a logged-in user who may see it, or
+    for anyone holding the signed share link."""
+    token = request.GET.get("s", "")
+    prediction = None
+    if token:
+        try:
+            _embed_signer.unsign(f"{id}:{token}")
+        except signing.BadSignature:
+            raise Http404("This share link is not valid.") from None
+        prediction = selectors.prediction_by_id(id=id)
+    elif request.user.is_authenticated:
+        prediction = _prediction_or_404(request, id)
+    else:
+        return redirect(f"{reverse('login')}?next={request.get_full_path()}")
+    ctx = {
+        "prediction": prediction,
+        "answer_figure": charting.answer_figure(prediction.version, prediction.outputs),
+    }
+    return render(request, "portal/embed.html", ctx)
+
+
+# ---------------------------------------------------------------- profile
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    token = Token.objects.filter(user=request.user).first()
+    ctx = {"token": token, "role": roles.role_of(request.user)}
+    return render(request, "portal/profile.html", ctx)
 
 
 @login_required
-def whatif(request, name):
-    return HttpResponse(name)
-
-
-@login_required
-def prediction_list(request):
-    return HttpResponse("predictions")
-
-
-@login_required
-def prediction_detail(request, id):
-    return HttpResponse(str(id))
-
-
-@login_required
-def prediction_embed(request, id):
-    return HttpResponse(str(id))
-
-
-@login_required
-def profile(request):
-    return HttpResponse("profile")
+@require_POST
+def token_reset(request: HttpRequest) -> HttpResponse:
+    Token.objects.filter(user=request.user).delete()
+    Token.objects.create(user=request.user)
+    messages.success(request, "A new API token was made; the old one no longer works.")
+    return redirect("profile")

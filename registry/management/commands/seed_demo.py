@@ -20,7 +20,7 @@ class Command(BaseCommand):
             reference = demo.reference_csv()
             versions = []
             for item in demo.versions:
-                # Infer the interface, then add what data cannot tell: units.
+                # Infer the interface, then add what data cannot tell: units and labels.
                 interface = interface_infer(
                     estimator=item.estimator,
                     reference=reference_read(data=reference),
@@ -29,6 +29,8 @@ class Command(BaseCommand):
                 for spec in interface["inputs"]:
                     if spec["name"] in demo.units:
                         spec["unit"] = demo.units[spec["name"]]
+                    if spec["name"] in demo.labels:
+                        spec["label"] = demo.labels[spec["name"]]
                 versions.append(
                     model_version_register(
                         name=demo.name,

@@ -1,0 +1,91 @@
+"""Forms generated from a version's interface.
+
+The form renders the inputs and carries the raw values; the interface itself validates them
+(one set of rules for pages, API and batch). Its errors come back through ``add_error``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from registry.interface import InputField, Interface, InvalidInput
+
+
+def _field(spec: InputField) -> forms.Field:
+    s = spec.spec
+    attrs: dict[str, Any] = {"id": f"in-{spec.name}"}
+    if s.get("description"):
+        attrs["aria-describedby"] = f"help-{spec.name}"
+    if spec.type in ("number", "integer"):
+        step = s.get("step") or (1 if spec.type == "integer" else "any")
+        attrs.update(step=step, inputmode="decimal")
+        if spec.min is not None:
+            attrs["min"] = spec.min
+        if spec.max is not None:
+            attrs["max"] = spec.max
+        widget: forms.Widget = forms.NumberInput(attrs=attrs)
+    elif spec.type == "category":
+        widget = forms.Select(attrs=attrs, choices=[(c, c) for c in spec.choices])
+    elif spec.type == "boolean":
+        widget = forms.CheckboxInput(attrs=attrs)
+    elif spec.type == "date":
+        widget = forms.DateInput(attrs={**attrs, "type": "date"})
+    else:
+        widget = forms.TextInput(attrs=attrs)
+    field = forms.CharField(
+        required=False, label=s.get("label") or spec.name, widget=widget, strip=True
+    )
+    field.spec = spec
+    if spec.type in ("number", "integer"):
+        low = spec.observed_min if spec.observed_min is not None else spec.min
+        high = spec.observed_max if spec.observed_max is not None else spec.max
+        if low is not None and high is not None and high > low:
+            field.slider = {"min": low, "max": high, "step": s.get("step") or "any"}
+    return field
+
+
+class InterfaceForm(forms.Form):
+    """One field per declared input, in the model's order."""
+
+    def __init__(self, interface: Interface, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.interface = interface
+        for spec in interface.fields:
+            self.fields[spec.name] = _field(spec)
+
+    def row(self) -> dict[str, Any]:
+        """The submitted values as one raw row for the interface to validate."""
+        row = {}
+        for name, field in self.fields.items():
+            value = self.cleaned_data.get(name)
+            if field.spec.type == "boolean":
+                value = "true" if value in ("True", "true", "on") else "false"
+            row[name] = value
+        return row
+
+    def add_interface_errors(self, error: InvalidInput) -> None:
+        for name, messages in error.row_errors.get(0, {}).items():
+            if name in self.fields:
+                for message in messages:
+                    self.add_error(name, message)
+                self.fields[name].widget.attrs["aria-invalid"] = "true"
+            else:
+                self.add_error(None, f"{name}: {' '.join(messages)}")
+
+
+def query_values(interface: Interface, data: Any) -> dict[str, Any]:
+    """The interface's inputs present in a query string or POST body."""
+    return {name: data.get(name) for name in interface.names if name in data}
+
+
+def form_data(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as a form's bound data. A boolean travels as a checkbox plus a hidden "false"
+    before it (see the template), so an unticked box is still sent and a link keeps it."""
+    data = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        data[key] = ("on" if value else "false") if isinstance(value, bool) else value
+    return data

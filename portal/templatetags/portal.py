@@ -1,0 +1,84 @@
+"""Template tags of the portal: figures, metric formatting, query strings."""
+
+import json
+from typing import Any
+
+from django import template
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+# The same escapes as Django's json_script: nothing in the JSON can close the <script>.
+_JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.simple_tag
+def plot(figure: dict[str, Any] | None, label: str = "", css_class: str = "") -> str:
+    """A figure as a container plus its JSON; static/js/plots.js draws it.
+
+    ``label`` becomes the container's accessible name (role="img").
+    """
+    if not figure:
+        return ""
+    data = json.dumps(figure, cls=DjangoJSONEncoder, separators=(",", ":")).translate(_JSON_ESCAPES)
+    title = label or figure.get("layout", {}).get("title", {}).get("text", "Chart")
+    return format_html(
+        '<figure class="plot {}" role="img" aria-label="{}">'
+        '<div class="plot-canvas" data-plot-canvas></div>'
+        '<script type="application/json" data-plotly>{}</script></figure>',
+        css_class,
+        title,
+        mark_safe(data),
+    )
+
+
+METRIC_NAMES = {
+    "accuracy": "Accuracy",
+    "balanced_accuracy": "Balanced accuracy",
+    "f1": "F1",
+    "roc_auc": "ROC AUC",
+    "log_loss": "Log loss",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "r2": "R²",
+}
+
+
+@register.filter
+def metric_name(key: str) -> str:
+    return METRIC_NAMES.get(key, key)
+
+
+@register.filter
+def number(value: Any, digits: int = 3) -> str:
+    """A number for people: 0.934, 1,204.5, 3.2e-05."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) or abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+
+
+@register.filter
+def percent(value: Any) -> str:
+    try:
+        return f"{float(value):.0%}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+@register.simple_tag(takes_context=True)
+def query(context, **changes: Any) -> str:
+    """The current query string with some parameters changed (None removes one)."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"

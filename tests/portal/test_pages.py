@@ -1,0 +1,269 @@
+import json
+import re
+from urllib.parse import parse_qs, urlparse
+
+import plotly.offline
+import pytest
+from django.contrib.staticfiles import finders
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from registry.models import Prediction, RegisteredModel
+from registry.services import model_version_register, prediction_run
+from tests.conftest import csv_bytes
+
+ROW = {"age": "50", "sex": "male", "bmi": "26.4", "bp": "93", "s5": "4.6", "region": "north"}
+
+
+def figures(response) -> list[dict]:
+    """The figures a page hands to plots.js."""
+    html = response.content.decode()
+    return [
+        json.loads(m)
+        for m in re.findall(
+            r'<script type="application/json" data-plotly>(.*?)</script>', html, re.S
+        )
+    ]
+
+
+def inline_scripts(response) -> list[str]:
+    html = response.content.decode()
+    return [
+        tag
+        for tag in re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+        if "application/json" not in tag
+    ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/", "/models/", "/models/clinic/", "/models/clinic/whatif/", "/predictions/", "/profile/"],
+)
+def test_every_page_needs_a_login(client, clinic_version, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_the_dashboard_shows_each_model_and_its_graphs(as_analyst, clinic_version, iris_version):
+    response = as_analyst.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Clinic" in html and "Iris" in html
+    assert [f["data"][0]["y"] for f in figures(response)] == [["Clinic"]]  # iris has no champion
+    assert b"No answers in the last 14 days" in response.content
+    prediction_run(
+        version=iris_version,
+        rows=[{"sepal_length": 5, "sepal_width": 3, "petal_length": 1.5, "petal_width": 0.2}],
+        user=None,
+        source="api",
+    )
+    usage = figures(as_analyst.get("/"))[1]
+    assert usage["data"][0]["name"] == "Iris" and usage["data"][0]["y"][-1] == 1
+    assert inline_scripts(response) == []
+
+
+def test_the_catalog_searches_and_filters(
+    as_analyst, clinic_version, iris_version, diabetes_version
+):
+    assert b"Diabetes" in as_analyst.get("/models/?q=diab").content
+    assert b"Iris" not in as_analyst.get("/models/?q=diab").content
+    regression = as_analyst.get("/models/?task=regression").content.decode()
+    assert "Diabetes" in regression and "Clinic" not in regression
+
+
+def test_the_model_card_shows_interface_metrics_and_versions(as_analyst, clinic_version):
+    response = as_analyst.get("/models/clinic/")
+    html = response.content.decode()
+    assert "female, male" in html  # categories of sex
+    assert "ROC AUC" in html
+    assert 'value="1" selected' in html  # the version picker
+    kinds = {f["data"][0]["type"] for f in figures(response)}
+    assert {"heatmap", "scatter", "bar"} <= kinds  # confusion, ROC/PR, importance
+
+
+def test_unknown_models_and_versions_are_404(as_analyst, clinic_version):
+    assert as_analyst.get("/models/nope/").status_code == 404
+    assert as_analyst.get("/models/clinic/?version=7").status_code == 404
+    assert as_analyst.get("/models/clinic/?version=x").status_code == 404
+
+
+def test_a_viewer_may_read_but_not_ask(client, viewer, clinic_version):
+    client.force_login(viewer)
+    assert client.get("/models/clinic/").status_code == 200
+    response = client.get("/models/clinic/whatif/")
+    assert response.status_code == 403
+    assert b"analyst role" in response.content
+
+
+def test_the_whatif_page_answers_from_the_query_string(as_analyst, clinic_version, clinic_forest):
+    import pandas as pd
+
+    response = as_analyst.get("/models/clinic/whatif/", ROW)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'name="bmi"' in html and 'type="range"' in html
+    assert 'value="26.4"' in html
+    expected = clinic_forest.predict_proba(
+        pd.DataFrame([{**ROW, "age": 50, "bmi": 26.4, "bp": 93.0, "s5": 4.6}])
+    )[0]
+    answer = figures(response)[0]["data"][0]
+    assert answer["x"] == pytest.approx(list(expected), abs=1e-6)
+    sensitivity = figures(response)[1]
+    assert {t["xaxis"] for t in sensitivity["data"]} == {"x", "x2", "x3", "x4", "x5", "x6"}
+    assert not Prediction.objects.exists()  # a question, not a decision
+    assert inline_scripts(response) == []
+
+
+def test_an_htmx_redraw_renders_only_the_result(as_analyst, clinic_version):
+    response = as_analyst.get(
+        "/models/clinic/whatif/", {**ROW, "bmi": "90"}, headers={"HX-Request": "true"}
+    )
+    html = response.content.decode()
+    assert "<html" not in html and '<form class="card inputs"' not in html
+    assert len(figures(response)) == 2
+    # The out-of-range warning goes next to its field, out of band.
+    assert re.search(r'id="warn-bmi" hx-swap-oob="true">[^<]*outside the training range', html)
+
+
+def test_a_bad_input_is_shown_next_to_its_field(as_analyst, clinic_version):
+    response = as_analyst.get("/models/clinic/whatif/", {**ROW, "sex": "robot", "bmi": "abc"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert re.search(r'id="err-bmi"[^>]*>Enter a number\.', html)
+    assert "is not one of: female, male" in html
+    assert figures(response) == []
+
+
+def test_the_heatmap_appears_when_two_inputs_are_chosen(as_analyst, clinic_version):
+    response = as_analyst.get("/models/clinic/whatif/", {**ROW, "x": "bmi", "y": "age"})
+    assert [f["data"][0]["type"] for f in figures(response)][-1] == "heatmap"
+
+
+def test_a_reference_row_prefills_the_form(as_analyst, clinic_version):
+    response = as_analyst.get("/models/clinic/whatif/?row=3")
+    row = clinic_version.reference_sample[3]
+    assert f'value="{row["bmi"]}"' in response.content.decode()
+
+
+def test_saving_a_scenario_stores_it_and_opens_its_permalink(as_analyst, analyst, clinic_version):
+    response = as_analyst.post("/models/clinic/whatif/", {**ROW, "scenario_name": "Older"})
+    stored = Prediction.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("prediction_detail", args=[stored.id])
+    assert (stored.name, stored.source, stored.user) == ("Older", "page", analyst)
+    page = as_analyst.get(response["Location"])
+    assert b"Older" in page.content
+    # The permalink opens the what-if page with the same inputs and version.
+    link = re.search(r'href="(/models/clinic/whatif/\?[^"]+)"', page.content.decode()).group(1)
+    params = {k: v[0] for k, v in parse_qs(urlparse(link.replace("&amp;", "&")).query).items()}
+    assert params["bmi"] == "26.4" and params["version"] == "1"
+    redraw = as_analyst.get(link.replace("&amp;", "&"))
+    assert figures(redraw)[0] == figures(page)[0]  # the same answer, drawn the same
+
+
+def test_history_is_own_unless_manager(client, make_user, clinic_version):
+    ana, bob, mia = make_user("ana"), make_user("bob"), make_user("mia", "manager")
+    mine = prediction_run(version=clinic_version, rows=[ROW], user=ana, source="api").prediction
+    theirs = prediction_run(version=clinic_version, rows=[ROW], user=bob, source="api").prediction
+    client.force_login(ana)
+    listing = client.get("/predictions/").content.decode()
+    assert str(mine.id) in listing and str(theirs.id) not in listing
+    assert client.get(f"/predictions/{theirs.id}/").status_code == 404
+    client.force_login(mia)
+    listing = client.get("/predictions/?source=api").content.decode()
+    assert str(mine.id) in listing and str(theirs.id) in listing
+
+
+def test_feedback_records_the_actual_outcome(as_analyst, analyst, clinic_version):
+    p = prediction_run(version=clinic_version, rows=[ROW], user=analyst, source="page").prediction
+    as_analyst.post(f"/predictions/{p.id}/", {"actual": "yes"})
+    p.refresh_from_db()
+    assert p.feedback == "yes"
+    as_analyst.post(f"/predictions/{p.id}/", {"actual": "perhaps"})
+    p.refresh_from_db()
+    assert p.feedback == "yes"
+
+
+def test_the_embed_works_with_a_signed_link_only(client, as_analyst, analyst, clinic_version):
+    p = prediction_run(version=clinic_version, rows=[ROW], user=analyst, source="page").prediction
+    detail = as_analyst.get(f"/predictions/{p.id}/").content.decode()
+    link = re.search(r'value="http://testserver(/embed/predictions/[^"]+)"', detail).group(1)
+    client.logout()
+    embed = client.get(link)
+    assert embed.status_code == 200
+    assert len(figures(embed)) == 1 and b"site-header" not in embed.content
+    assert "frame-ancestors 'self'" in embed["Content-Security-Policy"]
+    assert "X-Frame-Options" not in embed
+    assert client.get(f"/embed/predictions/{p.id}/?s=forged").status_code == 404
+    assert client.get(f"/embed/predictions/{p.id}/").status_code == 302
+
+
+def test_every_page_sends_a_strict_script_policy(as_analyst, clinic_version):
+    policy = as_analyst.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("style-src")[0]
+
+
+def test_plotly_js_is_the_packages_own_bundle():
+    path = finders.find("vendor/plotly.min.js")
+    with open(path, encoding="utf-8") as handle:
+        head = handle.read(400)
+    assert f"plotly.js v{plotly.offline.get_plotlyjs_version()}" in head
+
+
+def test_the_profile_page_makes_an_api_token(as_analyst, analyst):
+    from rest_framework.authtoken.models import Token
+
+    as_analyst.post("/profile/token/")
+    first = Token.objects.get(user=analyst).key
+    assert first in as_analyst.get("/profile/").content.decode()
+    as_analyst.post("/profile/token/")
+    assert Token.objects.get(user=analyst).key != first
+
+
+def _models(numbers, artifact, reference):
+    for i in numbers:
+        model_version_register(
+            name=f"m{i:02d}", artifact=artifact, reference=reference, tags=["t"], alias="champion"
+        )
+
+
+def _count(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx)
+
+
+@pytest.mark.parametrize("url", ["/", "/models/", "/models/?tag=t"])
+def test_catalog_pages_cost_the_same_queries_for_3_or_30_models(
+    as_analyst, iris_logistic_bytes, iris_frame, url
+):
+    reference = csv_bytes(iris_frame.drop(columns="species"))
+    _models(range(3), iris_logistic_bytes, reference)
+    few = _count(as_analyst, url)
+    _models(range(3, 30), iris_logistic_bytes, reference)
+    assert RegisteredModel.objects.count() == 30
+    assert _count(as_analyst, url) == few
+
+
+def test_history_costs_the_same_queries_for_3_or_30_predictions(
+    as_analyst, analyst, clinic_version
+):
+    for _ in range(3):
+        prediction_run(version=clinic_version, rows=[ROW], user=analyst, source="api")
+    few = _count(as_analyst, "/predictions/")
+    for _ in range(27):
+        prediction_run(version=clinic_version, rows=[ROW], user=analyst, source="api")
+    assert _count(as_analyst, "/predictions/") == few
+
+
+def test_the_model_card_costs_the_same_queries_for_1_or_5_versions(
+    as_analyst, clinic_version, clinic_forest_bytes, clinic_csv
+):
+    few = _count(as_analyst, "/models/clinic/")
+    for _ in range(4):
+        model_version_register(
+            name="clinic", artifact=clinic_forest_bytes, reference=clinic_csv, target="high_risk"
+        )
+    assert _count(as_analyst, "/models/clinic/") == few
