@@ -20,8 +20,13 @@ var/secret_key:
 	@mkdir -p var
 	@$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 
+# Collected (hashed, pre-compressed) static files; redone only when a static file changes.
+staticfiles/.collected: $(VENV)/.installed $(shell find static -type f 2>/dev/null)
+	SECRET_KEY=collectstatic $(PY) manage.py collectstatic --noinput -v0
+	touch $@
+
 # The portal as it runs in production (gunicorn, DEBUG off, whitenoise), with a task worker.
-run: $(VENV)/.installed var/secret_key
+run: $(VENV)/.installed var/secret_key staticfiles/.collected
 	SECRET_KEY=$$(cat var/secret_key) HOST=$(HOST) PORT=$(PORT) bin/run-portal
 
 # Django's development server with auto-reload, DEBUG on.
@@ -41,6 +46,7 @@ format: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/predict_one_row.py
+	$(PY) bench/whatif_redraw.py
 
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts

@@ -145,8 +145,13 @@ def value_on_distribution(
     )
 
 
-def _grid_domains(n: int, columns: int, gap_x: float = 0.07, gap_y: float = 0.12):
+PANEL_HEIGHT = 170  # pixels per row of small multiples
+PANEL_GAP = 56  # pixels between rows, room for the next panel's title
+
+
+def _grid_domains(n: int, columns: int, gap_x: float = 0.07):
     rows = math.ceil(n / columns)
+    gap_y = PANEL_GAP / (rows * PANEL_HEIGHT + (rows - 1) * PANEL_GAP) if rows > 1 else 0
     width = (1 - gap_x * (columns - 1)) / columns
     height = (1 - gap_y * (rows - 1)) / rows
     for i in range(n):
@@ -188,7 +193,7 @@ def sensitivity(
     domains = dict(zip(features, _grid_domains(len(features), columns), strict=False))
     rows = math.ceil(len(features) / columns) if features else 1
     layout: dict[str, Any] = {
-        "height": 40 + 230 * rows,
+        "height": 76 + rows * PANEL_HEIGHT + (rows - 1) * PANEL_GAP,
         "showlegend": len(names) > 1,
         "annotations": [],
         "shapes": [],
