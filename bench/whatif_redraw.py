@@ -17,7 +17,7 @@ import tempfile
 import time
 
 os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="model-portal-static-"))
-from _setup import django_with_demo, percentiles  # noqa: E402
+from _setup import django_with_demo, percentiles
 
 django_with_demo()
 
