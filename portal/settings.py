@@ -169,11 +169,18 @@ STORAGES = {
 
 # Background work: Django's tasks framework. The database-backed worker (`manage.py
 # db_worker`) by default; "immediate" runs tasks inline (tests, one-off scripts).
+# "rq" puts tasks on Redis (REDIS_URL) for RQ workers (`manage.py rqworker --job-class
+# django_tasks_rq.Job`), for many worker hosts.
 TASK_BACKEND = os.environ.get("TASK_BACKEND", "database")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 _TASK_BACKENDS = {
     "database": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
     "immediate": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
+    "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]},
 }
+if TASK_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
 if TASK_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASK_BACKEND must be one of {sorted(_TASK_BACKENDS)}.")
 TASKS = {"default": _TASK_BACKENDS[TASK_BACKEND]}
@@ -212,6 +219,11 @@ PORTAL = {
     "MAX_ARTIFACT_BYTES": env_int("PORTAL_MAX_ARTIFACT_BYTES", 200 * 1024 * 1024),
     # Rows of reference data kept on a version for charts, sweeps and drift.
     "REFERENCE_SAMPLE_ROWS": env_int("PORTAL_REFERENCE_SAMPLE_ROWS", 500),
+    # Batch scoring: largest CSV accepted, rows per chunk (the unit of parallel work and of
+    # memory), seconds without a heartbeat after which a chunk's worker is taken for dead.
+    "MAX_BATCH_BYTES": env_int("PORTAL_MAX_BATCH_BYTES", 1024 * 1024 * 1024),
+    "BATCH_CHUNK_ROWS": env_int("PORTAL_BATCH_CHUNK_ROWS", 50_000),
+    "BATCH_STALE_SECONDS": env_int("PORTAL_BATCH_STALE_SECONDS", 300),
 }
 
 LOGGING = {

@@ -70,6 +70,16 @@ class Validated:
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class FrameCheck:
+    """A validated chunk: typed good rows, which rows were good, errors of the others."""
+
+    frame: pd.DataFrame
+    good: np.ndarray
+    errors: dict[int, dict[str, list[str]]]
+    warning_counts: dict[str, int]
+
+
 def _humanize(name: str) -> str:
     text = name.replace("_", " ").replace("-", " ").strip()
     return text[:1].upper() + text[1:]
@@ -84,6 +94,16 @@ def _native(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame as JSON-ready records: NaN as null, NumPy scalars as Python values."""
+    if not frame.isna().to_numpy().any() and not any(
+        pd.api.types.is_datetime64_any_dtype(t) for t in frame.dtypes
+    ):
+        return frame.to_dict(orient="records")  # pandas boxes to Python scalars itself
+    cleaned = frame.astype(object).where(frame.notna(), None)
+    return [{k: _native(v) for k, v in row.items()} for row in cleaned.to_dict(orient="records")]
 
 
 def _format_number(value: float) -> str:
@@ -336,6 +356,48 @@ class Interface:
             raise InvalidInput(errors)
         warnings.sort(key=lambda w: w["row"])
         return Validated(frame=self._frame(columns), warnings=warnings)
+
+    def validate_frame(self, frame: pd.DataFrame) -> FrameCheck:
+        """Validate a parsed CSV chunk column by column, keeping the good rows.
+
+        Unlike :meth:`validate`, bad rows do not refuse the whole frame: they are reported (row
+        index within the frame, field, message) and left out of ``frame``, so one bad line
+        never sinks a batch. Empty cells are missing values. Columns the interface does not
+        declare are ignored here (the caller keeps them in its output).
+        """
+        errors: dict[int, dict[str, list[str]]] = {}
+        warnings: dict[str, int] = {}
+        columns: dict[str, Any] = {}
+        n = len(frame)
+        for f in self.fields:
+            if f.name not in frame.columns:
+                errors.update({i: {f.name: ["This column is missing."]} for i in range(n)})
+                columns[f.name] = [None] * n
+                continue
+            column = frame[f.name]
+            if column.isna().any():
+                values = column.astype(object).where(column.notna(), None).tolist()
+            else:
+                values = column.tolist()
+            if f.type in ("category", "text"):
+                values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+            parsed, field_errors, field_warnings = f.parse_column(values)
+            columns[f.name] = parsed
+            for index, message in field_errors.items():
+                errors.setdefault(index, {})[f.name] = [message]
+            if field_warnings:
+                warnings[f.name] = len(field_warnings)
+        good = np.ones(n, dtype=bool)
+        if errors:
+            good[list(errors)] = False
+            columns = {
+                name: np.asarray(values, dtype=object)[good].tolist()
+                if not isinstance(values, np.ndarray)
+                else values[good]
+                for name, values in columns.items()
+            }
+        typed = self._frame(columns) if good.any() else pd.DataFrame(columns=self.names)
+        return FrameCheck(frame=typed, good=good, errors=errors, warning_counts=warnings)
 
     def _frame(self, columns: dict[str, Any]) -> pd.DataFrame:
         data = {}

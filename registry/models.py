@@ -190,3 +190,79 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.model.name}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class BatchJob(models.Model):
+    """A CSV scored in the background: split into chunks that workers score in parallel."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="jobs")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+    )
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    input_name = models.CharField(max_length=255, help_text="The uploaded file's own name.")
+    input_file = models.CharField(max_length=255, help_text="Path in the default storage.")
+    input_bytes = models.PositiveBigIntegerField(default=0)
+    output_file = models.CharField(max_length=255, blank=True)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_failed = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="Row errors (first 1,000).")
+    summary = models.JSONField(default=dict, blank=True, help_text="What the result graphs show.")
+    message = models.TextField(blank=True, help_text="Why a job failed.")
+    prediction = models.OneToOneField(
+        Prediction, null=True, blank=True, on_delete=models.SET_NULL, related_name="job"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"job {self.id} ({self.status})"
+
+    @property
+    def done(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class BatchChunk(models.Model):
+    """A slice of a job's file (a byte range of whole lines) that one worker scores."""
+
+    job = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_row = models.PositiveIntegerField()
+    rows = models.PositiveIntegerField()
+    byte_start = models.PositiveBigIntegerField()
+    byte_end = models.PositiveBigIntegerField()
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    output_file = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="unique_chunk_index")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} chunk {self.index}"

@@ -28,10 +28,19 @@ from django.utils import timezone
 from registry.artifacts import artifact_store, estimator_cache, estimator_from_bytes
 from registry.evaluation import evaluate
 from registry.inference import grid, score, sweep
-from registry.interface import Interface, _native, interface_compare, interface_infer
+from registry.interface import (
+    Interface,
+    _native,
+    frame_records,
+    interface_compare,
+    interface_infer,
+)
 from registry.models import (
     Alias,
     AuditEvent,
+    BatchChunk,
+    BatchJob,
+    JobStatus,
     ModelVersion,
     Prediction,
     RegisteredModel,
@@ -86,12 +95,6 @@ def _json_params(estimator: Any) -> dict[str, Any]:
         else:
             params[key] = type(value).__name__
     return params
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A frame as JSON-ready records: NaN as null, NumPy scalars as Python values."""
-    cleaned = frame.astype(object).where(frame.notna(), None)
-    return [{k: _native(v) for k, v in row.items()} for row in cleaned.to_dict(orient="records")]
 
 
 def _check_predicts(estimator: Any, interface: Interface, frame: pd.DataFrame) -> None:
@@ -157,8 +160,8 @@ def model_version_register(
         raise ValidationError({"reference_data": ["Give reference data or an explicit interface."]})
 
     if frame is not None:
-        inputs = spec.validate(_records(frame[spec.names])).frame
-        reference_sample = _records(frame[spec.names + ([target] if target else [])])
+        inputs = spec.validate(frame_records(frame[spec.names])).frame
+        reference_sample = frame_records(frame[spec.names + ([target] if target else [])])
     else:
         inputs = spec.validate([spec.defaults()]).frame
         reference_sample = []
@@ -330,7 +333,7 @@ def prediction_run(
     estimator = version_estimator(version)
     predictions = score(estimator, validated.frame, interface).records()
     latency = (time.perf_counter() - started) * 1000
-    clean_rows = _records(validated.frame)
+    clean_rows = frame_records(validated.frame)
     answer = Answer(
         version=version,
         rows=clean_rows,
@@ -425,8 +428,9 @@ def prediction_create(
     warnings: list[dict[str, Any]],
     latency_ms: float,
     name: str = "",
+    row_count: int | None = None,
 ) -> Prediction:
-    """Store one answered call."""
+    """Store one answered call (``row_count`` when ``inputs`` holds only the first rows)."""
     if source not in Source.values:
         raise ValidationError({"source": [f"Unknown source {source!r}."]})
     return Prediction.objects.create(
@@ -436,7 +440,7 @@ def prediction_create(
         inputs=inputs,
         outputs=outputs,
         warnings=warnings,
-        row_count=len(inputs),
+        row_count=len(inputs) if row_count is None else row_count,
         latency_ms=round(latency_ms, 3),
         name=name[:200],
     )
@@ -480,3 +484,76 @@ def usage_count(*, version: ModelVersion, kind: str, n: int = 1) -> None:
                 Usage.objects.create(version=version, day=today, kind=kind, count=n)
         except IntegrityError:
             Usage.objects.filter(version=version, day=today, kind=kind).update(count=F("count") + n)
+
+
+# ------------------------------------------------------------------ batch jobs
+BATCH_MAX_ATTEMPTS = 2
+
+
+def batch_job_create(
+    *, version: ModelVersion, upload: Any, name: str, user: User | AnonymousUser | None
+) -> BatchJob:
+    """Check an uploaded CSV, store it, and queue a job to score it.
+
+    The header is checked now (every required input present, UTF-8), so a file that cannot be
+    scored is refused at upload with the missing names; row errors come later, per row.
+    """
+    from registry import batch
+    from registry.tasks import batch_job_start
+
+    limit = settings.PORTAL["MAX_BATCH_BYTES"]
+    size = getattr(upload, "size", None)
+    if size is not None and size > limit:
+        raise PayloadTooLarge({"file": [f"The file is larger than {limit:,} bytes."]})
+    head = upload.read(64 * 1024)
+    upload.seek(0)
+    batch.header_check(interface=version_interface(version), head=head)
+    job = BatchJob(
+        version=version,
+        user=_actor(user),
+        input_name=name[:255] or "upload.csv",
+        input_bytes=size or 0,
+    )
+    job.input_file = batch.store_upload(f"batch/{job.pk}/input.csv", upload)
+    job.save()
+    transaction.on_commit(lambda: batch_job_start.enqueue(str(job.pk)))
+    return job
+
+
+def batch_job_refresh(*, job: BatchJob) -> BatchJob:
+    """Notice a worker that died mid-job: re-queue its chunk once, then fail the job.
+
+    A running chunk whose heartbeat is older than ``BATCH_STALE_SECONDS`` lost its worker.
+    Called whenever someone looks at a job, so no job stays "running" forever.
+    """
+    from registry.tasks import batch_chunk_score
+
+    job.refresh_from_db()
+    if job.status != JobStatus.RUNNING:
+        return job
+    cutoff = timezone.now() - dt.timedelta(seconds=settings.PORTAL["BATCH_STALE_SECONDS"])
+    if job.chunks_total == 0 and job.started_at and job.started_at < cutoff:
+        _batch_job_fail(job, "The worker stopped before the file was split. Upload it again.")
+        return job
+    for chunk in job.chunks.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff):
+        last = chunk.first_row + chunk.rows - 1
+        if chunk.attempts >= BATCH_MAX_ATTEMPTS:
+            _batch_job_fail(
+                job,
+                f"Workers stopped {chunk.attempts} times while scoring rows "
+                f"{chunk.first_row}–{last}; the job was stopped. Upload the file again.",
+            )
+            return job
+        if BatchChunk.objects.filter(
+            pk=chunk.pk, status=JobStatus.RUNNING, attempts=chunk.attempts
+        ).update(status=JobStatus.QUEUED):
+            pk = chunk.pk
+            transaction.on_commit(lambda pk=pk: batch_chunk_score.enqueue(pk))
+    return job
+
+
+def _batch_job_fail(job: BatchJob, message: str) -> None:
+    BatchJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+        status=JobStatus.FAILED, message=message, finished_at=timezone.now()
+    )
+    job.refresh_from_db()

@@ -19,3 +19,11 @@ STORAGES = {
 # Serve static files straight from the finders (no collectstatic in tests).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# RQ is configured (not used unless a test switches TASKS to it): the worker tests run real
+# `rqworker` processes against this Redis database, which they empty first.
+if "django_rq" not in INSTALLED_APPS:  # noqa: F405
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]  # noqa: F405
+RQ_QUEUES = {
+    "default": {"URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")},
+}

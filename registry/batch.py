@@ -1,0 +1,307 @@
+"""Batch scoring: a CSV split into chunks of whole rows that workers score in parallel.
+
+The file is checked at upload (encoding, header), stored, then split by one pass over its
+lines into byte ranges of ``BATCH_CHUNK_ROWS`` rows. Each chunk is read, validated column by
+column, predicted in one call and written as its own CSV piece; the last chunk to finish
+assembles the pieces in order into the result file. Memory is bounded by the chunk size,
+whatever the size of the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
+
+from registry.inference import Scores, score
+from registry.interface import Interface, frame_records
+
+MAX_ERRORS = 1000
+SAMPLE_ROWS = 2000
+HEAD_ROWS = 10  # rows kept on the job's Prediction record, to show and re-open
+
+
+@dataclass
+class Span:
+    first_row: int
+    rows: int
+    byte_start: int
+    byte_end: int
+
+
+def worker_name() -> str:
+    """Who is scoring: the RQ worker's name under RQ, else host and process id."""
+    try:
+        from rq import get_current_job
+
+        job = get_current_job()
+        if job is not None and job.worker_name:
+            return job.worker_name
+    except ImportError:
+        pass
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def header_check(*, interface: Interface, head: bytes) -> list[str]:
+    """The columns of a CSV's header, refusing a file the job could not score.
+
+    Raises ``ValidationError`` for an empty file, one that is not UTF-8, or a header that
+    lacks required inputs (naming them). Extra columns are allowed and kept in the result.
+    """
+    if not head.strip():
+        raise ValidationError({"file": ["The file is empty."]})
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+            raise ValidationError(
+                {
+                    "file": [
+                        f"The file is not UTF-8 text (byte {exc.start} cannot be read). "
+                        "Save it as CSV UTF-8 and upload it again."
+                    ]
+                }
+            ) from None
+        text = head[: exc.start].decode("utf-8-sig")
+    first_line = text.splitlines()[0] if text.splitlines() else ""
+    columns = next(csv.reader([first_line]), [])
+    columns = [c.strip() for c in columns]
+    if not any(columns):
+        raise ValidationError({"file": ["The first line must be a header of column names."]})
+    missing = [f.name for f in interface.fields if f.required and f.name not in columns]
+    if missing:
+        raise ValidationError(
+            {"file": [f"The header lacks required inputs: {', '.join(missing)}."]},
+        )
+    return columns
+
+
+def split(handle: IO[bytes], *, chunk_rows: int) -> tuple[bytes, list[Span]]:
+    """One pass over the file: its header line and the byte ranges of chunks of whole rows.
+
+    A row may span several lines when a quoted field holds a newline; quotes are counted so
+    such a row is never cut. Every line is checked to be UTF-8 on the way.
+    """
+    header = handle.readline()
+    position = len(header)
+    spans: list[Span] = []
+    start, rows_in_chunk, row, open_quotes = position, 0, 0, False
+    # readline, not iteration: Django's File iterates by chunks() from the start of the file.
+    for number, line in enumerate(iter(handle.readline, b""), start=2):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                {"file": [f"Line {number} is not UTF-8 text (byte {exc.start} of the line)."]}
+            ) from None
+        position += len(line)
+        if line.count(b'"') % 2:
+            open_quotes = not open_quotes
+        if open_quotes:
+            continue
+        if not line.strip():
+            continue  # a blank line is no row
+        rows_in_chunk += 1
+        if rows_in_chunk == chunk_rows:
+            spans.append(Span(row, rows_in_chunk, start, position))
+            row += rows_in_chunk
+            start, rows_in_chunk = position, 0
+    if rows_in_chunk:
+        spans.append(Span(row, rows_in_chunk, start, position))
+    return header, spans
+
+
+def read_span(handle: IO[bytes], header: bytes, span: Span, interface: Interface) -> pd.DataFrame:
+    """The rows of one span as a frame; categories and text stay text."""
+    handle.seek(span.byte_start)
+    body = handle.read(span.byte_end - span.byte_start)
+    if not header.endswith(b"\n"):
+        header += b"\n"
+    text_columns = {f.name: str for f in interface.fields if f.type in ("category", "text")}
+    return pd.read_csv(
+        io.BytesIO(header + body),
+        dtype=text_columns,
+        encoding="utf-8-sig",
+        skip_blank_lines=True,
+        skipinitialspace=True,
+    )
+
+
+def prediction_columns(
+    interface: Interface, scores: Scores | None, good: np.ndarray
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Prediction columns for every row (empty where the row was refused) and a summary."""
+    n = len(good)
+    summary: dict[str, Any] = {"rows": int(good.sum())}
+    if interface.task == "regression":
+        values = np.full(n, np.nan)
+        if scores is not None:
+            values[good] = scores.values
+        present = values[good]
+        summary.update(
+            values=present[:: max(1, len(present) // SAMPLE_ROWS)].round(6).tolist(),
+            total=float(present.sum()) if len(present) else 0.0,
+        )
+        return {"prediction": values}, summary
+    classes = [str(c) for c in (scores.classes if scores else interface.classes)]
+    labels = np.full(n, None, dtype=object)
+    columns: dict[str, Any] = {}
+    if scores is not None:
+        labels[good] = [str(v) for v in scores.labels]
+    columns["prediction"] = labels
+    counts: dict[str, int] = {c: 0 for c in classes}
+    for label in labels[good]:
+        counts[label] = counts.get(label, 0) + 1
+    summary["class_counts"] = counts
+    if scores is not None and scores.probabilities is not None:
+        for i, name in enumerate(classes):
+            column = np.full(n, np.nan)
+            column[good] = scores.probabilities[:, i].round(6)
+            columns[f"probability_{name}"] = column
+    return columns, summary
+
+
+def score_span(
+    *,
+    handle: IO[bytes],
+    header: bytes,
+    span: Span,
+    interface: Interface,
+    estimator: Any,
+    top_inputs: list[str],
+) -> tuple[bytes, list[dict[str, Any]], dict[str, Any]]:
+    """Score one span: the CSV piece (no header), its row errors and its summary."""
+    raw = read_span(handle, header, span, interface)
+    checked = interface.validate_frame(raw)
+    scores = score(estimator, checked.frame, interface) if len(checked.frame) else None
+    columns, summary = prediction_columns(interface, scores, checked.good)
+    out = raw.assign(**columns)
+    # "row" counts data rows from 0, as the API's errors do; "line" is the line in the file
+    # (the header is line 1), exact when no quoted field spans lines.
+    errors = [
+        {
+            "row": span.first_row + index,
+            "line": span.first_row + index + 2,
+            "fields": fields,
+            "message": "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items()),
+        }
+        for index, fields in sorted(checked.errors.items())[:MAX_ERRORS]
+    ]
+    if scores is not None:
+        summary["head"] = {
+            "inputs": frame_records(checked.frame.head(HEAD_ROWS)),
+            "outputs": scores.records()[:HEAD_ROWS],
+        }
+    summary["failed"] = len(checked.errors)
+    summary["warnings"] = checked.warning_counts
+    sample = raw.loc[checked.good, [c for c in top_inputs if c in raw.columns]].head(500)
+    summary["sample"] = {
+        "inputs": {c: sample[c].tolist() for c in sample.columns},
+        "prediction": _sample_predictions(columns, checked.good, len(sample)),
+    }
+    buffer = io.StringIO()
+    out.to_csv(buffer, index=False, header=False)
+    return buffer.getvalue().encode(), errors, summary
+
+
+def _sample_predictions(columns: dict[str, Any], good: np.ndarray, n: int) -> list[Any]:
+    values = columns["prediction"][good][:n]
+    return [v if isinstance(v, str) else round(float(v), 6) for v in values]
+
+
+def output_header(header: bytes, interface: Interface, classes: list[str]) -> bytes:
+    extra = ["prediction"]
+    if interface.task == "classification":
+        extra += [f"probability_{c}" for c in classes]
+    line = header.rstrip(b"\r\n").decode("utf-8-sig")
+    return (line + "," + ",".join(extra) + "\n").encode()
+
+
+def merge_summaries(task: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One summary for the job from its chunks' summaries."""
+    merged: dict[str, Any] = {"rows": sum(p.get("rows", 0) for p in parts)}
+    if task == "regression":
+        values = [v for p in parts for v in p.get("values", [])]
+        merged["values"] = values[:: max(1, len(values) // SAMPLE_ROWS)]
+        merged["mean"] = (
+            sum(p.get("total", 0.0) for p in parts) / merged["rows"] if merged["rows"] else None
+        )
+    else:
+        counts: dict[str, int] = {}
+        for p in parts:
+            for label, n in p.get("class_counts", {}).items():
+                counts[label] = counts.get(label, 0) + n
+        merged["class_counts"] = counts
+    warnings: dict[str, int] = {}
+    for p in parts:
+        for name, n in p.get("warnings", {}).items():
+            warnings[name] = warnings.get(name, 0) + n
+    merged["warnings"] = warnings
+    sample_inputs: dict[str, list[Any]] = {}
+    sample_predictions: list[Any] = []
+    for p in parts:
+        sample = p.get("sample") or {}
+        if len(sample_predictions) >= 500:
+            break
+        for name, values in (sample.get("inputs") or {}).items():
+            sample_inputs.setdefault(name, []).extend(values)
+        sample_predictions.extend(sample.get("prediction") or [])
+    merged["sample"] = {"inputs": sample_inputs, "prediction": sample_predictions}
+    return merged
+
+
+def store_bytes(path: str, data: bytes) -> str:
+    if default_storage.exists(path):
+        default_storage.delete(path)
+    return default_storage.save(path, ContentFile(data))
+
+
+def store_upload(path: str, upload: File) -> str:
+    return default_storage.save(path, upload)
+
+
+def concatenate(paths: list[str], header: bytes, target: str) -> str:
+    """Join the pieces in order under one header, streaming (bounded memory)."""
+
+    def pieces() -> Iterator[bytes]:
+        yield header
+        for path in paths:
+            with default_storage.open(path, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    yield block
+
+    class _Stream(io.RawIOBase):
+        def __init__(self):
+            self._iter, self._buffer = pieces(), b""
+
+        def readable(self):
+            return True
+
+        def readinto(self, target_buffer):
+            while not self._buffer:
+                try:
+                    self._buffer = next(self._iter)
+                except StopIteration:
+                    return 0
+            n = min(len(target_buffer), len(self._buffer))
+            target_buffer[:n], self._buffer = self._buffer[:n], self._buffer[n:]
+            return n
+
+    if default_storage.exists(target):
+        default_storage.delete(target)
+    return default_storage.save(target, File(io.BufferedReader(_Stream(), 1 << 20)))
+
+
+def chunk_rows() -> int:
+    return settings.PORTAL["BATCH_CHUNK_ROWS"]
