@@ -1,0 +1,585 @@
+"""What the API accepts and what it answers.
+
+Request serializers check the shape of a body (which keys, which types); the rows themselves
+are checked by the version's interface inside the registry's services, which names each bad
+row and field. Response serializers turn registry objects into the JSON of API.md. Charts come
+from ``portal.charting`` and ``charts``; nothing here draws.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+import charts.compare
+from portal import charting
+from portal.api import openapi
+from portal.api.exceptions import CODES
+from registry.models import ModelVersion, Prediction, RegisteredModel, Source
+from registry.services import MAX_SWEEP_POINTS
+
+MAX_VERSION = 2**31 - 1
+MAX_MODELS_PER_COMPARISON = 10
+
+
+def absolute(request, route: str, **kwargs: Any) -> str:
+    """The absolute URL of a named route (a page or an API endpoint)."""
+    return request.build_absolute_uri(reverse(route, kwargs=kwargs))
+
+
+# ---------------------------------------------------------------- fields
+@extend_schema_field(OpenApiTypes.ANY)
+class JSONValue(serializers.Field):
+    """Any JSON value, passed through as is: the registry checks it, not DRF."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field(openapi.ROWS)
+class RowsField(JSONValue):
+    """A list of rows (objects of input: value). Each row is checked by the interface."""
+
+
+@extend_schema_field(openapi.ROW)
+class RowField(serializers.DictField):
+    """One row: an object of input: value."""
+
+
+@extend_schema_field(openapi.DATAFRAME_SPLIT)
+class DataframeSplitField(serializers.Field):
+    """MLflow's ``{"columns": [...], "data": [[...], ...]}``, turned into rows."""
+
+    default_error_messages = {
+        "shape": 'Send {{"columns": [names], "data": [[values], ...]}}.',
+        "columns": "Columns must be distinct names.",
+    }
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if not isinstance(data, Mapping):
+            self.fail("shape")
+        columns, rows = data.get("columns"), data.get("data")
+        if not isinstance(columns, list) or not isinstance(rows, list):
+            self.fail("shape")
+        if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
+            self.fail("columns")
+        records: list[Any] = []
+        for index, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != len(columns):
+                raise serializers.ValidationError(
+                    {str(index): [f"Give {len(columns)} values, one per column."]}
+                )
+            records.append(dict(zip(columns, row, strict=True)))
+        return records
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field(openapi.FIGURE)
+class FigureField(JSONValue):
+    """A Plotly figure as plain JSON: ``Plotly.newPlot(div, chart.data, chart.layout)``."""
+
+
+@extend_schema_field(openapi.ANSWERS)
+class AnswersField(JSONValue):
+    """One answer per row: a label and class probabilities, or a value."""
+
+
+@extend_schema_field(openapi.WARNINGS)
+class WarningsField(JSONValue):
+    """Rows answered with a caveat (an input outside the training range)."""
+
+
+@extend_schema_field(openapi.CURVES)
+class CurvesField(JSONValue):
+    """How the answer moves as each input moves."""
+
+
+@extend_schema_field(openapi.INTERFACE_INPUTS)
+class InputsSpecField(JSONValue):
+    pass
+
+
+@extend_schema_field(openapi.INTERFACE_OUTPUT)
+class OutputSpecField(JSONValue):
+    pass
+
+
+@extend_schema_field(openapi.OBJECT)
+class ObjectField(JSONValue):
+    pass
+
+
+@extend_schema_field(openapi.ALIASES)
+class AliasesField(JSONValue):
+    pass
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    return True
+
+
+# ---------------------------------------------------------------- requests
+class VersionChoiceSerializer(serializers.Serializer):
+    """``version`` (a number) or ``alias``; neither means champion, else newest."""
+
+    version = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_VERSION, help_text="A version number."
+    )
+    alias = serializers.SlugField(
+        required=False, max_length=50, help_text="An alias such as champion."
+    )
+
+
+class RowsInputSerializer(serializers.Serializer):
+    """Rows in one of three forms: ``inputs``, ``dataframe_split`` or ``dataframe_records``."""
+
+    FORMS = ("inputs", "dataframe_split", "dataframe_records")
+
+    inputs = RowsField(required=False, help_text="The rows, each an object of input: value.")
+    dataframe_split = DataframeSplitField(
+        required=False, help_text="MLflow's split form: column names and rows of values."
+    )
+    dataframe_records = RowsField(required=False, help_text="MLflow's records form.")
+    chart = serializers.BooleanField(
+        default=False, help_text="Add the Plotly figure of the answer."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = [form for form in self.FORMS if form in attrs]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {
+                    "inputs": [
+                        "Send the rows as exactly one of: inputs, dataframe_split, "
+                        "dataframe_records."
+                    ]
+                }
+            )
+        attrs["rows"] = attrs.pop(given[0])
+        return attrs
+
+
+@extend_schema_serializer(examples=openapi.PREDICT_EXAMPLES)
+class PredictRequestSerializer(RowsInputSerializer, VersionChoiceSerializer):
+    pass
+
+
+@extend_schema_serializer(examples=openapi.WHATIF_EXAMPLES)
+class WhatIfRequestSerializer(VersionChoiceSerializer):
+    inputs = RowField(help_text="One row: an object of input: value.")
+    features = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=200,
+        help_text="Inputs to sweep (all by default).",
+    )
+    points = serializers.IntegerField(
+        default=25, min_value=2, max_value=MAX_SWEEP_POINTS, help_text="Points per number input."
+    )
+    chart = serializers.BooleanField(default=False, help_text="Add the sensitivity figure.")
+
+
+@extend_schema_serializer(examples=openapi.COMPARE_EXAMPLES)
+class CompareRequestSerializer(RowsInputSerializer):
+    models = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        min_length=1,
+        max_length=MAX_MODELS_PER_COMPARISON,
+        help_text='Each "name", "name@version" or "name@alias".',
+    )
+
+
+@extend_schema_serializer(examples=openapi.FEEDBACK_EXAMPLES)
+class FeedbackRequestSerializer(serializers.Serializer):
+    actual = JSONValue(help_text="The actual outcome: one value, or a list with one per row.")
+
+    def validate_actual(self, value: Any) -> Any:
+        if not _finite(value):
+            raise serializers.ValidationError("Enter a finite number (not NaN or infinity).")
+        return value
+
+
+@extend_schema_serializer(examples=openapi.ALIAS_EXAMPLES)
+class AliasRequestSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1, max_value=MAX_VERSION)
+
+
+class RegisterRequestSerializer(serializers.Serializer):
+    name = serializers.SlugField(
+        max_length=100, help_text="A new name makes a new model; a known one, its next version."
+    )
+    artifact = serializers.FileField(help_text="The model, saved with skops.io.dump().")
+    reference_data = serializers.FileField(
+        required=False,
+        help_text="CSV of inputs (and the target) to infer the interface and compute metrics.",
+    )
+    target = serializers.CharField(required=False, max_length=200)
+    title = serializers.CharField(required=False, max_length=200, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    interface = serializers.JSONField(
+        required=False, binary=True, help_text="The interface as JSON; overrides inference."
+    )
+    alias = serializers.SlugField(required=False, max_length=50)
+    allow_breaking = serializers.BooleanField(
+        default=False, help_text="Accept an interface that breaks callers of the last version."
+    )
+    source = serializers.CharField(
+        required=False, max_length=500, help_text="Lineage: where the model comes from."
+    )
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
+class PredictionFilterSerializer(serializers.Serializer):
+    model = serializers.SlugField(required=False, max_length=100)
+    version = serializers.IntegerField(required=False, min_value=1, max_value=MAX_VERSION)
+    source = serializers.ChoiceField(required=False, choices=Source.choices)
+    since = serializers.DateTimeField(required=False, help_text="ISO 8601 date and time.")
+
+
+class ChartQuerySerializer(serializers.Serializer):
+    chart = serializers.BooleanField(default=False, help_text="Add the Plotly figure.")
+
+
+# ---------------------------------------------------------------- responses
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=[(c, c) for c in CODES])
+    message = serializers.CharField()
+    fields = ObjectField(help_text="Messages by field; for rows, by row then field.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()
+
+
+class ModelSummarySerializer(serializers.ModelSerializer):
+    latest_version = serializers.IntegerField(source="latest_number", allow_null=True)
+    aliases = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+    portal_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RegisteredModel
+        fields = [
+            "name",
+            "title",
+            "task",
+            "description",
+            "latest_version",
+            "aliases",
+            "url",
+            "portal_url",
+        ]
+
+    @extend_schema_field(openapi.ALIASES)
+    def get_aliases(self, model: RegisteredModel) -> dict[str, int]:
+        return {a.name: a.version.number for a in model.aliases.all()}
+
+    def get_url(self, model: RegisteredModel) -> str:
+        return absolute(self.context["request"], "api:model-detail", name=model.name)
+
+    def get_portal_url(self, model: RegisteredModel) -> str:
+        return absolute(self.context["request"], "model_card", name=model.name)
+
+
+class VersionSummarySerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="number")
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    aliases = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "version",
+            "created_at",
+            "created_by",
+            "framework",
+            "framework_version",
+            "artifact_sha256",
+            "metrics",
+            "aliases",
+            "url",
+        ]
+
+    def get_url(self, version: ModelVersion) -> str:
+        return absolute(
+            self.context["request"],
+            "api:version-detail",
+            name=version.model.name,
+            number=version.number,
+        )
+
+
+class ModelDetailSerializer(ModelSummarySerializer):
+    """A model with its versions; ``context`` holds ``versions`` and ``aliases``."""
+
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    latest_version = serializers.SerializerMethodField()
+    versions = serializers.SerializerMethodField()
+
+    class Meta(ModelSummarySerializer.Meta):
+        fields = [*ModelSummarySerializer.Meta.fields, "owner", "tags", "created_at", "versions"]
+
+    @extend_schema_field(openapi.ALIASES)
+    def get_aliases(self, model: RegisteredModel) -> dict[str, int]:
+        return self.context["aliases"]
+
+    def get_latest_version(self, model: RegisteredModel) -> int | None:
+        versions = self.context["versions"]
+        return versions[0].number if versions else None
+
+    @extend_schema_field(VersionSummarySerializer(many=True))
+    def get_versions(self, model: RegisteredModel) -> list[dict[str, Any]]:
+        return VersionSummarySerializer(
+            self.context["versions"], many=True, context=self.context
+        ).data
+
+
+class LineageSerializer(serializers.Serializer):
+    reference_fingerprint = serializers.CharField()
+    reference_rows = serializers.IntegerField()
+    source = serializers.CharField()
+    parent = serializers.SerializerMethodField(help_text="The version this one follows.")
+    notes = serializers.CharField()
+    breaking_changes = serializers.ListField(child=serializers.CharField())
+
+    def get_parent(self, version: ModelVersion) -> int | None:
+        return version.parent.number if version.parent_id else None
+
+
+class VersionSerializer(VersionSummarySerializer):
+    model = serializers.CharField(source="model.name")
+    interface = ObjectField()
+    params = ObjectField()
+    metrics = ObjectField()
+    lineage = LineageSerializer(source="*")
+    portal_url = serializers.SerializerMethodField()
+
+    class Meta(VersionSummarySerializer.Meta):
+        fields = [
+            "model",
+            "version",
+            "created_at",
+            "created_by",
+            "framework",
+            "framework_version",
+            "estimator_class",
+            "artifact_sha256",
+            "artifact_size",
+            "interface",
+            "metrics",
+            "params",
+            "lineage",
+            "aliases",
+            "url",
+            "portal_url",
+        ]
+
+    def get_portal_url(self, version: ModelVersion) -> str:
+        url = absolute(self.context["request"], "model_card", name=version.model.name)
+        return f"{url}?version={version.number}"
+
+
+class InterfaceSerializer(serializers.Serializer):
+    model = serializers.CharField(source="model.name")
+    version = serializers.IntegerField(source="number")
+    inputs = InputsSpecField(source="interface.inputs")
+    output = OutputSpecField(source="interface.output")
+    json_schema = serializers.SerializerMethodField()
+
+    @extend_schema_field(openapi.OBJECT)
+    def get_json_schema(self, version: ModelVersion) -> dict[str, Any]:
+        return self.context["interface"].json_schema()
+
+
+class AliasSerializer(serializers.Serializer):
+    model = serializers.CharField(source="model.name")
+    alias = serializers.CharField(source="name")
+    version = serializers.IntegerField(source="version.number")
+
+
+class ChartField(FigureField):
+    """The serializer's figure of the instance, only when the caller asked for it."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(source="*", required=False, **kwargs)
+
+    def to_representation(self, instance: Any) -> dict[str, Any] | None:
+        return self.parent.chart_of(instance) if self.context.get("chart") else None
+
+
+class ChartMixin(serializers.Serializer):
+    """Adds ``chart`` when the caller asked for it (``context["chart"]``), else leaves it out."""
+
+    chart = ChartField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        chart = data.pop("chart", None)  # last, and only when asked for
+        if self.context.get("chart"):
+            data["chart"] = chart
+        return data
+
+    def chart_of(self, instance: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class PredictResponseSerializer(ChartMixin):
+    """The answer of one predict call (a ``registry.services.Answer``)."""
+
+    id = serializers.UUIDField(source="prediction.id")
+    model = serializers.CharField(source="version.model.name")
+    version = serializers.IntegerField(source="version.number")
+    predictions = AnswersField()
+    warnings = WarningsField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, answer) -> str:
+        return absolute(self.context["request"], "prediction_detail", id=answer.prediction.id)
+
+    def chart_of(self, answer) -> dict[str, Any]:
+        return charting.answer_figure(answer.version, answer.predictions)
+
+
+class WhatIfResponseSerializer(ChartMixin):
+    """A ``registry.services.WhatIf``: one row's answer and its sensitivity curves."""
+
+    model = serializers.CharField(source="answer.version.model.name")
+    version = serializers.IntegerField(source="answer.version.number")
+    prediction = serializers.SerializerMethodField()
+    warnings = WarningsField(source="answer.warnings")
+    curves = CurvesField()
+
+    @extend_schema_field(openapi.ANSWER)
+    def get_prediction(self, whatif) -> dict[str, Any]:
+        return whatif.answer.predictions[0]
+
+    def chart_of(self, whatif) -> dict[str, Any]:
+        version = whatif.answer.version
+        focus = charting.focus_of(version, whatif.answer.predictions[0])
+        return charting.sensitivity_figure(version, whatif.curves, focus=focus)
+
+
+class ComparisonResultSerializer(serializers.Serializer):
+    model = serializers.CharField(source="version.model.name")
+    version = serializers.IntegerField(source="version.number")
+    id = serializers.UUIDField(source="prediction.id")
+    url = serializers.SerializerMethodField()
+    predictions = AnswersField()
+    warnings = WarningsField()
+
+    def get_url(self, answer) -> str:
+        return absolute(self.context["request"], "prediction_detail", id=answer.prediction.id)
+
+
+class CompareResponseSerializer(ChartMixin):
+    """A list of ``Answer``: the same rows through each model (``context["models"]`` names
+    them as the caller did)."""
+
+    results = ComparisonResultSerializer(source="*", many=True)
+
+    def chart_of(self, answers) -> dict[str, Any]:
+        labels = [
+            spec if spec.endswith(f"@{a.version.number}") else f"{spec} (v{a.version.number})"
+            for spec, a in zip(self.context["models"], answers, strict=True)
+        ]
+        output = answers[0].version.interface["output"]
+        if output["task"] == "regression":
+            return charts.compare.compare_values(
+                labels,
+                [[p["value"] for p in a.predictions] for a in answers],
+                target=output.get("target") or "prediction",
+                unit=output.get("unit"),
+            )
+        rows = len(answers[0].predictions)
+        return charts.compare.compare_probabilities(
+            labels,
+            [_mean_probabilities(a.predictions) for a in answers],
+            heading="Class probabilities by model"
+            + (f" (mean of {rows} rows)" if rows > 1 else ""),
+        )
+
+
+def _mean_probabilities(predictions: list[dict[str, Any]]) -> dict[str, float]:
+    """Each class's mean probability over the rows (a label-only model counts its labels)."""
+    totals: dict[str, float] = {}
+    for p in predictions:
+        probabilities = p.get("probabilities") or {str(p["label"]): 1.0}
+        for label, value in probabilities.items():
+            totals[str(label)] = totals.get(str(label), 0.0) + value / len(predictions)
+    return totals
+
+
+class PredictionSummarySerializer(serializers.ModelSerializer):
+    """A stored prediction in a history list (without its rows)."""
+
+    model = serializers.CharField(source="version.model.name")
+    version = serializers.IntegerField(source="version.number")
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    feedback = JSONValue(allow_null=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Prediction
+        fields = [
+            "id",
+            "model",
+            "version",
+            "user",
+            "source",
+            "name",
+            "row_count",
+            "latency_ms",
+            "created_at",
+            "feedback",
+            "feedback_at",
+            "url",
+        ]
+
+    def get_url(self, prediction: Prediction) -> str:
+        return absolute(self.context["request"], "prediction_detail", id=prediction.id)
+
+
+class PredictionSerializer(ChartMixin, PredictionSummarySerializer):
+    """One stored prediction: its rows, answers and warnings, and its chart on request."""
+
+    inputs = RowsField()
+    outputs = AnswersField()
+    warnings = WarningsField()
+
+    class Meta(PredictionSummarySerializer.Meta):
+        fields = [
+            *PredictionSummarySerializer.Meta.fields,
+            "inputs",
+            "outputs",
+            "warnings",
+            "chart",
+        ]
+
+    def chart_of(self, prediction: Prediction) -> dict[str, Any]:
+        return charting.answer_figure(prediction.version, prediction.outputs)
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[("ok", "ok"), ("error", "error")])
+    database = serializers.ChoiceField(choices=[("ok", "ok"), ("error", "error")])

@@ -1,0 +1,46 @@
+"""URLs of the JSON API (v1), its OpenAPI schema and its Swagger UI, under /api/."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from portal.api import views
+from portal.api.exceptions import not_found
+
+app_name = "api"
+
+urlpatterns = [
+    path("v1/models/", views.ModelListView.as_view(), name="model-list"),
+    path("v1/models/<slug:name>/", views.ModelDetailView.as_view(), name="model-detail"),
+    path(
+        "v1/models/<slug:name>/versions/<int:number>/",
+        views.VersionDetailView.as_view(),
+        name="version-detail",
+    ),
+    path("v1/models/<slug:name>/interface/", views.InterfaceView.as_view(), name="model-interface"),
+    path(
+        "v1/models/<slug:name>/aliases/<slug:alias>/",
+        views.AliasView.as_view(),
+        name="model-alias",
+    ),
+    path("v1/models/<slug:name>/predict/", views.PredictView.as_view(), name="predict"),
+    path("v1/models/<slug:name>/whatif/", views.WhatIfView.as_view(), name="whatif"),
+    path("v1/compare/", views.CompareView.as_view(), name="compare"),
+    path("v1/predictions/", views.PredictionListView.as_view(), name="prediction-list"),
+    path(
+        "v1/predictions/<uuid:id>/",
+        views.PredictionDetailView.as_view(),
+        name="prediction-detail",
+    ),
+    path(
+        "v1/predictions/<uuid:id>/feedback/",
+        views.FeedbackView.as_view(),
+        name="prediction-feedback",
+    ),
+    path("v1/health/", views.HealthView.as_view(), name="health"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The split view serves its start-up script from this URL too (?script), so the page has
+    # no inline script and the site's Content-Security-Policy (script-src 'self') holds.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # Anything else under /api/ (any characters, newlines too) is a JSON 404, not a page.
+    re_path(r"^", not_found),
+]

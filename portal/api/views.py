@@ -1,0 +1,423 @@
+"""The JSON API's views: a serializer checks the request, a registry service acts, a serializer
+answers. Who may call what (permissions), how often (throttles) and in which formats (parsers)
+are class attributes; errors of every kind become one shape in ``portal.api.exceptions``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.api import serializers as s
+from portal.api.exceptions import RequestTooLarge
+from portal.api.parsers import MultiPartParser
+from portal.api.permissions import IsAnalyst, IsManager, IsViewer, ManagerWrites
+from portal.api.throttles import ModelCallThrottle
+from registry.models import ModelVersion, Source
+from registry.selectors import (
+    alias_map,
+    model_version_find,
+    model_version_list,
+    model_version_parse,
+    model_version_select,
+    prediction_get,
+    prediction_list,
+    registered_model_get,
+    registered_model_list,
+    version_interface,
+)
+from registry.services import (
+    alias_remove,
+    alias_set,
+    comparison_run,
+    model_version_register,
+    prediction_feedback_set,
+    prediction_run,
+    whatif_run,
+)
+
+logger = logging.getLogger("portal.api")
+
+_ERROR_TEXT = {
+    400: "Invalid input: the message names the field (and, for rows, the row).",
+    401: "Not authenticated: send Authorization: Token <key> or a session cookie.",
+    403: "Your role does not allow this.",
+    404: "No such model, version, alias or prediction.",
+    413: "Too many rows, or a body or file over the size limit.",
+    415: "Unsupported media type.",
+    429: "Throttled: too many calls; retry after the Retry-After seconds.",
+    503: "Not healthy.",
+}
+
+
+def errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    """The error responses of an endpoint, all in the one error shape."""
+    return {code: OpenApiResponse(s.ErrorSerializer, _ERROR_TEXT[code]) for code in statuses}
+
+
+READ_ERRORS = (401, 403, 404)
+WRITE_ERRORS = (400, 401, 403, 404, 415)
+MODEL_CALL_ERRORS = (400, 401, 403, 404, 413, 415, 429)
+
+CHOOSING = (
+    "The version is `version` or `alias` from the body, else from the query string, "
+    "else the `champion` alias, else the newest version."
+)
+ROWS_FORMS = (
+    "Rows come as `inputs` (a list of objects), or, for clients of MLflow's scoring server, "
+    "`dataframe_split` or `dataframe_records`. Each row is checked against the version's "
+    "interface: an unknown or missing field, a wrong type, NaN or infinity, or an unknown "
+    "category is refused with `invalid_input`, naming the row and field; nothing is stored."
+)
+
+VERSION_QUERY = [
+    OpenApiParameter("version", int, description="A version number (default: champion)."),
+    OpenApiParameter("alias", str, description="An alias, such as champion."),
+]
+
+
+def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class VersionedView(APIView):
+    # Finds the version a request means: ``version`` or ``alias`` in the body, else in the
+    # query string, else the champion, else the newest.
+
+    def version_of(self, name: str, body: dict[str, Any] | None = None) -> ModelVersion:
+        chosen = body if body and ("version" in body or "alias" in body) else None
+        if chosen is None:
+            query = self.request.query_params
+            chosen = _valid(s.VersionChoiceSerializer, query) if query else {}
+        return model_version_find(
+            name=name, version=chosen.get("version"), alias=chosen.get("alias")
+        )
+
+
+# ---------------------------------------------------------------- models and versions
+class ModelListView(APIView):
+    permission_classes = [IsViewer, ManagerWrites]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="models_list",
+        tags=["models"],
+        summary="The registered models",
+        responses={200: s.ModelSummarySerializer(many=True), **errors(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        models = registered_model_list()
+        return Response(
+            s.ModelSummarySerializer(models, many=True, context={"request": request}).data
+        )
+
+    @extend_schema(
+        operation_id="models_register",
+        tags=["models"],
+        summary="Register a model file as a new model or the next version of one",
+        description=(
+            "Multipart. The `artifact` must be a skops file whose types are all on the "
+            "allow-list (pickle and joblib files are refused, never loaded). The interface "
+            "is inferred from `reference_data` unless `interface` (JSON) is given; a change "
+            "that breaks callers of the previous version needs `allow_breaking`."
+        ),
+        request=s.RegisterRequestSerializer,
+        responses={201: s.VersionSerializer, **errors(400, 401, 403, 413, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(s.RegisterRequestSerializer, request.data)
+        files = {key: data[key] for key in ("artifact", "reference_data") if key in data}
+        limit = settings.PORTAL["MAX_ARTIFACT_BYTES"]
+        for key, upload in files.items():
+            if upload.size > limit:
+                raise RequestTooLarge(f"{key}: the file is larger than {limit} bytes.")
+        reference = files.get("reference_data")
+        version = model_version_register(
+            name=data["name"],
+            artifact=files["artifact"].read(),
+            reference=reference.read() if reference else None,
+            target=data.get("target") or None,
+            title=data.get("title", ""),
+            description=data.get("description", ""),
+            interface=data.get("interface"),
+            alias=data.get("alias"),
+            allow_breaking=data["allow_breaking"],
+            source=data.get("source") or f"API upload of {files['artifact'].name}",
+            notes=data.get("notes", ""),
+            user=request.user,
+        )
+        return Response(
+            s.VersionSerializer(version, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class ModelDetailView(APIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(
+        operation_id="models_retrieve",
+        tags=["models"],
+        summary="A model and its versions",
+        responses={200: s.ModelDetailSerializer, **errors(*READ_ERRORS)},
+    )
+    def get(self, request: Request, name: str) -> Response:
+        model = registered_model_get(name=name)
+        context = {
+            "request": request,
+            "versions": list(model_version_list(model=model)),
+            "aliases": alias_map(model=model),
+        }
+        return Response(s.ModelDetailSerializer(model, context=context).data)
+
+
+class VersionDetailView(APIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(
+        operation_id="versions_retrieve",
+        tags=["models"],
+        summary="One version: interface, metrics, parameters, lineage, aliases",
+        responses={200: s.VersionSerializer, **errors(*READ_ERRORS)},
+    )
+    def get(self, request: Request, name: str, number: int) -> Response:
+        if number > s.MAX_VERSION:
+            raise NotFound(f"Model '{name}' has no version {number}.")
+        version = model_version_select(model=registered_model_get(name=name), version=number)
+        return Response(s.VersionSerializer(version, context={"request": request}).data)
+
+
+class InterfaceView(VersionedView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(
+        operation_id="interface_retrieve",
+        tags=["models"],
+        summary="The interface of the selected version, with the JSON Schema of one row",
+        description=CHOOSING,
+        parameters=VERSION_QUERY,
+        responses={200: s.InterfaceSerializer, **errors(400, *READ_ERRORS)},
+    )
+    def get(self, request: Request, name: str) -> Response:
+        version = self.version_of(name)
+        context = {"request": request, "interface": version_interface(version)}
+        return Response(s.InterfaceSerializer(version, context=context).data)
+
+
+class AliasView(APIView):
+    permission_classes = [IsManager]
+
+    @extend_schema(
+        operation_id="aliases_set",
+        tags=["models"],
+        summary="Point an alias (champion, challenger, …) at a version",
+        request=s.AliasRequestSerializer,
+        responses={200: s.AliasSerializer, **errors(*WRITE_ERRORS)},
+    )
+    def put(self, request: Request, name: str, alias: str) -> Response:
+        data = _valid(s.AliasRequestSerializer, request.data)
+        model = registered_model_get(name=name)
+        version = model_version_select(model=model, version=data["version"])
+        pointer = alias_set(model=model, name=alias, version=version, user=request.user)
+        return Response(s.AliasSerializer(pointer).data)
+
+    @extend_schema(
+        operation_id="aliases_remove",
+        tags=["models"],
+        summary="Remove an alias",
+        responses={204: None, **errors(*READ_ERRORS)},
+    )
+    def delete(self, request: Request, name: str, alias: str) -> Response:
+        alias_remove(model=registered_model_get(name=name), name=alias, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# ---------------------------------------------------------------- answers
+class PredictView(VersionedView):
+    permission_classes = [IsAnalyst]
+    throttle_classes = [ModelCallThrottle]
+
+    @extend_schema(
+        operation_id="predict",
+        tags=["predictions"],
+        summary="Answer rows with a model; the call is stored as one prediction",
+        description=f"{ROWS_FORMS} {CHOOSING} `chart: true` adds the Plotly figure.",
+        parameters=VERSION_QUERY,
+        request=s.PredictRequestSerializer,
+        responses={200: s.PredictResponseSerializer, **errors(*MODEL_CALL_ERRORS)},
+    )
+    def post(self, request: Request, name: str) -> Response:
+        data = _valid(s.PredictRequestSerializer, request.data)
+        answer = prediction_run(
+            version=self.version_of(name, data),
+            rows=data["rows"],
+            user=request.user,
+            source=Source.API,
+        )
+        context = {"request": request, "chart": data["chart"]}
+        return Response(s.PredictResponseSerializer(answer, context=context).data)
+
+
+class WhatIfView(VersionedView):
+    permission_classes = [IsAnalyst]
+    throttle_classes = [ModelCallThrottle]
+
+    @extend_schema(
+        operation_id="whatif",
+        tags=["predictions"],
+        summary="One row's answer and how it moves as each input moves (not stored)",
+        description=(
+            "Each input in `features` (all by default) is swept over its training range, or "
+            "its categories, with the others held at the row's values; for a classifier each "
+            f"point holds the class probabilities. {CHOOSING}"
+        ),
+        parameters=VERSION_QUERY,
+        request=s.WhatIfRequestSerializer,
+        responses={200: s.WhatIfResponseSerializer, **errors(*MODEL_CALL_ERRORS)},
+    )
+    def post(self, request: Request, name: str) -> Response:
+        data = _valid(s.WhatIfRequestSerializer, request.data)
+        whatif = whatif_run(
+            version=self.version_of(name, data),
+            row=data["inputs"],
+            user=request.user,
+            source=Source.API,
+            features=data.get("features"),
+            points=data["points"],
+        )
+        context = {"request": request, "chart": data["chart"]}
+        return Response(s.WhatIfResponseSerializer(whatif, context=context).data)
+
+
+class CompareView(APIView):
+    permission_classes = [IsAnalyst]
+    throttle_classes = [ModelCallThrottle]
+
+    @extend_schema(
+        operation_id="compare",
+        tags=["predictions"],
+        summary="The same rows through several models or versions; each stored",
+        description=(
+            'Each of `models` is "name" (its champion, else newest), "name@3" or '
+            '"name@alias". One prediction is stored per model, all or none. '
+            f"{ROWS_FORMS}"
+        ),
+        request=s.CompareRequestSerializer,
+        responses={200: s.CompareResponseSerializer, **errors(*MODEL_CALL_ERRORS)},
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(s.CompareRequestSerializer, request.data)
+        versions = [model_version_parse(spec=spec) for spec in data["models"]]
+        if data["chart"] and len({v.task for v in versions}) > 1:
+            raise ValidationError({"models": ["One chart compares models of one task."]})
+        answers = comparison_run(
+            versions=versions, rows=data["rows"], user=request.user, source=Source.API
+        )
+        context = {"request": request, "chart": data["chart"], "models": data["models"]}
+        return Response(s.CompareResponseSerializer(answers, context=context).data)
+
+
+# ---------------------------------------------------------------- history and feedback
+class PredictionPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class PredictionListView(generics.ListAPIView):
+    permission_classes = [IsAnalyst]
+    pagination_class = PredictionPagination
+    serializer_class = s.PredictionSummarySerializer
+
+    def get_queryset(self):
+        filters = _valid(s.PredictionFilterSerializer, self.request.query_params)
+        return prediction_list(user=self.request.user, **filters).defer(
+            "inputs", "outputs", "warnings"
+        )
+
+    @extend_schema(
+        operation_id="predictions_list",
+        tags=["predictions"],
+        summary="Stored predictions, newest first: your own, or everyone's for a manager",
+        parameters=[s.PredictionFilterSerializer],
+        responses={200: s.PredictionSummarySerializer(many=True), **errors(400, *READ_ERRORS)},
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class PredictionDetailView(APIView):
+    permission_classes = [IsAnalyst]
+
+    @extend_schema(
+        operation_id="predictions_retrieve",
+        tags=["predictions"],
+        summary="One stored prediction, with its chart on request",
+        parameters=[s.ChartQuerySerializer],
+        responses={200: s.PredictionSerializer, **errors(400, *READ_ERRORS)},
+    )
+    def get(self, request: Request, id: str) -> Response:
+        query = _valid(s.ChartQuerySerializer, request.query_params)
+        prediction = prediction_get(user=request.user, id=id)
+        context = {"request": request, "chart": query["chart"]}
+        return Response(s.PredictionSerializer(prediction, context=context).data)
+
+
+class FeedbackView(APIView):
+    permission_classes = [IsAnalyst]
+
+    @extend_schema(
+        operation_id="predictions_feedback",
+        tags=["predictions"],
+        summary="Record the actual outcome of a prediction",
+        request=s.FeedbackRequestSerializer,
+        responses={200: s.PredictionSerializer, **errors(*WRITE_ERRORS)},
+    )
+    def post(self, request: Request, id: str) -> Response:
+        data = _valid(s.FeedbackRequestSerializer, request.data)
+        prediction = prediction_get(user=request.user, id=id)
+        prediction = prediction_feedback_set(prediction=prediction, actual=data["actual"])
+        return Response(s.PredictionSerializer(prediction, context={"request": request}).data)
+
+
+# ---------------------------------------------------------------- service
+class HealthView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="health",
+        tags=["service"],
+        summary="Whether the portal and its database answer",
+        responses={
+            200: s.HealthSerializer,
+            503: OpenApiResponse(s.HealthSerializer, _ERROR_TEXT[503]),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            database = "ok"
+        except Exception:  # any failure to reach the database means not healthy
+            logger.warning("Health check: the database does not answer.", exc_info=True)
+            database = "error"
+        healthy = database == "ok"
+        body = {"status": "ok" if healthy else "error", "database": database}
+        return Response(
+            s.HealthSerializer(body).data,
+            status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
