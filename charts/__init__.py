@@ -15,6 +15,7 @@ from charts.answers import (
     sensitivity,
     value_on_distribution,
 )
+from charts.batch import class_counts, prediction_by_input, value_histogram
 from charts.evaluation import (
     confusion_matrix,
     feature_importance,
@@ -29,6 +30,7 @@ from charts.theme import Figure
 
 __all__ = [
     "Figure",
+    "class_counts",
     "class_probabilities",
     "class_probabilities_rows",
     "confusion_matrix",
@@ -38,9 +40,11 @@ __all__ = [
     "metric_bars",
     "precision_recall",
     "predicted_vs_actual",
+    "prediction_by_input",
     "residuals",
     "roc_curves",
     "sensitivity",
     "usage_per_day",
+    "value_histogram",
     "value_on_distribution",
 ]

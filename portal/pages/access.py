@@ -2,10 +2,13 @@
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import Http404
 
+from registry import selectors
 from registry.roles import has_role
 
 
@@ -24,3 +27,26 @@ def role_required(role: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def model_or_404(name: str):
+    """The model named in a URL, or 404 with the reason."""
+    try:
+        return selectors.registered_model_get(name=name)
+    except ObjectDoesNotExist as exc:
+        raise Http404(str(exc)) from None
+
+
+def version_or_404(model, params) -> Any:
+    """The version a page's ``version``/``alias`` parameters select, or 404 with the reason."""
+    raw = params.get("version") or None
+    try:
+        number = int(raw) if raw is not None else None
+    except ValueError:
+        raise Http404("The version must be a number.") from None
+    try:
+        return selectors.model_version_select(
+            model=model, version=number, alias=params.get("alias") or None
+        )
+    except ObjectDoesNotExist as exc:
+        raise Http404(str(exc)) from None

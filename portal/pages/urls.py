@@ -1,12 +1,15 @@
 from django.urls import path
 
-from portal.pages import views
+from portal.pages import batch, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("models/", views.catalog, name="catalog"),
     path("models/<slug:name>/", views.model_card, name="model_card"),
     path("models/<slug:name>/whatif/", views.whatif, name="whatif"),
+    path("models/<slug:name>/batch/", batch.batch, name="batch"),
+    path("jobs/<uuid:id>/", batch.job_detail, name="job_detail"),
+    path("jobs/<uuid:id>/result/", batch.job_result, name="job_result"),
     path("predictions/", views.prediction_list, name="prediction_list"),
     path("predictions/<uuid:id>/", views.prediction_detail, name="prediction_detail"),
     path("embed/predictions/<uuid:id>/", views.prediction_embed, name="prediction_embed"),

@@ -25,7 +25,7 @@ from rest_framework.authtoken.models import Token
 
 import charts
 from portal import charting
-from portal.pages.access import role_required
+from portal.pages.access import model_or_404, role_required, version_or_404
 from portal.pages.forms import InterfaceForm, form_data, query_values
 from registry import roles, selectors
 from registry.interface import InvalidInput
@@ -34,27 +34,6 @@ from registry.services import prediction_feedback_set, whatif_run
 
 SWEEP_POINTS = 25
 _embed_signer = signing.Signer(salt="portal.embed")
-
-
-def _model_or_404(name: str):
-    try:
-        return selectors.registered_model_get(name=name)
-    except ObjectDoesNotExist as exc:
-        raise Http404(str(exc)) from None
-
-
-def _version_or_404(model, params) -> Any:
-    raw = params.get("version") or None
-    try:
-        number = int(raw) if raw is not None else None
-    except ValueError:
-        raise Http404("The version must be a number.") from None
-    try:
-        return selectors.model_version_select(
-            model=model, version=number, alias=params.get("alias") or None
-        )
-    except ObjectDoesNotExist as exc:
-        raise Http404(str(exc)) from None
 
 
 def _headline(model) -> dict[str, Any] | None:
@@ -114,8 +93,8 @@ def catalog(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- model card
 @login_required
 def model_card(request: HttpRequest, name: str) -> HttpResponse:
-    model = _model_or_404(name)
-    version = _version_or_404(model, request.GET)
+    model = model_or_404(name)
+    version = version_or_404(model, request.GET)
     versions = list(selectors.model_version_list(model=model))
     interface = selectors.version_interface(version)
     ctx = {
@@ -147,8 +126,8 @@ def _reference_row(version, index: str | None) -> dict[str, Any]:
 @role_required(roles.ANALYST)
 @require_http_methods(["GET", "POST"])
 def whatif(request: HttpRequest, name: str) -> HttpResponse:
-    model = _model_or_404(name)
-    version = _version_or_404(model, request.GET if request.method == "GET" else request.POST)
+    model = model_or_404(name)
+    version = version_or_404(model, request.GET if request.method == "GET" else request.POST)
     interface = selectors.version_interface(version)
     params = request.GET if request.method == "GET" else request.POST
     values = {

@@ -159,3 +159,17 @@ def test_charts_import_nothing_from_django_or_the_registry(module):
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_batch_figures_are_valid():
+    fig = valid(charts.class_counts({"yes": 30, "no": 70}))
+    assert fig["data"][0]["text"] == ["30 (30%)", "70 (70%)"]
+    valid(charts.value_histogram([1.0, 2.0, 2.5], target="progression", unit="points"))
+    fig = valid(
+        charts.prediction_by_input(
+            {"bmi": [20, 30, 25], "age": [40, 50, 60]}, ["no", "yes", "no"], target="risk"
+        )
+    )
+    assert {t["type"] for t in fig["data"]} == {"box"}
+    fig = valid(charts.prediction_by_input({"bmi": [20, 30]}, [1.5, 2.5], target="y"))
+    assert fig["data"][0]["x"] == [20, 30] and fig["data"][0]["y"] == [1.5, 2.5]

@@ -1,0 +1,119 @@
+"""Batch pages: upload a CSV, watch its job, see and download the results."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+import charts
+from portal.pages.access import model_or_404, role_required, version_or_404
+from registry import roles, selectors
+from registry.services import PayloadTooLarge, batch_job_create, batch_job_refresh
+
+
+@role_required(roles.ANALYST)
+@require_http_methods(["GET", "POST"])
+def batch(request: HttpRequest, name: str) -> HttpResponse:
+    model = model_or_404(name)
+    version = version_or_404(model, request.GET if request.method == "GET" else request.POST)
+    interface = selectors.version_interface(version)
+    if request.GET.get("template"):
+        return _template_csv(model.name, interface)
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = "Choose a CSV file to upload."
+        else:
+            try:
+                job = batch_job_create(
+                    version=version, upload=upload, name=upload.name, user=request.user
+                )
+            except (ValidationError, PayloadTooLarge) as exc:
+                error = " ".join(exc.messages)
+            else:
+                messages.success(request, f"{upload.name} is queued for scoring.")
+                return redirect("job_detail", id=job.pk)
+    ctx = {
+        "model": model,
+        "version": version,
+        "versions": selectors.model_version_list(model=model),
+        "inputs": interface.fields,
+        "error": error,
+        "jobs": selectors.batch_job_list(user=request.user, model=model.name)[:10],
+    }
+    return render(request, "portal/batch.html", ctx, status=400 if error else 200)
+
+
+def _template_csv(name: str, interface) -> HttpResponse:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(interface.names)
+    writer.writerow(["" if v is None else v for v in interface.defaults().values()])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-template.csv"'
+    return response
+
+
+def _job_or_404(request: HttpRequest, id) -> Any:
+    try:
+        return selectors.batch_job_get(user=request.user, id=id)
+    except ObjectDoesNotExist as exc:
+        raise Http404(str(exc)) from None
+
+
+def _job_figures(job) -> dict[str, Any]:
+    summary, output = job.summary, job.version.interface["output"]
+    target = output.get("target") or "prediction"
+    figures: dict[str, Any] = {}
+    if "class_counts" in summary:
+        figures["distribution"] = charts.class_counts(summary["class_counts"])
+    elif summary.get("values"):
+        figures["distribution"] = charts.value_histogram(
+            summary["values"], target=target, unit=output.get("unit")
+        )
+    sample = summary.get("sample") or {}
+    if sample.get("inputs") and sample.get("prediction"):
+        n = len(sample["prediction"])
+        figures["by_input"] = charts.prediction_by_input(
+            {k: v[:n] for k, v in sample["inputs"].items()}, sample["prediction"], target=target
+        )
+    return figures
+
+
+@role_required(roles.ANALYST)
+def job_detail(request: HttpRequest, id) -> HttpResponse:
+    job = batch_job_refresh(job=_job_or_404(request, id))
+    header, rows = selectors.batch_result_head(job=job) if job.output_file else ([], [])
+    ctx = {
+        "job": job,
+        "model": job.version.model,
+        "percent": round(100 * job.rows_done / job.rows_total) if job.rows_total else 0,
+        "figures": _job_figures(job) if job.output_file else {},
+        "header": header,
+        "rows": rows,
+    }
+    template = "portal/job.html#status" if request.htmx else "portal/job.html"
+    return render(request, template, ctx)
+
+
+@role_required(roles.ANALYST)
+def job_result(request: HttpRequest, id) -> FileResponse:
+    job = _job_or_404(request, id)
+    if not job.output_file:
+        raise Http404("This job has no result yet.")
+    stem = job.input_name.rsplit(".", 1)[0] or "result"
+    return FileResponse(
+        default_storage.open(job.output_file, "rb"),
+        as_attachment=True,
+        filename=f"{stem}-scored.csv",
+        content_type="text/csv",
+    )
