@@ -122,14 +122,16 @@ def split(handle: IO[bytes], *, chunk_rows: int) -> tuple[bytes, list[Span]]:
     return header, spans
 
 
-def read_span(handle: IO[bytes], header: bytes, span: Span, interface: Interface) -> pd.DataFrame:
-    """The rows of one span as a frame; categories and text stay text."""
+def read_span(
+    handle: IO[bytes], header: bytes, span: Span, interface: Interface
+) -> tuple[bytes, pd.DataFrame]:
+    """The raw bytes of one span and its rows as a frame; categories and text stay text."""
     handle.seek(span.byte_start)
     body = handle.read(span.byte_end - span.byte_start)
     if not header.endswith(b"\n"):
         header += b"\n"
     text_columns = {f.name: str for f in interface.fields if f.type in ("category", "text")}
-    return pd.read_csv(
+    return body, pd.read_csv(
         io.BytesIO(header + body),
         dtype=text_columns,
         encoding="utf-8-sig",
@@ -182,11 +184,10 @@ def score_span(
     top_inputs: list[str],
 ) -> tuple[bytes, list[dict[str, Any]], dict[str, Any]]:
     """Score one span: the CSV piece (no header), its row errors and its summary."""
-    raw = read_span(handle, header, span, interface)
+    body, raw = read_span(handle, header, span, interface)
     checked = interface.validate_frame(raw)
     scores = score(estimator, checked.frame, interface) if len(checked.frame) else None
     columns, summary = prediction_columns(interface, scores, checked.good)
-    out = raw.assign(**columns)
     # "row" counts data rows from 0, as the API's errors do; "line" is the line in the file
     # (the header is line 1), exact when no quoted field spans lines.
     errors = [
@@ -210,9 +211,44 @@ def score_span(
         "inputs": {c: sample[c].tolist() for c in sample.columns},
         "prediction": _sample_predictions(columns, checked.good, len(sample)),
     }
-    buffer = io.StringIO()
-    out.to_csv(buffer, index=False, header=False)
-    return buffer.getvalue().encode(), errors, summary
+    return _with_columns(body, raw, columns), errors, summary
+
+
+def _cells(values: Any) -> list[str]:
+    """One column as CSV cells: repr for numbers (exact, and far quicker than to_csv), empty
+    for a missing value, quoted where a label needs it."""
+    cells = []
+    for v in values.tolist() if hasattr(values, "tolist") else values:
+        if v is None or (isinstance(v, float) and v != v):
+            cells.append("")
+        elif isinstance(v, str):
+            cells.append(
+                f'"{v.replace(chr(34), chr(34) * 2)}"' if any(c in v for c in ',"\r\n') else v
+            )
+        else:
+            cells.append(repr(v))
+    return cells
+
+
+def _with_columns(body: bytes, raw: pd.DataFrame, columns: dict[str, Any]) -> bytes:
+    """The span's own lines with the prediction columns appended.
+
+    The input text is kept byte for byte (no re-formatting of numbers, ids or dates) and only
+    the new columns are serialised. A span with quoted fields, whose rows may span lines, is
+    written through pandas instead.
+    """
+    if b'"' not in body:
+        lines = [line.rstrip(b"\r") for line in body.split(b"\n") if line.strip()]
+        if len(lines) == len(raw):
+            added = [
+                ",".join(row).encode() for row in zip(*map(_cells, columns.values()), strict=True)
+            ]
+            return b"".join(
+                line + b"," + new + b"\n" for line, new in zip(lines, added, strict=True)
+            )
+    out = io.StringIO()
+    raw.assign(**columns).to_csv(out, index=False, header=False, lineterminator="\n")
+    return out.getvalue().encode()
 
 
 def _sample_predictions(columns: dict[str, Any], good: np.ndarray, n: int) -> list[Any]:
