@@ -94,7 +94,8 @@ def job(path: Path) -> tuple[float, int, BatchJob]:
 
 print(
     f"diabetes v{version.number}: {len(interface.names)} inputs, "
-    f"{version.estimator_class.rsplit('.', 1)[-1]}; chunk {settings.PORTAL['BATCH_CHUNK_ROWS']:,} rows"
+    f"{version.estimator_class.rsplit('.', 1)[-1]}; "
+    f"chunk {settings.PORTAL['BATCH_CHUNK_ROWS']:,} rows"
 )
 with tempfile.TemporaryDirectory() as tmp:
     for rows in sizes:
