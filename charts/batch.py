@@ -70,9 +70,10 @@ def prediction_by_input(
     data: list[dict[str, Any]] = []
     layout: dict[str, Any] = {
         "title": title(f"Predicted {target} by the most important inputs"),
-        "height": 360,
+        "height": 380,
         "showlegend": False,
         "annotations": [],
+        "margin": {"t": 70},
     }
     for i, name in enumerate(names):
         suffix = "" if i == 0 else str(i + 1)
@@ -84,8 +85,18 @@ def prediction_by_input(
         layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}"}
         values = list(inputs[name])
         if categorical:
-            layout[f"xaxis{suffix}"]["title"] = {"text": f"Predicted {target}"}
-            layout[f"yaxis{suffix}"]["title"] = {"text": name}
+            layout["annotations"].append(
+                {
+                    "text": f"<b>{name}</b>",
+                    "x": round(x0, 4),
+                    "y": 1.0,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "xanchor": "left",
+                    "yanchor": "bottom",
+                    "showarrow": False,
+                }
+            )
             classes = sorted({str(p) for p in predictions})
             for c, cls in enumerate(classes):
                 data.append(

@@ -64,6 +64,20 @@ def number(value: Any, digits: int = 3) -> str:
 
 
 @register.filter
+def duration(start: Any, end: Any) -> str:
+    """How long from ``start`` to ``end``: "4.2 s", "3 min 5 s", "1 h 2 min"."""
+    if not start or not end:
+        return ""
+    seconds = (end - start).total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+@register.filter
 def percent(value: Any) -> str:
     try:
         return f"{float(value):.0%}"

@@ -36,7 +36,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     drawAll(document);
   });
-  document.addEventListener("htmx:afterSettle", function (event) {
-    drawAll(event.detail.target || document);
+  // After any swap, look at the whole page: an outerHTML swap's event target is the element
+  // that was replaced, no longer in the document. Figures already drawn are skipped.
+  document.addEventListener("htmx:afterSettle", function () {
+    drawAll(document);
   });
 })();
