@@ -166,7 +166,7 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
         "pair": pair,
         "x": x,
         "y": y,
-        "numeric_inputs": [f for f in interface.fields if f.type in ("number", "integer")],
+        "pair_inputs": [f for f in interface.fields if f.type not in ("text", "date")],
         "reference_rows": _reference_choices(version),
         "selected_row": params.get("row", ""),
         "version_param": params.get("version", ""),

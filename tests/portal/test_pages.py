@@ -267,3 +267,9 @@ def test_the_model_card_costs_the_same_queries_for_1_or_5_versions(
             name="clinic", artifact=clinic_forest_bytes, reference=clinic_csv, target="high_risk"
         )
     assert _count(as_analyst, "/models/clinic/") == few
+
+
+def test_a_category_can_be_one_side_of_the_heatmap(as_analyst, clinic_version):
+    response = as_analyst.get("/models/clinic/whatif/", {**ROW, "x": "bmi", "y": "region"})
+    heatmap = figures(response)[-1]["data"][0]
+    assert heatmap["type"] == "heatmap" and heatmap["y"] == ["east", "north", "south"]
