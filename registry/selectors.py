@@ -263,32 +263,32 @@ def prediction_get(*, user: User | AnonymousUser, id: Any) -> Prediction:
         raise Prediction.DoesNotExist(f"No prediction {id} is visible to you.") from None
 
 
+# Columns of a version that answering a prediction never reads.
+_NOT_FOR_PREDICTING = ("reference_sample", "evaluation", "params", "metrics", "notes")
+
+
 def model_version_find(
     *, name: str, version: int | None = None, alias: str | None = None
 ) -> ModelVersion:
     """:func:`model_version_resolve` in one query (the API asks it on every prediction).
 
-    The model, the alias and the champion-else-newest choice are one join; only when nothing
-    matches does :func:`model_version_resolve` run, to raise the error that says why.
+    The model and the version number, alias or champion are one join; only when nothing
+    matches (or a model has no champion) does :func:`model_version_resolve` run, to fall
+    back to the newest version or raise the error that says why. The large JSON columns a
+    prediction does not read (reference sample, evaluation curves, parameters) are deferred:
+    decoding them cost more than the prediction itself.
     """
-    from django.db.models import Exists  # kept local: an addition at the end of this module
-
-    versions = ModelVersion.objects.select_related("model").filter(model__name=name)
+    lookup: dict[str, Any] = {"model__name": name}
     if version is not None:
-        versions = versions.filter(number=version)
-    elif alias:
-        versions = versions.filter(aliases__name=alias)
+        lookup["number"] = version
     else:
-        champion = Alias.objects.filter(version=OuterRef("pk"), name=CHAMPION)
-        versions = (
-            versions.annotate(is_champion=Exists(champion))
-            .filter(Q(is_champion=True) | Q(archived_at__isnull=True))
-            .order_by("-is_champion", "-number")
+        lookup["aliases__name"] = alias or CHAMPION
+    try:
+        return (
+            ModelVersion.objects.select_related("model").defer(*_NOT_FOR_PREDICTING).get(**lookup)
         )
-    found = versions.first()
-    if found is None:
+    except ModelVersion.DoesNotExist:
         return model_version_resolve(name=name, version=version, alias=alias)
-    return found
 
 
 def model_version_parse(*, spec: str) -> ModelVersion:
