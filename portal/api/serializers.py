@@ -21,6 +21,7 @@ import charts.compare
 from portal import charting
 from portal.api import openapi
 from portal.api.exceptions import CODES
+from portal.pages.views import share_token
 from registry.models import ModelVersion, Prediction, RegisteredModel, Source
 from registry.services import MAX_SWEEP_POINTS
 
@@ -31,6 +32,12 @@ MAX_MODELS_PER_COMPARISON = 10
 def absolute(request, route: str, **kwargs: Any) -> str:
     """The absolute URL of a named route (a page or an API endpoint)."""
     return request.build_absolute_uri(reverse(route, kwargs=kwargs))
+
+
+def embed_url(request, prediction: Prediction) -> str:
+    """The prediction's graph alone for an iframe, signed so a viewer needs no login."""
+    url = absolute(request, "prediction_embed", id=prediction.id)
+    return f"{url}?s={share_token(prediction)}"
 
 
 # ---------------------------------------------------------------- fields
@@ -452,10 +459,16 @@ class PredictResponseSerializer(ChartMixin):
     version = serializers.IntegerField(source="version.number")
     predictions = AnswersField()
     warnings = WarningsField()
-    url = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField(help_text="The prediction's page in the portal.")
+    embed_url = serializers.SerializerMethodField(
+        help_text="The graph alone, for an iframe; signed, so viewers need no login."
+    )
 
     def get_url(self, answer) -> str:
         return absolute(self.context["request"], "prediction_detail", id=answer.prediction.id)
+
+    def get_embed_url(self, answer) -> str:
+        return embed_url(self.context["request"], answer.prediction)
 
     def chart_of(self, answer) -> dict[str, Any]:
         return charting.answer_figure(answer.version, answer.predictions)
@@ -566,15 +579,22 @@ class PredictionSerializer(ChartMixin, PredictionSummarySerializer):
     inputs = RowsField()
     outputs = AnswersField()
     warnings = WarningsField()
+    embed_url = serializers.SerializerMethodField(
+        help_text="The graph alone, for an iframe; signed, so viewers need no login."
+    )
 
     class Meta(PredictionSummarySerializer.Meta):
         fields = [
             *PredictionSummarySerializer.Meta.fields,
+            "embed_url",
             "inputs",
             "outputs",
             "warnings",
             "chart",
         ]
+
+    def get_embed_url(self, prediction: Prediction) -> str:
+        return embed_url(self.context["request"], prediction)
 
     def chart_of(self, prediction: Prediction) -> dict[str, Any]:
         return charting.answer_figure(prediction.version, prediction.outputs)

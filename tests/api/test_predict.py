@@ -32,6 +32,14 @@ def test_a_prediction_is_answered_stored_and_linked(clinic_version, analyst):
     assert stored.inputs == ROWS
 
 
+def test_the_embed_url_shows_the_graph_to_anyone_holding_it(clinic_version, analyst, anonymous):
+    body = predict(analyst, {"inputs": [ROW]}).json()
+    assert body["embed_url"].startswith(f"http://testserver/embed/predictions/{body['id']}/?s=")
+    assert anonymous.get(body["embed_url"]).status_code == 200
+    detail = analyst.get(f"/api/v1/predictions/{body['id']}/").json()
+    assert detail["embed_url"] == body["embed_url"]
+
+
 def test_the_three_payload_formats_give_the_same_answers(clinic_version, analyst):
     columns = list(ROW)
     bodies = [
