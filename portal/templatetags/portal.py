@@ -27,6 +27,7 @@ def plot(figure: dict[str, Any] | None, label: str = "", css_class: str = "") ->
     return format_html(
         '<figure class="plot {}" role="img" aria-label="{}">'
         '<div class="plot-canvas" data-plot-canvas></div>'
+        '<noscript><p class="small muted">This chart needs JavaScript.</p></noscript>'
         '<script type="application/json" data-plotly>{}</script></figure>',
         css_class,
         title,
