@@ -114,22 +114,17 @@ class CurvesField(JSONValue):
 
 @extend_schema_field(openapi.INTERFACE_INPUTS)
 class InputsSpecField(JSONValue):
-    pass
+    """The interface's inputs: name, type, limits, training range, choices."""
 
 
 @extend_schema_field(openapi.INTERFACE_OUTPUT)
 class OutputSpecField(JSONValue):
-    pass
+    """The interface's output: task, target, classes or unit."""
 
 
 @extend_schema_field(openapi.OBJECT)
 class ObjectField(JSONValue):
-    pass
-
-
-@extend_schema_field(openapi.ALIASES)
-class AliasesField(JSONValue):
-    pass
+    """A JSON object passed through as stored."""
 
 
 def _finite(value: Any) -> bool:
