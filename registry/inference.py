@@ -6,13 +6,19 @@ it answers: a sweep of ten inputs by 25 points is one 250-row batch, never 250 s
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.core.exceptions import ValidationError
 
-from registry.interface import Interface, _native, sweep_values
+from registry.interface import Interface, InvalidInput, _native, sweep_values
+
+
+class ModelCannotAnswer(ValidationError):
+    """The model raised on validated inputs; nothing is stored."""
 
 
 @dataclass
@@ -46,7 +52,33 @@ def score(estimator: Any, frame: pd.DataFrame, interface: Interface) -> Scores:
 
     A classifier with ``predict_proba`` is asked once for probabilities and its label is the
     most probable class; one without it gives labels only. A regressor gives values.
+    Raises :class:`ModelCannotAnswer` when the model fails on the frame, and ``InvalidInput``
+    naming the rows whose answer is not finite.
     """
+    try:
+        scores = _score(estimator, frame, interface)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        # Valid inputs the model still cannot take (a value too large for its float32
+        # arithmetic, say): the caller's error, not a 500.
+        raise ModelCannotAnswer(
+            {"inputs": [f"The model could not answer these inputs: {exc}"]}
+        ) from None
+    answers = scores.values if scores.task == "regression" else scores.probabilities
+    if answers is not None:
+        finite = np.isfinite(answers) if answers.ndim == 1 else np.isfinite(answers).all(axis=1)
+        if not finite.all():
+            raise InvalidInput(
+                {
+                    int(row): {
+                        "inputs": ["The model gave no finite answer: check for extreme values."]
+                    }
+                    for row in np.flatnonzero(~finite)
+                }
+            )
+    return scores
+
+
+def _score(estimator: Any, frame: pd.DataFrame, interface: Interface) -> Scores:
     classes = interface.classes
     if interface.task == "classification":
         if hasattr(estimator, "predict_proba"):
@@ -73,19 +105,27 @@ def sweep(
     *,
     features: list[str] | None = None,
     points: int = 25,
+    values: Mapping[str, Sequence[Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """How the answer for one row moves as each input moves over its range.
 
     Numbers and integers run over their observed training range, categories over their
     choices, booleans over both values; every other input stays at the row's value. All the
     variations go through the estimator as one batch.
+
+    ``values`` gives the points to try for some inputs instead (a comparison sweeps every
+    model over the same x values, so their curves overlay).
     """
     names = features or interface.names
+    given = values or {}
     grids = []
     for name in names:
-        values = sweep_values(interface.by_name[name], points)
-        if values:
-            grids.append((name, values))
+        if name in given:
+            values_of = list(given[name])
+        else:
+            values_of = sweep_values(interface.by_name[name], points)
+        if values_of:
+            grids.append((name, values_of))
     if not grids:
         return []
     total = sum(len(values) for _, values in grids)
