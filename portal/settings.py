@@ -108,7 +108,8 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the task worker share the file: WAL lets readers and one writer
     # work at once, IMMEDIATE transactions avoid "database is locked" on upgrade to write.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept (CONN_MAX_AGE): opening one per request, and checkpointing the WAL
+    # as the last one closes, cost more than answering a prediction.
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",

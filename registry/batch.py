@@ -24,8 +24,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 
-from registry.inference import Scores, score
-from registry.interface import Interface, frame_records
+from registry.inference import ModelCannotAnswer, Scores, score
+from registry.interface import FrameCheck, Interface, InvalidInput, frame_records
 
 MAX_ERRORS = 1000
 SAMPLE_ROWS = 2000
@@ -140,6 +140,40 @@ def read_span(
     )
 
 
+def _bad_rows(estimator: Any, frame: pd.DataFrame, interface: Interface, offset: int = 0):
+    """Rows of a frame the model cannot answer, found by halving: O(bad x log rows) calls."""
+    try:
+        score(estimator, frame, interface)
+        return {}
+    except InvalidInput as exc:
+        return {
+            offset + row: " ".join(m for ms in f.values() for m in ms)
+            for row, f in exc.row_errors.items()
+        }
+    except ModelCannotAnswer as exc:
+        if len(frame) == 1:
+            return {offset: " ".join(exc.messages)}
+        mid = len(frame) // 2
+        return {
+            **_bad_rows(estimator, frame.iloc[:mid], interface, offset),
+            **_bad_rows(estimator, frame.iloc[mid:], interface, offset + mid),
+        }
+
+
+def _score_good_rows(estimator: Any, checked: FrameCheck, interface: Interface) -> Scores | None:
+    """Score the valid rows; rows the model itself cannot answer join the row errors."""
+    try:
+        return score(estimator, checked.frame, interface)
+    except (ModelCannotAnswer, InvalidInput):
+        bad = _bad_rows(estimator, checked.frame, interface)
+    positions = np.flatnonzero(checked.good)
+    for index, message in bad.items():
+        checked.errors[int(positions[index])] = {"inputs": [message]}
+        checked.good[positions[index]] = False
+    checked.frame = checked.frame.drop(index=checked.frame.index[list(bad)]).reset_index(drop=True)
+    return score(estimator, checked.frame, interface) if len(checked.frame) else None
+
+
 def prediction_columns(
     interface: Interface, scores: Scores | None, good: np.ndarray
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -186,7 +220,7 @@ def score_span(
     """Score one span: the CSV piece (no header), its row errors and its summary."""
     body, raw = read_span(handle, header, span, interface)
     checked = interface.validate_frame(raw)
-    scores = score(estimator, checked.frame, interface) if len(checked.frame) else None
+    scores = _score_good_rows(estimator, checked, interface) if len(checked.frame) else None
     columns, summary = prediction_columns(interface, scores, checked.good)
     # "row" counts data rows from 0, as the API's errors do; "line" is the line in the file
     # (the header is line 1), exact when no quoted field spans lines.

@@ -56,7 +56,9 @@ def score(estimator: Any, frame: pd.DataFrame, interface: Interface) -> Scores:
     naming the rows whose answer is not finite.
     """
     try:
-        scores = _score(estimator, frame, interface)
+        # Overflow shows up below as a refused row; numpy need not also warn about it.
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = _score(estimator, frame, interface)
     except (ValueError, TypeError, ArithmeticError) as exc:
         # Valid inputs the model still cannot take (a value too large for its float32
         # arithmetic, say): the caller's error, not a 500.

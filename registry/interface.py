@@ -64,9 +64,11 @@ class InvalidInput(ValidationError):
 
 @dataclass
 class Validated:
-    """Rows that passed validation: the typed frame and the per-row warnings."""
+    """Rows that passed validation: the typed frame, the same rows as JSON-ready records
+    (what gets stored), and the per-row warnings."""
 
     frame: pd.DataFrame
+    rows: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -355,7 +357,18 @@ class Interface:
         if errors:
             raise InvalidInput(errors)
         warnings.sort(key=lambda w: w["row"])
-        return Validated(frame=self._frame(columns), warnings=warnings)
+        return Validated(frame=self._frame(columns), rows=self._records(columns), warnings=warnings)
+
+    def _records(self, columns: dict[str, Any]) -> list[dict[str, Any]]:
+        """Parsed columns as JSON-ready rows, without a round trip through pandas."""
+        lists = []
+        for f in self.fields:
+            values = columns[f.name]
+            values = values.tolist() if isinstance(values, np.ndarray) else values
+            if f.type == "date":
+                values = [None if v is None else v.isoformat() for v in values]
+            lists.append(values)
+        return [dict(zip(self.names, row, strict=True)) for row in zip(*lists, strict=True)]
 
     def validate_frame(self, frame: pd.DataFrame) -> FrameCheck:
         """Validate a parsed CSV chunk column by column, keeping the good rows.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -333,7 +334,7 @@ def prediction_run(
     estimator = version_estimator(version)
     predictions = score(estimator, validated.frame, interface).records()
     latency = (time.perf_counter() - started) * 1000
-    clean_rows = frame_records(validated.frame)
+    clean_rows = validated.rows
     answer = Answer(
         version=version,
         rows=clean_rows,
@@ -466,6 +467,8 @@ def prediction_feedback_set(*, prediction: Prediction, actual: Any) -> Predictio
             values = [float(v) for v in values]
         except (TypeError, ValueError):
             raise ValidationError({"actual": ["Enter a number."]}) from None
+        if not all(math.isfinite(v) for v in values):
+            raise ValidationError({"actual": ["Enter a finite number."]})
     prediction.feedback = values if isinstance(actual, list) else values[0]
     prediction.feedback_at = timezone.now()
     prediction.save(update_fields=["feedback", "feedback_at"])

@@ -154,6 +154,8 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
         )
     except InvalidInput as exc:
         form.add_interface_errors(exc)
+    except ValidationError as exc:  # the model itself could not answer these inputs
+        form.add_error(None, " ".join(exc.messages))
     if saving and result is not None:
         messages.success(request, "Scenario saved. This page is its permanent link.")
         return redirect("prediction_detail", id=result.answer.prediction.id)

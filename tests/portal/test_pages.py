@@ -273,3 +273,9 @@ def test_a_category_can_be_one_side_of_the_heatmap(as_analyst, clinic_version):
     response = as_analyst.get("/models/clinic/whatif/", {**ROW, "x": "bmi", "y": "region"})
     heatmap = figures(response)[-1]["data"][0]
     assert heatmap["type"] == "heatmap" and heatmap["y"] == ["east", "north", "south"]
+
+
+def test_an_input_the_model_cannot_take_is_explained_on_the_page(as_analyst, clinic_version):
+    response = as_analyst.get("/models/clinic/whatif/", {**ROW, "bmi": "1e308"})
+    assert response.status_code == 200
+    assert "The model could not answer these inputs" in response.content.decode()

@@ -180,3 +180,16 @@ def test_a_chunk_whose_worker_died_twice_fails_the_job_with_the_rows_named(
     assert job.status == JobStatus.FAILED
     assert job.message.startswith("Workers stopped 2 times while scoring rows 0–999")
     assert not job.output_file
+
+
+def test_rows_the_model_cannot_answer_become_row_errors(
+    clinic_version, rows_5000, django_capture_on_commit_callbacks
+):
+    frame = rows_5000.head(300).copy()
+    frame.loc[[40, 211], "bmi"] = 1e308
+    job = run(clinic_version, csv_bytes(frame), django_capture_on_commit_callbacks)
+    assert job.status == JobStatus.SUCCEEDED, job.message
+    assert [e["row"] for e in job.errors] == [40, 211]
+    assert "could not answer" in job.errors[0]["message"]
+    rows = result_rows(job)
+    assert rows[40]["prediction"] == "" and rows[41]["prediction"] in ("yes", "no")

@@ -170,3 +170,36 @@ def test_a_whatif_refuses_unknown_features_and_silly_point_counts(clinic_version
         whatif_run(version=clinic_version, row=ROW, user=None, source="api", features=["colour"])
     with pytest.raises(ValidationError, match="between 2 and"):
         whatif_run(version=clinic_version, row=ROW, user=None, source="api", points=1000)
+
+
+def test_a_value_the_model_cannot_take_is_refused_not_a_crash(clinic_version):
+    from registry.inference import ModelCannotAnswer
+
+    with pytest.raises(ModelCannotAnswer, match="could not answer"):
+        prediction_run(
+            version=clinic_version, rows=[{**ROW, "bmi": 1e308}], user=None, source="api"
+        )
+    assert not Prediction.objects.exists()
+
+
+def test_an_answer_that_is_not_finite_is_refused_naming_the_row(diabetes_version):
+    rows = [{"age": 50, "bmi": 30, "bp": 90}, {"age": 50, "bmi": 1e308, "bp": 1e308}]
+    with pytest.raises(InvalidInput) as caught:
+        prediction_run(version=diabetes_version, rows=rows, user=None, source="api")
+    assert list(caught.value.as_fields()) == ["1"]
+    assert not Prediction.objects.exists()
+
+
+def test_feedback_refuses_a_number_that_is_not_finite(diabetes_version):
+    answer = prediction_run(
+        version=diabetes_version, rows=[{"age": 50, "bmi": 30, "bp": 90}], user=None, source="api"
+    )
+    with pytest.raises(ValidationError, match="finite"):
+        prediction_feedback_set(prediction=answer.prediction, actual="nan")
+
+
+def test_stored_inputs_are_the_typed_values(clinic_version):
+    answer = prediction_run(
+        version=clinic_version, rows=[{k: str(v) for k, v in ROW.items()}], user=None, source="api"
+    )
+    assert answer.prediction.inputs == [ROW]
