@@ -90,15 +90,24 @@ def _diagonal() -> dict[str, Any]:
     }
 
 
-def roc_curves(curves: Sequence[Mapping[str, Any]], *, prefix: str = "") -> Figure:
-    """ROC curves (one per class, or one for a binary model) with their AUC."""
+def _curve_figure(
+    curves: Sequence[Mapping[str, Any]],
+    *,
+    x: str,
+    y: str,
+    label: str,
+    heading: str,
+    axes: tuple[str, str],
+    prefix: str,
+    shapes: list[dict[str, Any]],
+) -> Figure:
     data = [
         {
             "type": "scatter",
             "mode": "lines",
-            "name": f"{prefix}{c['class']} (AUC {c['auc']:.3f})",
-            "x": list(c["fpr"]),
-            "y": list(c["tpr"]),
+            "name": f"{prefix}{c['class']} ({label.format(**c)})",
+            "x": list(c[x]),
+            "y": list(c[y]),
             "line": {"color": PALETTE[i % len(PALETTE)], "width": 2},
         }
         for i, c in enumerate(curves)
@@ -106,36 +115,40 @@ def roc_curves(curves: Sequence[Mapping[str, Any]], *, prefix: str = "") -> Figu
     return figure(
         data,
         {
-            "title": title("ROC curve"),
-            "xaxis": {"title": {"text": "False positive rate"}, "range": [0, 1]},
-            "yaxis": {"title": {"text": "True positive rate"}, "range": [0, 1.02]},
-            "shapes": [_diagonal()],
+            "title": title(heading),
+            "xaxis": {"title": {"text": axes[0]}, "range": [0, 1]},
+            "yaxis": {"title": {"text": axes[1]}, "range": [0, 1.02]},
+            "shapes": shapes,
             "height": 360,
         },
     )
 
 
+def roc_curves(curves: Sequence[Mapping[str, Any]], *, prefix: str = "") -> Figure:
+    """ROC curves (one per class, or one for a binary model) with their AUC."""
+    return _curve_figure(
+        curves,
+        x="fpr",
+        y="tpr",
+        label="AUC {auc:.3f}",
+        heading="ROC curve",
+        axes=("False positive rate", "True positive rate"),
+        prefix=prefix,
+        shapes=[_diagonal()],
+    )
+
+
 def precision_recall(curves: Sequence[Mapping[str, Any]], *, prefix: str = "") -> Figure:
     """Precision against recall per class, with average precision."""
-    data = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": f"{prefix}{c['class']} (AP {c['average_precision']:.3f})",
-            "x": list(c["recall"]),
-            "y": list(c["precision"]),
-            "line": {"color": PALETTE[i % len(PALETTE)], "width": 2},
-        }
-        for i, c in enumerate(curves)
-    ]
-    return figure(
-        data,
-        {
-            "title": title("Precision and recall"),
-            "xaxis": {"title": {"text": "Recall"}, "range": [0, 1]},
-            "yaxis": {"title": {"text": "Precision"}, "range": [0, 1.02]},
-            "height": 360,
-        },
+    return _curve_figure(
+        curves,
+        x="recall",
+        y="precision",
+        label="AP {average_precision:.3f}",
+        heading="Precision and recall",
+        axes=("Recall", "Precision"),
+        prefix=prefix,
+        shapes=[],
     )
 
 

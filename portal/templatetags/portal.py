@@ -8,6 +8,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from charts.evaluation import METRIC_LABELS
+
 register = template.Library()
 
 # The same escapes as Django's json_script: nothing in the JSON can close the <script>.
@@ -35,21 +37,9 @@ def plot(figure: dict[str, Any] | None, label: str = "", css_class: str = "") ->
     )
 
 
-METRIC_NAMES = {
-    "accuracy": "Accuracy",
-    "balanced_accuracy": "Balanced accuracy",
-    "f1": "F1",
-    "roc_auc": "ROC AUC",
-    "log_loss": "Log loss",
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "r2": "R²",
-}
-
-
 @register.filter
 def metric_name(key: str) -> str:
-    return METRIC_NAMES.get(key, key)
+    return METRIC_LABELS.get(key, key)
 
 
 @register.filter
