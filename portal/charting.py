@@ -7,7 +7,7 @@ from typing import Any
 
 import charts
 from charts import Figure
-from registry.models import ModelVersion
+from registry.models import BatchJob, ModelVersion
 from registry.selectors import version_interface
 
 
@@ -117,5 +117,26 @@ def evaluation_figures(version: ModelVersion) -> dict[str, Figure]:
     if evaluation.get("importance"):
         figures["importance"] = charts.feature_importance(
             evaluation["importance"], scoring=evaluation.get("importance_scoring", "score")
+        )
+    return figures
+
+
+def job_figures(job: BatchJob) -> dict[str, Figure]:
+    """A finished batch job's graphs, from its summary: the distribution of the predicted
+    values (or the count of each class), and the prediction against each top input."""
+    summary, output = job.summary or {}, job.version.interface["output"]
+    target = output.get("target") or "prediction"
+    figures: dict[str, Figure] = {}
+    if "class_counts" in summary:
+        figures["distribution"] = charts.class_counts(summary["class_counts"])
+    elif summary.get("values"):
+        figures["distribution"] = charts.value_histogram(
+            summary["values"], target=target, unit=output.get("unit")
+        )
+    sample = summary.get("sample") or {}
+    if sample.get("inputs") and sample.get("prediction"):
+        n = len(sample["prediction"])
+        figures["by_input"] = charts.prediction_by_input(
+            {k: v[:n] for k, v in sample["inputs"].items()}, sample["prediction"], target=target
         )
     return figures

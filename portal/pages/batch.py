@@ -13,7 +13,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-import charts
+from portal.charting import job_figures
 from portal.pages.access import model_or_404, role_required, version_or_404
 from registry import roles, selectors
 from registry.services import PayloadTooLarge, batch_job_create, batch_job_refresh
@@ -70,25 +70,6 @@ def _job_or_404(request: HttpRequest, id) -> Any:
         raise Http404(str(exc)) from None
 
 
-def _job_figures(job) -> dict[str, Any]:
-    summary, output = job.summary, job.version.interface["output"]
-    target = output.get("target") or "prediction"
-    figures: dict[str, Any] = {}
-    if "class_counts" in summary:
-        figures["distribution"] = charts.class_counts(summary["class_counts"])
-    elif summary.get("values"):
-        figures["distribution"] = charts.value_histogram(
-            summary["values"], target=target, unit=output.get("unit")
-        )
-    sample = summary.get("sample") or {}
-    if sample.get("inputs") and sample.get("prediction"):
-        n = len(sample["prediction"])
-        figures["by_input"] = charts.prediction_by_input(
-            {k: v[:n] for k, v in sample["inputs"].items()}, sample["prediction"], target=target
-        )
-    return figures
-
-
 @role_required(roles.ANALYST)
 def job_detail(request: HttpRequest, id) -> HttpResponse:
     job = batch_job_refresh(job=_job_or_404(request, id))
@@ -97,7 +78,7 @@ def job_detail(request: HttpRequest, id) -> HttpResponse:
         "job": job,
         "model": job.version.model,
         "percent": round(100 * job.rows_done / job.rows_total) if job.rows_total else 0,
-        "figures": _job_figures(job) if job.output_file else {},
+        "figures": job_figures(job) if job.output_file else {},
         "header": header,
         "rows": rows,
     }
@@ -110,10 +91,15 @@ def job_result(request: HttpRequest, id) -> FileResponse:
     job = _job_or_404(request, id)
     if not job.output_file:
         raise Http404("This job has no result yet.")
-    stem = job.input_name.rsplit(".", 1)[0] or "result"
     return FileResponse(
         default_storage.open(job.output_file, "rb"),
         as_attachment=True,
-        filename=f"{stem}-scored.csv",
+        filename=result_filename(job),
         content_type="text/csv",
     )
+
+
+def result_filename(job) -> str:
+    """The name a job's result is downloaded under: the upload's, with -scored."""
+    stem = job.input_name.rsplit(".", 1)[0] or "result"
+    return f"{stem}-scored.csv"
