@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal.api import views
+from portal.api import batch, views
 from portal.api.exceptions import not_found
 
 app_name = "api"
@@ -36,6 +36,9 @@ urlpatterns = [
         views.FeedbackView.as_view(),
         name="prediction-feedback",
     ),
+    path("v1/models/<slug:name>/batch/", batch.BatchCreateView.as_view(), name="batch"),
+    path("v1/jobs/<uuid:id>/", batch.JobDetailView.as_view(), name="job-detail"),
+    path("v1/jobs/<uuid:id>/result/", batch.JobResultView.as_view(), name="job-result"),
     path("v1/health/", views.HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script from this URL too (?script), so the page has
