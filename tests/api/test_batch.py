@@ -143,6 +143,23 @@ def test_a_finished_job_has_its_counts_summary_and_result_url(
     assert isinstance(summary["outside_training_range"], dict)
 
 
+def test_a_failed_job_says_why_and_has_no_result(
+    clinic_version, analyst, django_capture_on_commit_callbacks
+):
+    header_only = ",".join(INPUTS).encode() + b"\n"
+    url = run(analyst, header_only, django_capture_on_commit_callbacks).json()["url"]
+    body = analyst.get(f"{url}?chart=true").json()
+    assert body["status"] == "failed"
+    assert body["message"] == "The file has a header but no rows."
+    assert (body["result_url"], body["chart"], body["finished_at"] is not None) == (
+        None,
+        None,
+        True,
+    )
+    error = error_of(analyst.get(f"{url}result/"), 404, "not_found")
+    assert "failed" in error["message"]
+
+
 def test_the_chart_is_the_job_pages_graphs(
     clinic_version, analyst, client, rows, django_capture_on_commit_callbacks
 ):
