@@ -20,6 +20,9 @@ PATHS = {
     "/api/v1/predictions/{id}/",
     "/api/v1/predictions/{id}/feedback/",
     "/api/v1/health/",
+    "/api/v1/models/{name}/batch/",
+    "/api/v1/jobs/{id}/",
+    "/api/v1/jobs/{id}/result/",
 }
 
 
