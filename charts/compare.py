@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from charts.theme import PALETTE, Figure, figure, title
+from charts.answers import sensitivity
+from charts.theme import ACCENT, GRID, INK, PALETTE, Figure, figure, title
 
 MAX_ROWS_SHOWN = 50
 
@@ -80,3 +82,277 @@ def compare_values(
             "showlegend": True,
         },
     )
+
+
+def model_values(
+    models: Sequence[str], values: Sequence[float], *, target: str, unit: str | None = None
+) -> Figure:
+    """One row's predicted value from each model: a horizontal bar per model, value written."""
+    suffix = f" {unit}" if unit else ""
+    return figure(
+        [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": [float(v) for v in values],
+                "y": list(models),
+                "text": [f"{float(v):,.4g}{suffix}" for v in values],
+                "textposition": "outside",
+                "cliponaxis": False,
+                "marker": {"color": [PALETTE[i % len(PALETTE)] for i in range(len(models))]},
+                "hovertemplate": f"%{{y}}: %{{x:,.4g}}{suffix}<extra></extra>",
+            }
+        ],
+        {
+            "title": title(f"Predicted {target} by model"),
+            "xaxis": {"title": {"text": f"{target}{f' ({unit})' if unit else ''}"}},
+            "yaxis": {"autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"},
+            "height": 110 + 44 * len(models),
+            "showlegend": False,
+        },
+    )
+
+
+# A legend in the lower right corner of the plot, where ROC curves leave room.
+_LEGEND_INSIDE = {
+    "orientation": "v",
+    "x": 0.98,
+    "xanchor": "right",
+    "y": 0.04,
+    "yanchor": "bottom",
+    "bgcolor": "rgba(255,255,255,0.85)",
+}
+_DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+
+
+def _curves_by_model(
+    curves: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    x: str,
+    y: str,
+    score: str,
+    score_name: str,
+) -> list[dict[str, Any]]:
+    """Curves of several models in one panel: a colour per model, a dash per class."""
+    data = []
+    for i, (model, items) in enumerate(curves.items()):
+        for j, curve in enumerate(items):
+            name = model if len(items) == 1 else f"{model}: {curve['class']}"
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": f"{name} ({score_name} {curve[score]:.3f})",
+                    "legendgroup": model,
+                    "x": list(curve[x]),
+                    "y": list(curve[y]),
+                    "line": {
+                        "color": PALETTE[i % len(PALETTE)],
+                        "width": 2,
+                        "dash": _DASHES[j % len(_DASHES)],
+                    },
+                    "hovertemplate": f"{name}: %{{x:.3f}}, %{{y:.3f}}<extra></extra>",
+                }
+            )
+    return data
+
+
+def roc_by_model(curves: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure:
+    """ROC curves of several models overlaid (``{model: [{"class", "fpr", "tpr", "auc"}]}``)."""
+    return figure(
+        _curves_by_model(curves, x="fpr", y="tpr", score="auc", score_name="AUC"),
+        {
+            "title": title("ROC curves"),
+            "xaxis": {"title": {"text": "False positive rate"}, "range": [0, 1]},
+            "yaxis": {"title": {"text": "True positive rate"}, "range": [0, 1.02]},
+            "shapes": [_diagonal(0, 1)],
+            "legend": _LEGEND_INSIDE,
+            "height": 400,
+        },
+    )
+
+
+def precision_recall_by_model(curves: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure:
+    """Precision-recall curves of several models overlaid, with average precision."""
+    return figure(
+        _curves_by_model(
+            curves, x="recall", y="precision", score="average_precision", score_name="AP"
+        ),
+        {
+            "title": title("Precision and recall"),
+            "xaxis": {"title": {"text": "Recall"}, "range": [0, 1]},
+            "yaxis": {"title": {"text": "Precision"}, "range": [0, 1.02]},
+            "legend": {**_LEGEND_INSIDE, "x": 0.02, "xanchor": "left"},
+            "height": 400,
+        },
+    )
+
+
+def _diagonal(low: float, high: float) -> dict[str, Any]:
+    return {
+        "type": "line",
+        "x0": low,
+        "y0": low,
+        "x1": high,
+        "y1": high,
+        "line": {"color": GRID, "dash": "dash"},
+    }
+
+
+def predicted_vs_actual_by_model(
+    points: Mapping[str, Mapping[str, Sequence[float]]], *, target: str
+) -> Figure:
+    """Each model's predictions against the actual values (``{model: {"actual", "predicted"}}``),
+    a colour per model; on the diagonal a model is exactly right."""
+    values = [v for p in points.values() for v in (*p["actual"], *p["predicted"])]
+    low, high = min(values, default=0), max(values, default=1)
+    data = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": model,
+            "x": list(p["actual"]),
+            "y": list(p["predicted"]),
+            "marker": {"color": PALETTE[i % len(PALETTE)], "opacity": 0.55, "size": 6},
+            "hovertemplate": f"{model}: actual %{{x:.4g}}, predicted %{{y:.4g}}<extra></extra>",
+        }
+        for i, (model, p) in enumerate(points.items())
+    ]
+    return figure(
+        data,
+        {
+            "title": title("Predicted vs. actual"),
+            "xaxis": {"title": {"text": f"Actual {target}"}},
+            "yaxis": {"title": {"text": f"Predicted {target}"}},
+            "shapes": [_diagonal(low, high)],
+            "legend": {**_LEGEND_INSIDE, "x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top"},
+            "height": 400,
+        },
+    )
+
+
+def residuals_by_model(residuals: Mapping[str, Sequence[float]], *, target: str) -> Figure:
+    """The distributions of actual minus predicted of several models, overlaid."""
+    data = [
+        {
+            "type": "histogram",
+            "name": model,
+            "x": list(values),
+            "nbinsx": 30,
+            "opacity": 0.55,
+            "marker": {"color": PALETTE[i % len(PALETTE)]},
+            "hovertemplate": f"{model}: residual %{{x}}: %{{y}} rows<extra></extra>",
+        }
+        for i, (model, values) in enumerate(residuals.items())
+    ]
+    return figure(
+        data,
+        {
+            "title": title("Residuals (actual − predicted)"),
+            "barmode": "overlay",
+            "xaxis": {"title": {"text": f"{target} residual"}},
+            "yaxis": {"title": {"text": "Rows"}},
+            "shapes": [
+                {
+                    "type": "line",
+                    "x0": 0,
+                    "x1": 0,
+                    "yref": "paper",
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": INK, "dash": "dot"},
+                }
+            ],
+            "legend": {**_LEGEND_INSIDE, "y": 0.98, "yanchor": "top"},
+            "height": 360,
+        },
+    )
+
+
+def agreement_matrix(
+    labels: Sequence[str], matrix: Sequence[Sequence[int]], *, a: str, b: str
+) -> Figure:
+    """Rows counted by one model's predicted class (rows) and another's (columns): the
+    diagonal is where they agree, every other cell where they disagree."""
+    return figure(
+        [
+            {
+                "type": "heatmap",
+                "x": list(labels),
+                "y": list(labels),
+                "z": [list(r) for r in matrix],
+                "text": [[str(v) for v in r] for r in matrix],
+                "texttemplate": "%{text}",
+                "colorscale": [[0, "#f5f7fa"], [1, ACCENT]],
+                "showscale": False,
+                "hovertemplate": f"{a} %{{y}}, {b} %{{x}}: %{{z}} rows<extra></extra>",
+            }
+        ],
+        {
+            "title": title(f"{a} against {b}"),
+            "xaxis": {"title": {"text": f"{b} predicts"}, "side": "bottom"},
+            "yaxis": {"title": {"text": f"{a} predicts"}, "autorange": "reversed"},
+            "height": 180 + 50 * len(labels),
+        },
+    )
+
+
+def prediction_scatter(
+    a_values: Sequence[float],
+    b_values: Sequence[float],
+    *,
+    a: str,
+    b: str,
+    target: str,
+) -> Figure:
+    """One model's predicted values against another's for the same rows; on the diagonal they
+    agree."""
+    values = [*a_values, *b_values]
+    low, high = min(values, default=0), max(values, default=1)
+    return figure(
+        [
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": list(a_values),
+                "y": list(b_values),
+                "marker": {"color": ACCENT, "opacity": 0.6, "size": 6},
+                "hovertemplate": f"{a} %{{x:.4g}}, {b} %{{y:.4g}}<extra></extra>",
+            }
+        ],
+        {
+            "title": title(f"{b} against {a}"),
+            "xaxis": {"title": {"text": f"{target} by {a}"}},
+            "yaxis": {"title": {"text": f"{target} by {b}"}},
+            "shapes": [_diagonal(low, high)],
+            "showlegend": False,
+            "height": 400,
+        },
+    )
+
+
+LEGEND_ROOM = 34  # pixels above the panels for the models' legend
+
+
+def sensitivity_by_model(
+    series: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    y_label: str,
+    y_range: Sequence[float] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> Figure:
+    """:func:`charts.answers.sensitivity` with a series per model, overlaid in one panel per
+    input, and the models' legend in a band of its own above the panels (where the panel
+    titles would otherwise sit under it)."""
+    fig = sensitivity(series, y_label=y_label, y_range=y_range, labels=labels)
+    layout = fig["layout"]
+    layout["height"] += LEGEND_ROOM
+    layout["margin"] = {**layout["margin"], "t": layout["margin"]["t"] + LEGEND_ROOM}
+    layout["legend"] = {
+        "orientation": "h",
+        "yref": "container",
+        "y": 1,
+        "yanchor": "top",
+        "x": 0,
+    }
+    return fig

@@ -140,6 +140,7 @@ def comparison_plan(
     *,
     versions: Sequence[ModelVersion],
     labels: Sequence[str] | None = None,
+    names: Sequence[str] | None = None,
     repeats: bool = False,
 ) -> ComparisonPlan:
     """Check that ``versions`` can be compared and plan the comparison.
@@ -148,7 +149,8 @@ def comparison_plan(
     than 2 or more than 6 versions, a version named twice (unless ``repeats``: the API answers
     each name a caller sends, and two aliases may point at one version), versions of
     different tasks, versions that share no input, and an input whose type differs between
-    versions. ``labels`` name the versions as the caller did (``name@number`` by default).
+    versions. ``labels`` name the versions in the comparison (``name@number`` by default);
+    ``names`` are how the caller named them (``name@champion``, say), for the messages.
     """
     versions = list(versions)
     labels = list(labels) if labels is not None else [version_label(v) for v in versions]
@@ -162,7 +164,7 @@ def comparison_plan(
         )
     if not repeats:
         seen: dict[int, str] = {}
-        for version, label in zip(versions, labels, strict=True):
+        for version, label in zip(versions, names or labels, strict=True):
             if version.pk in seen:
                 same = (
                     f"{seen[version.pk]} and {label} are the same version"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.pages import batch, views
+from portal.pages import aliases, batch, compare, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -16,3 +16,11 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
 ]
 urlpatterns += [path("profile/token/", views.token_reset, name="token_reset")]
+
+# Comparison, version diff and aliases (issue 5).
+urlpatterns += [
+    path("compare/", compare.compare, name="compare"),
+    path("models/<slug:name>/diff/", compare.version_diff, name="version_diff"),
+    path("models/<slug:name>/aliases/", aliases.alias_confirm, name="alias_choose"),
+    path("models/<slug:name>/aliases/<slug:alias>/", aliases.alias_confirm, name="alias_confirm"),
+]

@@ -1,0 +1,89 @@
+"""Pointing an alias (champion, challenger, any name) at a version: a confirmation page that
+says what will change, then a POST that changes it (audited) and goes back where it came from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from portal.pages.access import model_or_404, role_required, version_or_404
+from registry import roles, selectors
+from registry.selectors import CHAMPION
+from registry.services import alias_set
+
+
+def _next_url(request: HttpRequest, params, model) -> str:
+    """Where to go afterwards: a local ``next`` (the page the button was on), else the card."""
+    target = params.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("model_card", args=[model.name])
+
+
+def change_description(*, model, alias: str, number: int, before: int | None) -> str:
+    """What pointing ``model@alias`` at version ``number`` changes, in one sentence."""
+    if before == number:
+        return f"{alias} already points at v{number}: nothing changes."
+    moves = (
+        f"{alias} moves from v{before} to v{number}"
+        if before is not None
+        else f"{model.name} has no {alias} yet: it will point at v{number}"
+    )
+    if alias == CHAMPION:
+        return (
+            f"{moves}; predictions that name no version will use v{number} from the next request."
+        )
+    return (
+        f"{moves}; calls that name {model.name}@{alias} will use v{number} from the next request."
+    )
+
+
+@role_required(roles.MANAGER)
+@require_http_methods(["GET", "POST"])
+def alias_confirm(request: HttpRequest, name: str, alias: str | None = None) -> HttpResponse:
+    model = model_or_404(name)
+    params = request.GET if request.method == "GET" else request.POST
+    alias = alias or params.get("alias", "").strip()
+    next_url = _next_url(request, params, model)
+    ctx: dict[str, Any] = {"model": model, "alias": alias, "next": next_url}
+    problems = []
+    try:
+        validate_slug(alias)
+    except ValidationError:
+        problems.append(
+            "Name the alias with letters, numbers, hyphens or underscores (e.g. challenger)."
+        )
+    if not params.get("version"):
+        problems.append("Choose the version the alias should point at.")
+    if problems:
+        ctx["problems"] = problems
+        return render(request, "portal/alias_confirm.html", ctx, status=400)
+    version = version_or_404(model, {"version": params.get("version")})
+    before = selectors.alias_map(model=model).get(alias)
+    if request.method == "POST":
+        alias_set(model=model, name=alias, version=version, user=request.user)
+        was = f" (it was v{before})" if before not in (None, version.number) else ""
+        messages.success(request, f"{model.name}@{alias} now points at v{version.number}{was}.")
+        return redirect(next_url)
+    ctx.update(
+        {
+            "version": version,
+            "before": before,
+            "unchanged": before == version.number,
+            "description": change_description(
+                model=model, alias=alias, number=version.number, before=before
+            ),
+        }
+    )
+    return render(request, "portal/alias_confirm.html", ctx)

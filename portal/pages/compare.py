@@ -1,0 +1,322 @@
+"""The compare page (the same inputs through several models, side by side) and the version
+diff of one model.
+
+The set of models lives in the URL only (repeated ``m=name@version``), so every link and form
+that changes it is a plain GET, and a comparison's address reproduces it with its inputs. An
+htmx redraw renders the template's ``result`` partial, as on the what-if page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+import charts
+import charts.compare
+from charts import Figure
+from portal import charting
+from portal.pages.access import model_or_404, role_required
+from portal.pages.forms import InterfaceForm, form_data, query_values
+from registry import roles, selectors
+from registry.compare import (
+    MAX_MODELS,
+    MIN_MODELS,
+    ComparisonPlan,
+    ComparisonWhatIf,
+    ReferenceComparison,
+    comparison_plan,
+    comparison_reference,
+    comparison_whatif,
+    model_version_diff,
+)
+from registry.interface import InvalidInput
+from registry.models import ModelVersion, Source
+
+SWEEP_POINTS = 25
+
+
+def _compare_url(specs: list[str], **values: Any) -> str:
+    query = urlencode([*(("m", s) for s in specs), *values.items()])
+    return f"{reverse('compare')}?{query}" if query else reverse("compare")
+
+
+def _query_value(value: Any) -> Any:
+    return ("on" if value else "false") if isinstance(value, bool) else value
+
+
+def _picker() -> list[dict[str, Any]]:
+    """Every model and its versions, for the "add a model" select."""
+    groups = []
+    for model in selectors.registered_model_list():
+        versions = [
+            {
+                "spec": f"{model.name}@{number}",
+                "label": f"v{number}" + "".join(f" · {a}" for a in aliases),
+            }
+            for number, aliases in _versions_with_aliases(model)
+        ]
+        groups.append({"model": model, "versions": versions})
+    return groups
+
+
+def _versions_with_aliases(model) -> list[tuple[int, list[str]]]:
+    aliases: dict[int, list[str]] = {}
+    for alias in model.aliases.all():
+        aliases.setdefault(alias.version.number, []).append(alias.name)
+    numbers = range(model.latest_number or 0, 0, -1)
+    return [(n, aliases.get(n, [])) for n in numbers]
+
+
+def _resolve(specs: list[str]) -> tuple[list[ModelVersion | None], list[str], int]:
+    """The version each spec names (None where it names none), the reasons, and a status:
+    400 for a malformed spec, 404 for a model, version or alias that does not exist."""
+    versions: list[ModelVersion | None] = []
+    problems: list[str] = []
+    statuses = {200}
+    for spec in specs:
+        try:
+            versions.append(selectors.model_version_parse(spec=spec))
+            continue
+        except ValidationError as exc:
+            problems.extend(exc.messages)
+            statuses.add(400)
+        except ObjectDoesNotExist as exc:
+            problems.append(str(exc))
+            statuses.add(404)
+        versions.append(None)
+    return versions, problems, 400 if 400 in statuses else max(statuses)
+
+
+@role_required(roles.ANALYST)
+@require_GET
+def compare(request: HttpRequest) -> HttpResponse:
+    specs = [s.strip() for s in request.GET.getlist("m") if s.strip()]
+    versions, problems, status = _resolve(specs)
+    ctx: dict[str, Any] = {
+        "specs": specs,
+        "members": [
+            {
+                "spec": spec,
+                "version": version,
+                "aliases": [a.name for a in version.aliases.all()] if version else [],
+                "remove_url": _compare_url(specs[:i] + specs[i + 1 :]),
+            }
+            for i, (spec, version) in enumerate(zip(specs, versions, strict=True))
+        ],
+        "picker": _picker(),
+        "catalog_url": f"{reverse('catalog')}?{urlencode([('m', s) for s in specs])}",
+        "min_models": MIN_MODELS,
+        "max_models": MAX_MODELS,
+        "is_manager": roles.has_role(request.user, roles.MANAGER),
+        "here": request.get_full_path(),
+    }
+    plan = None
+    if not problems and len(specs) >= MIN_MODELS:
+        try:
+            plan = comparison_plan(versions=versions, names=specs)
+        except ValidationError as exc:
+            problems, status = exc.messages, 400
+    ctx.update(problems=problems, not_found=status == 404)
+    if plan is None:
+        return render(request, "portal/compare.html", ctx, status=status)
+
+    ctx.update(_comparison(request, plan, specs))
+    if request.htmx:
+        return render(request, "portal/compare.html#result", ctx)
+    ctx["reference"] = _reference(plan, specs)
+    return render(request, "portal/compare.html", ctx)
+
+
+def _comparison(request: HttpRequest, plan: ComparisonPlan, specs: list[str]) -> dict[str, Any]:
+    """The form over the union of inputs and, when the inputs are valid, the answers."""
+    interface = plan.interface
+    values = {**interface.defaults(), **query_values(interface, request.GET)}
+    form = InterfaceForm(interface, data=form_data(values))
+    form.is_valid()  # every field is optional text; each version validates its own inputs
+    result = None
+    try:
+        result = comparison_whatif(
+            plan=plan, row=form.row(), user=request.user, source=Source.PAGE, points=SWEEP_POINTS
+        )
+    except InvalidInput as exc:
+        form.add_interface_errors(exc)
+    warnings = result.warnings() if result is not None else {}
+    everyone = len(plan.members)
+    ctx: dict[str, Any] = {
+        "plan": plan,
+        "form": form,
+        "result": result,
+        "fields": [
+            {
+                "field": form[f.name],
+                "spec": f,
+                "used_by": plan.used_by[f.name] if len(plan.used_by[f.name]) < everyone else [],
+                "warning": " ".join(warnings.get(f.name, [])),
+            }
+            for f in interface.fields
+        ],
+        "reset_url": _compare_url(specs),
+    }
+    if result is not None:
+        ctx.update(_answer_figures(plan, result))
+    return ctx
+
+
+def _answer_figures(plan: ComparisonPlan, result: ComparisonWhatIf) -> dict[str, Any]:
+    first = result.answers[0].predictions[0]
+    focus = charting.focus_of(plan.members[0].version, first)
+    answers = []
+    for member, answer in zip(plan.members, result.answers, strict=True):
+        prediction = answer.predictions[0]
+        probabilities = prediction.get("probabilities") or {}
+        answers.append(
+            {
+                "label": member.label,
+                "title": member.version.model.title,
+                "prediction": prediction,
+                "confidence": probabilities.get(str(prediction.get("label"))),
+                "focus": probabilities.get(focus) if focus is not None else None,
+            }
+        )
+    output = plan.interface.output
+    target = output.get("target") or "prediction"
+    labels = {f.name: f.spec.get("label") or f.name for f in plan.interface.fields}
+    series = {
+        m.label: charting.curves_with_y(curves, focus)
+        for m, curves in zip(plan.members, result.curves, strict=True)
+    }
+    if plan.task == "classification":
+        answer_figure = charts.compare.compare_probabilities(
+            plan.labels,
+            [
+                a["prediction"].get("probabilities") or {str(a["prediction"]["label"]): 1.0}
+                for a in answers
+            ],
+        )
+        sensitivity = charts.compare.sensitivity_by_model(
+            series, y_label=f"P({focus})", y_range=[0, 1], labels=labels
+        )
+    else:
+        answer_figure = charts.compare.model_values(
+            plan.labels,
+            [a["prediction"]["value"] for a in answers],
+            target=target,
+            unit=output.get("unit"),
+        )
+        sensitivity = charts.compare.sensitivity_by_model(series, y_label=target, labels=labels)
+    return {
+        "answers": answers,
+        "focus": focus,
+        "answer_figure": answer_figure,
+        "sensitivity_figure": sensitivity,
+        "unit": output.get("unit"),
+    }
+
+
+# ---------------------------------------------------------------- on the reference data
+def _whatif_link(version: ModelVersion, inputs: dict[str, Any]) -> str:
+    params = {k: _query_value(v) for k, v in inputs.items() if v is not None}
+    params["version"] = version.number
+    return f"{reverse('whatif', args=[version.model.name])}?{urlencode(params)}"
+
+
+def _reference(plan: ComparisonPlan, specs: list[str]) -> dict[str, Any]:
+    """The reference-data section: metrics, overlaid curves and where the models disagree."""
+    result: ReferenceComparison = comparison_reference(plan=plan)
+    section: dict[str, Any] = {"result": result}
+    if result.reason:
+        return section
+    first = plan.members[0]
+    metric_keys = list(dict.fromkeys(k for m in result.metrics.values() for k in m))
+    section["metric_rows"] = [
+        {"key": key, "values": [result.metrics[label].get(key) for label in result.labels]}
+        for key in metric_keys
+    ]
+    figures: dict[str, Figure] = {"metrics": charts.metric_bars(result.metrics)}
+    evaluation = result.evaluation
+    if result.task == "classification":
+        roc = {label: evaluation[label].get("roc") or [] for label in result.labels}
+        pr = {label: evaluation[label].get("precision_recall") or [] for label in result.labels}
+        if any(roc.values()):
+            figures["roc"] = charts.compare.roc_by_model(roc)
+            figures["pr"] = charts.compare.precision_recall_by_model(pr)
+    else:
+        figures["pva"] = charts.compare.predicted_vs_actual_by_model(
+            {label: evaluation[label]["predicted_vs_actual"] for label in result.labels},
+            target=result.target,
+        )
+        figures["residuals"] = charts.compare.residuals_by_model(
+            {label: evaluation[label]["residuals"] for label in result.labels},
+            target=result.target,
+        )
+    section["figures"] = figures
+    pairs = []
+    for pair in result.pairs:
+        if pair.task == "classification":
+            figure = charts.compare.agreement_matrix(pair.labels, pair.matrix, a=pair.a, b=pair.b)
+        else:
+            figure = charts.compare.prediction_scatter(
+                pair.a_values, pair.b_values, a=pair.a, b=pair.b, target=result.target
+            )
+        rows = [
+            {
+                **row,
+                "whatif_url": _whatif_link(first.version, row["inputs"]),
+                "compare_url": _compare_url(
+                    specs,
+                    **{
+                        k: _query_value(v)
+                        for k, v in row["inputs"].items()
+                        if v is not None and k in plan.interface.by_name
+                    },
+                ),
+            }
+            for row in pair.rows
+        ]
+        pairs.append({"pair": pair, "figure": figure, "rows": rows})
+    section["pairs"] = pairs
+    section["first"] = first
+    return section
+
+
+# ---------------------------------------------------------------- version diff
+def _version_number(model, raw: str | None, default: int | None) -> ModelVersion:
+    try:
+        number = int(raw) if raw else default
+    except ValueError:
+        raise Http404("The version must be a number.") from None
+    try:
+        return selectors.model_version_select(model=model, version=number)
+    except ObjectDoesNotExist as exc:
+        raise Http404(str(exc)) from None
+
+
+@login_required
+@require_GET
+def version_diff(request: HttpRequest, name: str) -> HttpResponse:
+    model = model_or_404(name)
+    versions = list(selectors.model_version_list(model=model))
+    newest = versions[0].number if versions else None
+    b = _version_number(model, request.GET.get("b"), newest)
+    previous = b.parent.number if b.parent_id else max(b.number - 1, 1)
+    a = _version_number(model, request.GET.get("a"), previous)
+    diff = model_version_diff(a=a, b=b)
+    ctx = {
+        "model": model,
+        "versions": versions,
+        "diff": diff,
+        "a": a,
+        "b": b,
+        "compare_url": _compare_url([f"{model.name}@{a.number}", f"{model.name}@{b.number}"])
+        if a.number != b.number
+        else None,
+        "can_compare": roles.has_role(request.user, roles.ANALYST),
+    }
+    return render(request, "portal/version_diff.html", ctx)
