@@ -22,11 +22,11 @@ from portal import charting
 from portal.api import openapi
 from portal.api.exceptions import CODES
 from portal.pages.views import share_token
+from registry.compare import MAX_MODELS, MIN_MODELS
 from registry.models import ModelVersion, Prediction, RegisteredModel, Source
 from registry.services import MAX_SWEEP_POINTS
 
 MAX_VERSION = 2**31 - 1
-MAX_MODELS_PER_COMPARISON = 10
 
 
 def absolute(request, route: str, **kwargs: Any) -> str:
@@ -200,11 +200,16 @@ class WhatIfRequestSerializer(VersionChoiceSerializer):
 
 @extend_schema_serializer(examples=openapi.COMPARE_EXAMPLES)
 class CompareRequestSerializer(RowsInputSerializer):
+    # One name is allowed here so that an unknown one is answered 404 like anywhere else;
+    # the comparison plan then asks for at least two.
     models = serializers.ListField(
         child=serializers.CharField(max_length=200),
         min_length=1,
-        max_length=MAX_MODELS_PER_COMPARISON,
-        help_text='Each "name", "name@version" or "name@alias".',
+        max_length=MAX_MODELS,
+        error_messages={"max_length": f"Compare at most {MAX_MODELS} models at once."},
+        help_text=(
+            f'{MIN_MODELS} to {MAX_MODELS} models, each "name", "name@version" or "name@alias".'
+        ),
     )
 
 

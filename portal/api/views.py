@@ -24,6 +24,7 @@ from portal.api.exceptions import RequestTooLarge
 from portal.api.parsers import MultiPartParser
 from portal.api.permissions import IsAnalyst, IsManager, IsViewer, ManagerWrites
 from portal.api.throttles import ModelCallThrottle
+from registry.compare import comparison_plan, comparison_predict
 from registry.models import ModelVersion, Source
 from registry.selectors import (
     alias_map,
@@ -40,7 +41,6 @@ from registry.selectors import (
 from registry.services import (
     alias_remove,
     alias_set,
-    comparison_run,
     model_version_register,
     prediction_feedback_set,
     prediction_run,
@@ -311,9 +311,12 @@ class CompareView(APIView):
         tags=["predictions"],
         summary="The same rows through several models or versions; each stored",
         description=(
-            'Each of `models` is "name" (its champion, else newest), "name@3" or '
-            '"name@alias". One prediction is stored per model, all or none. '
-            f"{ROWS_FORMS}"
+            'Each of `models` (2 to 6) is "name" (its champion, else newest), "name@3" or '
+            '"name@alias". The models must be of one task, share at least one input, and give '
+            "each shared input one type; otherwise the reason comes back as `invalid_input` on "
+            "`models`. A row may hold any input of any of the models: each model takes the "
+            "inputs it knows and checks them itself (a field no model takes is unknown). One "
+            f"prediction is stored per model, all or none. {ROWS_FORMS}"
         ),
         request=s.CompareRequestSerializer,
         responses={200: s.CompareResponseSerializer, **errors(*MODEL_CALL_ERRORS)},
@@ -323,8 +326,10 @@ class CompareView(APIView):
         versions = [model_version_parse(spec=spec) for spec in data["models"]]
         if data["chart"] and len({v.task for v in versions}) > 1:
             raise ValidationError({"models": ["One chart compares models of one task."]})
-        answers = comparison_run(
-            versions=versions, rows=data["rows"], user=request.user, source=Source.API
+        # Two names may mean one version (an alias and its number): each name is answered.
+        plan = comparison_plan(versions=versions, labels=data["models"], repeats=True)
+        answers = comparison_predict(
+            plan=plan, rows=data["rows"], user=request.user, source=Source.API
         )
         context = {"request": request, "chart": data["chart"], "models": data["models"]}
         return Response(s.CompareResponseSerializer(answers, context=context).data)
