@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from registry.evaluation import _classification, _regression
-from registry.inference import Scores, score, sweep
+from registry.inference import ModelCannotAnswer, Scores, score, sweep
 from registry.interface import (
     Changes,
     InputField,
@@ -301,6 +301,8 @@ def comparison_predict(
                     store=store,
                 )
             )
+        except ModelCannotAnswer as exc:
+            raise ModelCannotAnswer(f"{member.label}: {' '.join(exc.messages)}") from None
         except InvalidInput as exc:
             for index, fields in exc.row_errors.items():
                 for name, messages in fields.items():

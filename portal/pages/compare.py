@@ -99,6 +99,15 @@ def _resolve(specs: list[str]) -> tuple[list[ModelVersion | None], list[str], in
 def compare(request: HttpRequest) -> HttpResponse:
     specs = [s.strip() for s in request.GET.getlist("m") if s.strip()]
     versions, problems, status = _resolve(specs)
+    plan = None
+    if not problems and len(specs) >= MIN_MODELS:
+        try:
+            plan = comparison_plan(versions=versions, names=specs)
+        except ValidationError as exc:
+            problems, status = exc.messages, 400
+    if plan is not None and request.htmx:
+        # A redraw: only the answers; the set, the picker and the reference data stay.
+        return render(request, "portal/compare.html#result", _comparison(request, plan, specs))
     ctx: dict[str, Any] = {
         "specs": specs,
         "members": [
@@ -116,20 +125,12 @@ def compare(request: HttpRequest) -> HttpResponse:
         "max_models": MAX_MODELS,
         "is_manager": roles.has_role(request.user, roles.MANAGER),
         "here": request.get_full_path(),
+        "problems": problems,
+        "not_found": status == 404,
     }
-    plan = None
-    if not problems and len(specs) >= MIN_MODELS:
-        try:
-            plan = comparison_plan(versions=versions, names=specs)
-        except ValidationError as exc:
-            problems, status = exc.messages, 400
-    ctx.update(problems=problems, not_found=status == 404)
     if plan is None:
         return render(request, "portal/compare.html", ctx, status=status)
-
     ctx.update(_comparison(request, plan, specs))
-    if request.htmx:
-        return render(request, "portal/compare.html#result", ctx)
     ctx["reference"] = _reference(plan, specs)
     return render(request, "portal/compare.html", ctx)
 
@@ -147,6 +148,8 @@ def _comparison(request: HttpRequest, plan: ComparisonPlan, specs: list[str]) ->
         )
     except InvalidInput as exc:
         form.add_interface_errors(exc)
+    except ValidationError as exc:  # a model could not answer these inputs
+        form.add_error(None, " ".join(exc.messages))
     warnings = result.warnings() if result is not None else {}
     everyone = len(plan.members)
     ctx: dict[str, Any] = {

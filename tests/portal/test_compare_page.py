@@ -268,3 +268,15 @@ def test_the_catalog_and_the_model_card_add_to_the_current_set(as_analyst, three
     assert [query(a)["m"] for a in add] == [["clinic@1", "clinic@2"], ["clinic@1"]]
     assert links(card, r"^/models/clinic/diff/") == ["/models/clinic/diff/?a=1&b=2"]
     assert as_analyst.get(add[0]).status_code == 200
+
+
+def test_a_value_a_model_cannot_take_is_said_naming_the_model(as_analyst, three):
+    params = {**THREE, **ROW, "bmi": "1e308"}
+    redraw = as_analyst.get("/compare/", params, headers={"HX-Request": "true"})
+    assert redraw.status_code == 200
+    assert re.search(
+        r'class="notice error" role="alert">clinic@1: [^<]*could not answer',
+        redraw.content.decode(),
+    )
+    assert figures(redraw) == []
+    assert not Prediction.objects.exists()
