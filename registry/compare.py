@@ -39,7 +39,7 @@ from registry.services import Answer, prediction_run
 
 MIN_MODELS, MAX_MODELS = 2, 6
 # Rows listed where two models disagree (all of them are counted).
-DISAGREEMENT_ROWS = 50
+DISAGREEMENT_ROWS = 25
 
 
 def version_label(version: ModelVersion) -> str:

@@ -15,6 +15,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeRegressor
 
 from registry.compare import (
+    DISAGREEMENT_ROWS,
     comparison_plan,
     comparison_predict,
     comparison_reference,
@@ -279,7 +280,7 @@ def test_two_classifiers_disagree_where_an_independent_count_says(
     assert 0 < pair.count == len(differ)
     assert pair.rate == pytest.approx(len(differ) / len(X))
     assert pair.matrix == skm.confusion_matrix(forest, logistic, labels=["no", "yes"]).tolist()
-    assert [r["index"] for r in pair.rows] == differ[:50].tolist()
+    assert [r["index"] for r in pair.rows] == differ[:DISAGREEMENT_ROWS].tolist()
     first = pair.rows[0]
     assert first["inputs"] == {
         k: (v.item() if hasattr(v, "item") else v) for k, v in X.iloc[differ[0]].items()
