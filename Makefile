@@ -47,6 +47,9 @@ format: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/predict_one_row.py
 	$(PY) bench/whatif_redraw.py
+	$(PY) bench/compare_redraw.py
+	$(PY) bench/batch_throughput.py
+	$(PY) bench/api_http.py
 
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts

@@ -489,28 +489,6 @@ def usage_count(*, version: ModelVersion, kind: str, n: int = 1) -> None:
             Usage.objects.filter(version=version, day=today, kind=kind).update(count=F("count") + n)
 
 
-@transaction.atomic
-def comparison_run(
-    *,
-    versions: Sequence[ModelVersion],
-    rows: Sequence[Mapping[str, Any]],
-    user: User | AnonymousUser | None,
-    source: str,
-    store: bool = True,
-) -> list[Answer]:
-    """The same rows through several versions: one :func:`prediction_run` each.
-
-    All or nothing: if any version refuses the rows (their interfaces differ, say), the
-    predictions already stored for the others are rolled back with the error.
-    """
-    if not versions:
-        raise ValidationError({"models": ["Name at least one model."]})
-    return [
-        prediction_run(version=version, rows=rows, user=user, source=source, store=store)
-        for version in versions
-    ]
-
-
 # ------------------------------------------------------------------ batch jobs
 BATCH_MAX_ATTEMPTS = 2
 

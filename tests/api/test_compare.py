@@ -68,10 +68,12 @@ def test_a_comparison_of_regressors_draws_values_per_row(diabetes_version, analy
     assert body["chart"]["data"][0]["x"] == ["Row 0", "Row 1"]
 
 
-def test_rows_one_model_refuses_store_nothing_for_any(clinic_version, iris_version, analyst):
+def test_models_that_share_no_input_are_refused_and_nothing_is_stored(
+    clinic_version, iris_version, analyst
+):
     response = analyst.post(COMPARE, {"models": ["clinic", "iris"], "inputs": [ROW]}, format="json")
     error = error_of(response, 400, "invalid_input")
-    assert "Unknown field" in error["message"]
+    assert "share no input" in error["message"]
     assert not Prediction.objects.exists()
 
 

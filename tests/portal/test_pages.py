@@ -279,3 +279,8 @@ def test_an_input_the_model_cannot_take_is_explained_on_the_page(as_analyst, cli
     response = as_analyst.get("/models/clinic/whatif/", {**ROW, "bmi": "1e308"})
     assert response.status_code == 200
     assert "The model could not answer these inputs" in response.content.decode()
+
+
+def test_the_catalog_search_keeps_the_comparison_being_built(as_analyst, clinic_version):
+    html = as_analyst.get("/models/?m=clinic%401&q=cli").content.decode()
+    assert '<input type="hidden" name="m" value="clinic@1">' in html
