@@ -22,7 +22,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from registry.evaluation import _classification, _regression
+from registry.evaluation import classification_evaluation, regression_evaluation
 from registry.inference import ModelCannotAnswer, Scores, score, sweep
 from registry.interface import (
     Changes,
@@ -567,7 +567,9 @@ def _comparison_reference(plan: ComparisonPlan) -> ReferenceComparison:
     for member in scored:
         typed = member.interface.validate_frame(shared[member.interface.names]).frame
         estimator = version_estimator(member.version)
-        evaluate = _classification if plan.task == "classification" else _regression
+        evaluate = (
+            classification_evaluation if plan.task == "classification" else regression_evaluation
+        )
         try:
             metrics, evaluation = evaluate(estimator, member.interface, typed, actual)
         except ValueError as exc:  # e.g. an actual class the model has never seen

@@ -29,9 +29,10 @@ def _thin(*arrays: np.ndarray, points: int = CURVE_POINTS) -> list[list[float]]:
     return [np.asarray(a, dtype="float64")[index].round(5).tolist() for a in arrays]
 
 
-def _classification(
+def classification_evaluation(
     estimator: Any, interface: Interface, frame: pd.DataFrame, y: pd.Series
 ) -> tuple[dict, dict]:
+    """A classifier's metrics and curves (confusion matrix, ROC, precision-recall) on rows."""
     scores = score(estimator, frame, interface)
     classes = scores.classes
     names = [str(c) for c in classes]
@@ -99,9 +100,10 @@ def _classification(
     return metrics, evaluation
 
 
-def _regression(
+def regression_evaluation(
     estimator: Any, interface: Interface, frame: pd.DataFrame, y: pd.Series
 ) -> tuple[dict, dict]:
+    """A regressor's metrics and curves (predicted vs. actual, residuals) on rows."""
     predicted = score(estimator, frame, interface).values
     actual = y.to_numpy(dtype="float64")
     metrics = {
@@ -132,11 +134,11 @@ def evaluate(
     known = y.notna().to_numpy()
     frame, y = frame.loc[known].reset_index(drop=True), y.loc[known].reset_index(drop=True)
     if interface.task == "classification":
-        metrics, evaluation = _classification(estimator, interface, frame, y)
+        metrics, evaluation = classification_evaluation(estimator, interface, frame, y)
         scoring = "accuracy"
         y_fit = y.map(lambda v: _native(v))
     else:
-        metrics, evaluation = _regression(estimator, interface, frame, y)
+        metrics, evaluation = regression_evaluation(estimator, interface, frame, y)
         scoring = "r2"
         y_fit = y
     sample = frame.index[:IMPORTANCE_ROWS]
