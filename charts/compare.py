@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from charts.answers import sensitivity
+from charts.evaluation import count_matrix
 from charts.theme import ACCENT, GRID, INK, PALETTE, Figure, figure, title
 
 MAX_ROWS_SHOWN = 50
@@ -274,26 +275,8 @@ def agreement_matrix(
 ) -> Figure:
     """Rows counted by one model's predicted class (rows) and another's (columns): the
     diagonal is where they agree, every other cell where they disagree."""
-    return figure(
-        [
-            {
-                "type": "heatmap",
-                "x": list(labels),
-                "y": list(labels),
-                "z": [list(r) for r in matrix],
-                "text": [[str(v) for v in r] for r in matrix],
-                "texttemplate": "%{text}",
-                "colorscale": [[0, "#f5f7fa"], [1, ACCENT]],
-                "showscale": False,
-                "hovertemplate": f"{a} %{{y}}, {b} %{{x}}: %{{z}} rows<extra></extra>",
-            }
-        ],
-        {
-            "title": title(f"{a} against {b}"),
-            "xaxis": {"title": {"text": f"{b} predicts"}, "side": "bottom"},
-            "yaxis": {"title": {"text": f"{a} predicts"}, "autorange": "reversed"},
-            "height": 180 + 50 * len(labels),
-        },
+    return count_matrix(
+        labels, matrix, heading=f"{a} against {b}", rows=f"{a} predicts", columns=f"{b} predicts"
     )
 
 

@@ -54,8 +54,15 @@ def metric_bars(metrics_by_name: Mapping[str, Mapping[str, float]]) -> Figure:
     )
 
 
-def confusion_matrix(labels: Sequence[str], matrix: Sequence[Sequence[int]]) -> Figure:
-    """Counts of actual (rows) against predicted (columns) classes, numbers in the cells."""
+def count_matrix(
+    labels: Sequence[str],
+    matrix: Sequence[Sequence[int]],
+    *,
+    heading: str,
+    rows: str,
+    columns: str,
+) -> Figure:
+    """Counts of one labelling (rows) against another (columns), numbers in the cells."""
     return figure(
         [
             {
@@ -67,15 +74,22 @@ def confusion_matrix(labels: Sequence[str], matrix: Sequence[Sequence[int]]) -> 
                 "texttemplate": "%{text}",
                 "colorscale": [[0, "#f5f7fa"], [1, ACCENT]],
                 "showscale": False,
-                "hovertemplate": "actual %{y}, predicted %{x}: %{z}<extra></extra>",
+                "hovertemplate": f"{rows} %{{y}}, {columns} %{{x}}: %{{z}} rows<extra></extra>",
             }
         ],
         {
-            "title": title("Confusion matrix"),
-            "xaxis": {"title": {"text": "Predicted"}, "side": "bottom"},
-            "yaxis": {"title": {"text": "Actual"}, "autorange": "reversed"},
-            "height": 160 + 50 * len(labels),
+            "title": title(heading),
+            "xaxis": {"title": {"text": columns}, "side": "bottom"},
+            "yaxis": {"title": {"text": rows}, "autorange": "reversed"},
+            "height": 170 + 50 * len(labels),
         },
+    )
+
+
+def confusion_matrix(labels: Sequence[str], matrix: Sequence[Sequence[int]]) -> Figure:
+    """Counts of actual (rows) against predicted (columns) classes, numbers in the cells."""
+    return count_matrix(
+        labels, matrix, heading="Confusion matrix", rows="Actual", columns="Predicted"
     )
 
 
