@@ -6,8 +6,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from charts.answers import sensitivity
-from charts.evaluation import count_matrix
-from charts.theme import ACCENT, GRID, INK, PALETTE, Figure, figure, title
+from charts.evaluation import (
+    _LEGEND_INSIDE,
+    _diagonal,
+    count_matrix,
+)
+from charts.theme import ACCENT, PALETTE, Figure, figure, title
 
 MAX_ROWS_SHOWN = 50
 
@@ -114,15 +118,6 @@ def model_values(
     )
 
 
-# A legend in the lower right corner of the plot, where ROC curves leave room.
-_LEGEND_INSIDE = {
-    "orientation": "v",
-    "x": 0.98,
-    "xanchor": "right",
-    "y": 0.04,
-    "yanchor": "bottom",
-    "bgcolor": "rgba(255,255,255,0.85)",
-}
 _DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
 
 
@@ -185,87 +180,6 @@ def precision_recall_by_model(curves: Mapping[str, Sequence[Mapping[str, Any]]])
             "yaxis": {"title": {"text": "Precision"}, "range": [0, 1.02]},
             "legend": {**_LEGEND_INSIDE, "x": 0.02, "xanchor": "left"},
             "height": 400,
-        },
-    )
-
-
-def _diagonal(low: float, high: float) -> dict[str, Any]:
-    return {
-        "type": "line",
-        "x0": low,
-        "y0": low,
-        "x1": high,
-        "y1": high,
-        "line": {"color": GRID, "dash": "dash"},
-    }
-
-
-def predicted_vs_actual_by_model(
-    points: Mapping[str, Mapping[str, Sequence[float]]], *, target: str
-) -> Figure:
-    """Each model's predictions against the actual values (``{model: {"actual", "predicted"}}``),
-    a colour per model; on the diagonal a model is exactly right."""
-    values = [v for p in points.values() for v in (*p["actual"], *p["predicted"])]
-    low, high = min(values, default=0), max(values, default=1)
-    data = [
-        {
-            "type": "scatter",
-            "mode": "markers",
-            "name": model,
-            "x": list(p["actual"]),
-            "y": list(p["predicted"]),
-            "marker": {"color": PALETTE[i % len(PALETTE)], "opacity": 0.55, "size": 6},
-            "hovertemplate": f"{model}: actual %{{x:.4g}}, predicted %{{y:.4g}}<extra></extra>",
-        }
-        for i, (model, p) in enumerate(points.items())
-    ]
-    return figure(
-        data,
-        {
-            "title": title("Predicted vs. actual"),
-            "xaxis": {"title": {"text": f"Actual {target}"}},
-            "yaxis": {"title": {"text": f"Predicted {target}"}},
-            "shapes": [_diagonal(low, high)],
-            "legend": {**_LEGEND_INSIDE, "x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top"},
-            "height": 400,
-        },
-    )
-
-
-def residuals_by_model(residuals: Mapping[str, Sequence[float]], *, target: str) -> Figure:
-    """The distributions of actual minus predicted of several models, overlaid."""
-    data = [
-        {
-            "type": "histogram",
-            "name": model,
-            "x": list(values),
-            "nbinsx": 30,
-            "opacity": 0.55,
-            "marker": {"color": PALETTE[i % len(PALETTE)]},
-            "hovertemplate": f"{model}: residual %{{x}}: %{{y}} rows<extra></extra>",
-        }
-        for i, (model, values) in enumerate(residuals.items())
-    ]
-    return figure(
-        data,
-        {
-            "title": title("Residuals (actual − predicted)"),
-            "barmode": "overlay",
-            "xaxis": {"title": {"text": f"{target} residual"}},
-            "yaxis": {"title": {"text": "Rows"}},
-            "shapes": [
-                {
-                    "type": "line",
-                    "x0": 0,
-                    "x1": 0,
-                    "yref": "paper",
-                    "y0": 0,
-                    "y1": 1,
-                    "line": {"color": INK, "dash": "dot"},
-                }
-            ],
-            "legend": {**_LEGEND_INSIDE, "y": 0.98, "yanchor": "top"},
-            "height": 360,
         },
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from charts.theme import ACCENT, GRID, MUTED, PALETTE, Figure, figure, title
+from charts.theme import ACCENT, GRID, INK, PALETTE, Figure, figure, title
 
 METRIC_LABELS = {
     "accuracy": "Accuracy",
@@ -93,13 +93,24 @@ def confusion_matrix(labels: Sequence[str], matrix: Sequence[Sequence[int]]) -> 
     )
 
 
-def _diagonal() -> dict[str, Any]:
+# A legend in the lower right corner of the plot, where ROC curves leave room.
+_LEGEND_INSIDE = {
+    "orientation": "v",
+    "x": 0.98,
+    "xanchor": "right",
+    "y": 0.04,
+    "yanchor": "bottom",
+    "bgcolor": "rgba(255,255,255,0.85)",
+}
+
+
+def _diagonal(low: float = 0, high: float = 1) -> dict[str, Any]:
     return {
         "type": "line",
-        "x0": 0,
-        "y0": 0,
-        "x1": 1,
-        "y1": 1,
+        "x0": low,
+        "y0": low,
+        "x1": high,
+        "y1": high,
         "line": {"color": GRID, "dash": "dash"},
     }
 
@@ -166,48 +177,58 @@ def precision_recall(curves: Sequence[Mapping[str, Any]], *, prefix: str = "") -
     )
 
 
-def predicted_vs_actual(
-    actual: Sequence[float], predicted: Sequence[float], *, target: str
+def predicted_vs_actual_by_model(
+    points: Mapping[str, Mapping[str, Sequence[float]]], *, target: str
 ) -> Figure:
-    """Each reference row as a point; on the diagonal the model is exactly right."""
-    low = min([*actual, *predicted], default=0)
-    high = max([*actual, *predicted], default=1)
+    """Each model's predictions against the actual values (``{model: {"actual", "predicted"}}``),
+    a colour per model; on the diagonal a model is exactly right."""
+    values = [v for p in points.values() for v in (*p["actual"], *p["predicted"])]
+    low, high = min(values, default=0), max(values, default=1)
+    data = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": model,
+            "x": list(p["actual"]),
+            "y": list(p["predicted"]),
+            "marker": {"color": PALETTE[i % len(PALETTE)], "opacity": 0.55, "size": 6},
+            "hovertemplate": f"{model}: actual %{{x:.4g}}, predicted %{{y:.4g}}<extra></extra>",
+        }
+        for i, (model, p) in enumerate(points.items())
+    ]
     return figure(
-        [
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "x": list(actual),
-                "y": list(predicted),
-                "marker": {"color": ACCENT, "opacity": 0.6, "size": 6},
-                "hovertemplate": "actual %{x:.4g}, predicted %{y:.4g}<extra></extra>",
-            }
-        ],
+        data,
         {
             "title": title("Predicted vs. actual"),
             "xaxis": {"title": {"text": f"Actual {target}"}},
             "yaxis": {"title": {"text": f"Predicted {target}"}},
-            "shapes": [{**_diagonal(), "x0": low, "y0": low, "x1": high, "y1": high}],
-            "showlegend": False,
-            "height": 360,
+            "shapes": [_diagonal(low, high)],
+            "legend": {**_LEGEND_INSIDE, "x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top"},
+            "showlegend": len(points) > 1,
+            "height": 400,
         },
     )
 
 
-def residuals(values: Sequence[float], *, target: str) -> Figure:
-    """The distribution of actual minus predicted."""
+def residuals_by_model(residuals: Mapping[str, Sequence[float]], *, target: str) -> Figure:
+    """The distributions of actual minus predicted of several models, overlaid."""
+    data = [
+        {
+            "type": "histogram",
+            "name": model,
+            "x": list(values),
+            "nbinsx": 30,
+            "opacity": 0.55,
+            "marker": {"color": PALETTE[i % len(PALETTE)]},
+            "hovertemplate": f"{model}: residual %{{x}}: %{{y}} rows<extra></extra>",
+        }
+        for i, (model, values) in enumerate(residuals.items())
+    ]
     return figure(
-        [
-            {
-                "type": "histogram",
-                "x": list(values),
-                "nbinsx": 30,
-                "marker": {"color": MUTED, "line": {"color": "#ffffff", "width": 1}},
-                "hovertemplate": "residual %{x}: %{y} rows<extra></extra>",
-            }
-        ],
+        data,
         {
             "title": title("Residuals (actual − predicted)"),
+            "barmode": "overlay",
             "xaxis": {"title": {"text": f"{target} residual"}},
             "yaxis": {"title": {"text": "Rows"}},
             "shapes": [
@@ -218,13 +239,28 @@ def residuals(values: Sequence[float], *, target: str) -> Figure:
                     "yref": "paper",
                     "y0": 0,
                     "y1": 1,
-                    "line": {"color": ACCENT, "dash": "dot"},
+                    "line": {"color": INK, "dash": "dot"},
                 }
             ],
-            "showlegend": False,
-            "height": 320,
+            "legend": {**_LEGEND_INSIDE, "y": 0.98, "yanchor": "top"},
+            "showlegend": len(residuals) > 1,
+            "height": 360,
         },
     )
+
+
+def predicted_vs_actual(
+    actual: Sequence[float], predicted: Sequence[float], *, target: str
+) -> Figure:
+    """Each reference row as a point; on the diagonal the model is exactly right."""
+    return predicted_vs_actual_by_model(
+        {"Reference rows": {"actual": actual, "predicted": predicted}}, target=target
+    )
+
+
+def residuals(values: Sequence[float], *, target: str) -> Figure:
+    """The distribution of actual minus predicted."""
+    return residuals_by_model({"Reference rows": values}, target=target)
 
 
 def feature_importance(

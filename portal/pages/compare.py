@@ -251,11 +251,11 @@ def _reference(plan: ComparisonPlan, specs: list[str]) -> dict[str, Any]:
             figures["roc"] = charts.compare.roc_by_model(roc)
             figures["pr"] = charts.compare.precision_recall_by_model(pr)
     else:
-        figures["pva"] = charts.compare.predicted_vs_actual_by_model(
+        figures["pva"] = charts.evaluation.predicted_vs_actual_by_model(
             {label: evaluation[label]["predicted_vs_actual"] for label in result.labels},
             target=result.target,
         )
-        figures["residuals"] = charts.compare.residuals_by_model(
+        figures["residuals"] = charts.evaluation.residuals_by_model(
             {label: evaluation[label]["residuals"] for label in result.labels},
             target=result.target,
         )
