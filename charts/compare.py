@@ -7,9 +7,9 @@ from typing import Any
 
 from charts.answers import sensitivity
 from charts.evaluation import (
-    _LEGEND_INSIDE,
-    _diagonal,
+    LEGEND_INSIDE,
     count_matrix,
+    diagonal,
 )
 from charts.theme import ACCENT, PALETTE, Figure, figure, title
 
@@ -161,8 +161,8 @@ def roc_by_model(curves: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure:
             "title": title("ROC curves"),
             "xaxis": {"title": {"text": "False positive rate"}, "range": [0, 1]},
             "yaxis": {"title": {"text": "True positive rate"}, "range": [0, 1.02]},
-            "shapes": [_diagonal(0, 1)],
-            "legend": _LEGEND_INSIDE,
+            "shapes": [diagonal(0, 1)],
+            "legend": LEGEND_INSIDE,
             "height": 400,
         },
     )
@@ -178,7 +178,7 @@ def precision_recall_by_model(curves: Mapping[str, Sequence[Mapping[str, Any]]])
             "title": title("Precision and recall"),
             "xaxis": {"title": {"text": "Recall"}, "range": [0, 1]},
             "yaxis": {"title": {"text": "Precision"}, "range": [0, 1.02]},
-            "legend": {**_LEGEND_INSIDE, "x": 0.02, "xanchor": "left"},
+            "legend": {**LEGEND_INSIDE, "x": 0.02, "xanchor": "left"},
             "height": 400,
         },
     )
@@ -221,7 +221,7 @@ def prediction_scatter(
             "title": title(f"{b} against {a}"),
             "xaxis": {"title": {"text": f"{target} by {a}"}},
             "yaxis": {"title": {"text": f"{target} by {b}"}},
-            "shapes": [_diagonal(low, high)],
+            "shapes": [diagonal(low, high)],
             "showlegend": False,
             "height": 400,
         },

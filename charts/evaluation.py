@@ -94,7 +94,7 @@ def confusion_matrix(labels: Sequence[str], matrix: Sequence[Sequence[int]]) -> 
 
 
 # A legend in the lower right corner of the plot, where ROC curves leave room.
-_LEGEND_INSIDE = {
+LEGEND_INSIDE = {
     "orientation": "v",
     "x": 0.98,
     "xanchor": "right",
@@ -104,7 +104,7 @@ _LEGEND_INSIDE = {
 }
 
 
-def _diagonal(low: float = 0, high: float = 1) -> dict[str, Any]:
+def diagonal(low: float = 0, high: float = 1) -> dict[str, Any]:
     return {
         "type": "line",
         "x0": low,
@@ -159,7 +159,7 @@ def roc_curves(curves: Sequence[Mapping[str, Any]], *, prefix: str = "") -> Figu
         heading="ROC curve",
         axes=("False positive rate", "True positive rate"),
         prefix=prefix,
-        shapes=[_diagonal()],
+        shapes=[diagonal()],
     )
 
 
@@ -202,8 +202,8 @@ def predicted_vs_actual_by_model(
             "title": title("Predicted vs. actual"),
             "xaxis": {"title": {"text": f"Actual {target}"}},
             "yaxis": {"title": {"text": f"Predicted {target}"}},
-            "shapes": [_diagonal(low, high)],
-            "legend": {**_LEGEND_INSIDE, "x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top"},
+            "shapes": [diagonal(low, high)],
+            "legend": {**LEGEND_INSIDE, "x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top"},
             "showlegend": len(points) > 1,
             "height": 400,
         },
@@ -242,7 +242,7 @@ def residuals_by_model(residuals: Mapping[str, Sequence[float]], *, target: str)
                     "line": {"color": INK, "dash": "dot"},
                 }
             ],
-            "legend": {**_LEGEND_INSIDE, "y": 0.98, "yanchor": "top"},
+            "legend": {**LEGEND_INSIDE, "y": 0.98, "yanchor": "top"},
             "showlegend": len(residuals) > 1,
             "height": 360,
         },
