@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.12 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+# MLflow for the import tests only: it cannot share .venv (see requirements-mlflow.txt).
+MLFLOW_VENV := .venv-mlflow
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -14,6 +16,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(MLFLOW_VENV)/.installed: requirements-mlflow.txt
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet -r requirements-mlflow.txt
 	touch $@
 
 var/secret_key:
@@ -33,7 +41,7 @@ run: $(VENV)/.installed var/secret_key staticfiles/.collected
 dev: $(VENV)/.installed
 	DEBUG=1 HOST=$(HOST) PORT=$(PORT) DEV=1 bin/run-portal
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(MLFLOW_VENV)/.installed
 	bin/run-tests
 
 lint: $(VENV)/.installed
@@ -52,4 +60,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/api_http.py
 
 clean:
-	rm -rf $(VENV) var staticfiles test-artifacts
+	rm -rf $(VENV) $(MLFLOW_VENV) var staticfiles test-artifacts

@@ -67,6 +67,11 @@ class ModelVersion(models.Model):
     notes = models.TextField(blank=True)
     breaking_changes = models.JSONField(default=list, blank=True)
     reference_sample = models.JSONField(default=list, blank=True)
+    origin = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Where the version came from in another registry (MLflow): ids, link, run.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -123,14 +123,16 @@ def model_version_register(
     tags: Sequence[str] = (),
     source: str = "",
     notes: str = "",
+    origin: Mapping[str, Any] | None = None,
     user: User | None = None,
 ) -> ModelVersion:
     """Register a model file as the next version of ``name`` (a new model if unknown).
 
     Loads the file safely, takes the interface given or infers it from the reference data,
     checks that the model predicts on that data, refuses a breaking interface change unless
-    ``allow_breaking``, computes metrics when ``target`` is given, and records lineage and an
-    audit event, all in one transaction.
+    ``allow_breaking``, computes metrics when ``target`` is given, and records lineage (with
+    ``origin``, where the version came from in another registry) and an audit event, all in
+    one transaction.
     """
     try:
         validate_slug(name)
@@ -238,6 +240,7 @@ def model_version_register(
         notes="\n".join(filter(None, [notes, *notes_on_interface])),
         breaking_changes=breaking,
         reference_sample=reference_sample[:sample_rows],
+        origin=dict(origin or {}),
         created_by=user,
     )
     version.full_clean()
@@ -256,12 +259,26 @@ def model_version_register(
     return version
 
 
+def model_tags_add(*, model: RegisteredModel, tags: Sequence[str]) -> list[str]:
+    """Add tags to a model; returns those it did not have yet."""
+    have = set(model.tags.values_list("name", flat=True))
+    new = [t for t in dict.fromkeys(tags) if t not in have]
+    if new:
+        model.tags.add(*[Tag.objects.get_or_create(name=t)[0] for t in new])
+    return new
+
+
 # ------------------------------------------------------------------ aliases
 @transaction.atomic
 def alias_set(
-    *, model: RegisteredModel, name: str, version: ModelVersion, user: User | None = None
+    *,
+    model: RegisteredModel,
+    name: str,
+    version: ModelVersion,
+    user: User | None = None,
+    reason: str = "",
 ) -> Alias:
-    """Point ``model@name`` at ``version`` (audited)."""
+    """Point ``model@name`` at ``version`` (audited, with ``reason`` when one is given)."""
     validate_slug(name)
     if version.model_id != model.pk:
         raise ValidationError({"version": [f"Version {version.number} is not of {model.name}."]})
@@ -275,7 +292,12 @@ def alias_set(
         action=AuditEvent.Action.ALIAS_SET,
         model=model,
         version=version,
-        details={"alias": name, "from": before, "to": version.number},
+        details={
+            "alias": name,
+            "from": before,
+            "to": version.number,
+            **({"reason": reason} if reason else {}),
+        },
     )
     return alias
 

@@ -17,6 +17,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from registry.artifacts import estimator_cache
 from registry.services import model_version_register
+from tests.mlflow_env import mlflow_server  # noqa: F401 (a fixture for every package)
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

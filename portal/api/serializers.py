@@ -232,7 +232,14 @@ class RegisterRequestSerializer(serializers.Serializer):
     name = serializers.SlugField(
         max_length=100, help_text="A new name makes a new model; a known one, its next version."
     )
-    artifact = serializers.FileField(help_text="The model, saved with skops.io.dump().")
+    artifact = serializers.FileField(
+        required=False, help_text="The model, saved with skops.io.dump()."
+    )
+    mlflow_model = serializers.FileField(
+        required=False,
+        help_text="Instead of artifact: a zip of an MLflow model directory (the sklearn flavor "
+        "saved as skops). Its signature gives the interface, its input example the defaults.",
+    )
     reference_data = serializers.FileField(
         required=False,
         help_text="CSV of inputs (and the target) to infer the interface and compute metrics.",
@@ -251,6 +258,23 @@ class RegisterRequestSerializer(serializers.Serializer):
         required=False, max_length=500, help_text="Lineage: where the model comes from."
     )
     notes = serializers.CharField(required=False, allow_blank=True)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # Checked beside the fields (not after them), so one answer names every problem.
+        errors: dict[str, Any] = {}
+        value: dict[str, Any] = {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            errors = dict(exc.detail)
+        if ("artifact" in data) == ("mlflow_model" in data) and "artifact" not in errors:
+            errors["artifact"] = [
+                "Send either artifact (a skops file) or mlflow_model (a zip of an MLflow "
+                "model directory)."
+            ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
 
 
 class PredictionFilterSerializer(serializers.Serializer):
@@ -369,6 +393,10 @@ class LineageSerializer(serializers.Serializer):
     parent = serializers.SerializerMethodField(help_text="The version this one follows.")
     notes = serializers.CharField()
     breaking_changes = serializers.ListField(child=serializers.CharField())
+    origin = ObjectField(
+        help_text="Where the version came from in another registry: for MLflow, the run id, "
+        "run metrics and params, tags and a link back."
+    )
 
     def get_parent(self, version: ModelVersion) -> int | None:
         return version.parent.number if version.parent_id else None

@@ -25,6 +25,7 @@ from portal.api.parsers import MultiPartParser
 from portal.api.permissions import IsAnalyst, IsManager, IsViewer, ManagerWrites
 from portal.api.throttles import ModelCallThrottle
 from registry.compare import comparison_plan, comparison_predict
+from registry.mlflow_import import mlflow_model_read, mlflow_model_register, zip_reader
 from registry.models import ModelVersion, Source
 from registry.selectors import (
     alias_map,
@@ -132,33 +133,43 @@ class ModelListView(APIView):
             "Multipart. The `artifact` must be a skops file whose types are all on the "
             "allow-list (pickle and joblib files are refused, never loaded). The interface "
             "is inferred from `reference_data` unless `interface` (JSON) is given; a change "
-            "that breaks callers of the previous version needs `allow_breaking`."
+            "that breaks callers of the previous version needs `allow_breaking`. Instead of "
+            "`artifact`, `mlflow_model` takes a zip of an MLflow model directory (sklearn "
+            "flavor saved as skops): its signature gives the interface, its input example "
+            "the defaults and its run the lineage; a pickled one is refused unread."
         ),
         request=s.RegisterRequestSerializer,
         responses={201: s.VersionSerializer, **errors(400, 401, 403, 413, 415)},
     )
     def post(self, request: Request) -> Response:
         data = _valid(s.RegisterRequestSerializer, request.data)
-        files = {key: data[key] for key in ("artifact", "reference_data") if key in data}
+        keys = ("artifact", "mlflow_model", "reference_data")
+        files = {key: data[key] for key in keys if key in data}
         limit = settings.PORTAL["MAX_ARTIFACT_BYTES"]
         for key, upload in files.items():
             if upload.size > limit:
                 raise RequestTooLarge(f"{key}: the file is larger than {limit} bytes.")
         reference = files.get("reference_data")
-        version = model_version_register(
-            name=data["name"],
-            artifact=files["artifact"].read(),
-            reference=reference.read() if reference else None,
-            target=data.get("target") or None,
-            title=data.get("title", ""),
-            description=data.get("description", ""),
-            interface=data.get("interface"),
-            alias=data.get("alias"),
-            allow_breaking=data["allow_breaking"],
-            source=data.get("source") or f"API upload of {files['artifact'].name}",
-            notes=data.get("notes", ""),
-            user=request.user,
-        )
+        upload = files.get("artifact") or files["mlflow_model"]
+        common = {
+            "name": data["name"],
+            "reference": reference.read() if reference else None,
+            "target": data.get("target") or None,
+            "title": data.get("title", ""),
+            "description": data.get("description", ""),
+            "interface": data.get("interface"),
+            "alias": data.get("alias"),
+            "allow_breaking": data["allow_breaking"],
+            "source": data.get("source") or f"API upload of {upload.name}",
+            "notes": data.get("notes", ""),
+            "user": request.user,
+        }
+        if "mlflow_model" in files:
+            read, folder = zip_reader(upload.read())
+            model = mlflow_model_read(read=read, uri=folder)
+            version = mlflow_model_register(model=model, **common)
+        else:
+            version = model_version_register(artifact=upload.read(), **common)
         return Response(
             s.VersionSerializer(version, context={"request": request}).data,
             status=status.HTTP_201_CREATED,

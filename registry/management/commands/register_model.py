@@ -1,4 +1,4 @@
-"""Register a model file (skops) as the next version of a model, from the shell."""
+"""Register a model file (skops) or an MLflow model directory as the next version of a model."""
 
 import json
 from pathlib import Path
@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from registry.mlflow_import import directory_reader, mlflow_model_read, mlflow_model_register
 from registry.services import model_version_register
 
 
@@ -16,12 +17,29 @@ def _reason(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
+def registrar(username: str | None):
+    """The user named by --user (None without one); a CommandError for an unknown name."""
+    if not username:
+        return None
+    try:
+        return get_user_model().objects.get(username=username)
+    except ObjectDoesNotExist:
+        raise CommandError(f"No user named {username}.") from None
+
+
 class Command(BaseCommand):
-    help = "Register a .skops model file as the next version of a model."
+    help = "Register a .skops model file or an MLflow model directory as a model's next version."
 
     def add_arguments(self, parser):
         parser.add_argument("--name", required=True, help="Model name (slug).")
-        parser.add_argument("--artifact", required=True, type=Path, help="The .skops file.")
+        given = parser.add_mutually_exclusive_group(required=True)
+        given.add_argument("--artifact", type=Path, help="The .skops file.")
+        given.add_argument(
+            "--mlflow-model",
+            type=Path,
+            help="An MLflow model directory (sklearn flavor saved as skops): its signature "
+            "gives the interface, its input example the defaults, its run the lineage.",
+        )
         parser.add_argument("--reference-data", type=Path, help="CSV of inputs (and target).")
         parser.add_argument("--target", help="Column of the reference data with the outcome.")
         parser.add_argument("--interface", type=Path, help="JSON file of the interface.")
@@ -45,34 +63,34 @@ class Command(BaseCommand):
             except OSError as exc:
                 raise CommandError(f"Cannot read {path}: {exc.strerror}.") from None
 
-        user = None
-        if opts["user"]:
-            try:
-                user = get_user_model().objects.get(username=opts["user"])
-            except ObjectDoesNotExist:
-                raise CommandError(f"No user named {opts['user']}.") from None
+        user = registrar(opts["user"])
         interface = None
         if opts["interface"]:
             try:
                 interface = json.loads(read(opts["interface"]))
             except json.JSONDecodeError as exc:
                 raise CommandError(f"The interface is not valid JSON: {exc}.") from None
+        given = opts["mlflow_model"] or opts["artifact"]
+        common = {
+            "name": opts["name"],
+            "reference": read(opts["reference_data"]) if opts["reference_data"] else None,
+            "target": opts["target"],
+            "interface": interface,
+            "alias": opts["alias"],
+            "title": opts["title"],
+            "description": opts["description"],
+            "tags": opts["tags"],
+            "notes": opts["notes"],
+            "source": opts["source"] or str(given),
+            "allow_breaking": opts["allow_breaking"],
+            "user": user,
+        }
         try:
-            version = model_version_register(
-                name=opts["name"],
-                artifact=read(opts["artifact"]),
-                reference=read(opts["reference_data"]) if opts["reference_data"] else None,
-                target=opts["target"],
-                interface=interface,
-                alias=opts["alias"],
-                title=opts["title"],
-                description=opts["description"],
-                tags=opts["tags"],
-                notes=opts["notes"],
-                source=opts["source"] or str(opts["artifact"]),
-                allow_breaking=opts["allow_breaking"],
-                user=user,
-            )
+            if opts["mlflow_model"]:
+                model = mlflow_model_read(read=directory_reader(given), uri=str(given))
+                version = mlflow_model_register(model=model, **common)
+            else:
+                version = model_version_register(artifact=read(given), **common)
         except ValidationError as exc:
             raise CommandError(_reason(exc)) from None
         metrics = ", ".join(f"{k}={v:.3f}" for k, v in version.metrics.items())

@@ -1,0 +1,772 @@
+"""Bring models from MLflow: a model directory (or a zip of one), or a whole tracking server.
+
+MLflow 3 saves a scikit-learn model in the skops format by default, beside an ``MLmodel`` file
+(YAML) that holds its signature (named, typed input columns), where its input example lies and
+the run that made it. That is everything a version needs here, so an MLflow model registers as
+is, through :func:`registry.services.model_version_register` like any other upload: one
+validation path, one allow-list. MLflow itself is never imported: ``MLmodel`` is read with
+PyYAML and a tracking server through its REST API with the standard library.
+
+A pickled (pickle or cloudpickle) MLflow model is refused before its file is even fetched, with
+the one line that re-saves it as skops.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import math
+import os
+import posixpath
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sklearn
+import yaml
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.utils.text import slugify
+
+from registry.archives import ZipLimits, zip_member_read, zip_open_checked
+from registry.artifacts import estimator_from_bytes
+from registry.interface import _infer_input, infer_output, interface_infer
+from registry.models import ModelVersion, RegisteredModel
+from registry.services import alias_set, model_tags_add, model_version_register, reference_read
+
+FIELD = "mlflow_model"
+# MLflow column types and the interface type each becomes (a string becomes a category when
+# the data shows few enough distinct values, text otherwise).
+COLUMN_TYPES = {
+    "double": "number",
+    "float": "number",
+    "long": "integer",
+    "integer": "integer",
+    "boolean": "boolean",
+    "string": "category",
+    "datetime": "date",
+}
+
+# Reads one file of a model directory by its relative path; None when there is no such file.
+Reader = Callable[[str], bytes | None]
+
+
+def _refuse(message: str) -> ValidationError:
+    return ValidationError({FIELD: [message]})
+
+
+def _relative(path: Any, what: str) -> str:
+    """A path named inside MLmodel, refused unless it stays inside the model directory."""
+    if not isinstance(path, str) or not path:
+        raise _refuse(f"MLmodel names no {what}.")
+    clean = posixpath.normpath(path.replace("\\", "/"))
+    if clean.startswith(("/", "..")) or ":" in clean.split("/")[0]:
+        raise _refuse(f"MLmodel names {what} {path!r}, outside the model directory.")
+    return clean
+
+
+# ---------------------------------------------------------------- reading a model directory
+@dataclass
+class MlflowModel:
+    """What the portal takes from an MLflow model directory."""
+
+    mlmodel: dict[str, Any]
+    artifact: bytes
+    columns: list[dict[str, Any]] | None  # the signature's input columns, when it has them
+    output_name: str | None
+    example: pd.DataFrame | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        return str(self.mlmodel.get("run_id") or "")
+
+    def origin(self) -> dict[str, Any]:
+        """Lineage that MLmodel itself holds."""
+        sk = self.mlmodel["flavors"]["sklearn"]
+        found = {
+            "registry": "mlflow",
+            "run_id": self.run_id,
+            "model_id": self.mlmodel.get("model_id") or self.mlmodel.get("model_uuid") or "",
+            "mlflow_version": self.mlmodel.get("mlflow_version") or "",
+            "sklearn_version": sk.get("sklearn_version") or "",
+            "saved_at": str(self.mlmodel.get("utc_time_created") or ""),
+            "signature": self.columns is not None,
+        }
+        return {k: v for k, v in found.items() if v not in ("", None)}
+
+
+def resave_hint(uri: str) -> str:
+    """The one line that re-saves a pickled MLflow model as skops, keeping its signature."""
+    if uri.startswith("models:/"):
+        name = uri.removeprefix("models:/").rsplit("/", 1)[0]
+        return (
+            f'mlflow.sklearn.log_model(mlflow.sklearn.load_model("{uri}"), name="model", '
+            f'serialization_format="skops", registered_model_name="{name}", '
+            f'signature=mlflow.models.get_model_info("{uri}").signature)'
+        )
+    return (
+        f'mlflow.sklearn.save_model(mlflow.sklearn.load_model("{uri}"), "{uri}-skops", '
+        f'serialization_format="skops", signature=mlflow.models.get_model_info("{uri}").signature)'
+    )
+
+
+def _signature_columns(
+    mlmodel: Mapping[str, Any],
+) -> tuple[list[dict[str, Any]] | None, str | None]:
+    signature = mlmodel.get("signature")
+    if not isinstance(signature, Mapping) or not signature.get("inputs"):
+        return None, None
+    try:
+        inputs = json.loads(signature["inputs"])
+        outputs = json.loads(signature["outputs"]) if signature.get("outputs") else []
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise _refuse(f"The MLmodel signature is not readable JSON: {exc}") from None
+    if not isinstance(inputs, list) or not all(isinstance(c, Mapping) for c in inputs):
+        raise _refuse("The MLmodel signature's inputs are not a list of columns.")
+    if any(c.get("type") == "tensor" for c in inputs):
+        raise _refuse(
+            "The MLflow signature describes tensors, not named columns. Log the model with a "
+            "pandas DataFrame as input_example so its signature names each input."
+        )
+    columns = []
+    for position, column in enumerate(inputs):
+        name, kind = column.get("name"), column.get("type")
+        if not isinstance(name, str) or not name:
+            raise _refuse(f"Signature input {position} has no name; the portal needs names.")
+        if kind not in COLUMN_TYPES:
+            raise _refuse(
+                f"Signature input '{name}' has MLflow type {kind!r}; the portal takes "
+                f"{', '.join(COLUMN_TYPES)} columns."
+            )
+        columns.append({"name": name, "type": kind, "required": column.get("required", True)})
+    output_name = None
+    if isinstance(outputs, list) and len(outputs) == 1 and isinstance(outputs[0], Mapping):
+        output_name = outputs[0].get("name") or None
+    return columns, output_name
+
+
+def _example_frame(mlmodel: Mapping[str, Any], read: Reader) -> tuple[pd.DataFrame | None, str]:
+    info = mlmodel.get("saved_input_example_info")
+    if not isinstance(info, Mapping):
+        return None, ""
+    if info.get("type") != "dataframe":
+        return None, f"The input example ({info.get('type')}) is not a table and was not used."
+    raw = read(_relative(info.get("artifact_path"), "an input example"))
+    if raw is None:
+        return None, "MLmodel names an input example that is not in the directory."
+    try:
+        payload = json.loads(raw)
+        if info.get("pandas_orient", "split") == "split":
+            frame = pd.DataFrame(payload["data"], columns=payload["columns"])
+        else:
+            frame = pd.DataFrame.from_records(payload)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _refuse(f"The input example cannot be read as a table: {exc}") from None
+    if frame.empty:
+        return None, "The input example has no rows and was not used."
+    return frame, ""
+
+
+def mlflow_model_read(*, read: Reader, uri: str) -> MlflowModel:
+    """Read an MLflow model directory through ``read``, refusing what the portal cannot take.
+
+    Only the sklearn flavor saved as skops is taken: a pickled model is refused with the line
+    that re-saves it (``uri`` names the model in that line) and its file is never read.
+    """
+    raw = read("MLmodel")
+    if raw is None:
+        raise _refuse("There is no MLmodel file: this is not an MLflow model directory.")
+    try:
+        mlmodel = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise _refuse(f"MLmodel is not readable YAML: {exc}") from None
+    if not isinstance(mlmodel, dict) or not isinstance(mlmodel.get("flavors"), Mapping):
+        raise _refuse("MLmodel has no flavors: this is not an MLflow model directory.")
+    sk = mlmodel["flavors"].get("sklearn")
+    if not isinstance(sk, Mapping):
+        flavors = ", ".join(f for f in mlmodel["flavors"] if f != "python_function") or "none"
+        raise _refuse(
+            f"This MLflow model has the flavor {flavors}; the portal takes scikit-learn "
+            "models (the sklearn flavor) saved as skops."
+        )
+    fmt = sk.get("serialization_format")
+    if fmt != "skops":
+        raise _refuse(
+            f"MLflow saved this model with {fmt or 'pickle'}, which runs code when it is loaded, "
+            "so the portal did not read it. Re-save it as skops where it was trained: "
+            + resave_hint(uri)
+        )
+    artifact = read(_relative(sk.get("pickled_model"), "a model file"))
+    if artifact is None:
+        missing = sk.get("pickled_model")
+        raise _refuse(f"MLmodel names the model file {missing!r}, which is missing.")
+    columns, output_name = _signature_columns(mlmodel)
+    example, example_note = _example_frame(mlmodel, read)
+    notes = [example_note] if example_note else []
+    saved_with = sk.get("sklearn_version")
+    if saved_with and str(saved_with) != sklearn.__version__:
+        notes.append(
+            f"Saved with scikit-learn {saved_with}; the portal runs {sklearn.__version__}."
+        )
+    return MlflowModel(
+        mlmodel=mlmodel,
+        artifact=artifact,
+        columns=columns,
+        output_name=output_name,
+        example=example,
+        notes=notes,
+    )
+
+
+def _file_limit() -> int:
+    return settings.PORTAL["MAX_ARTIFACT_BYTES"]
+
+
+def directory_reader(root: Path) -> Reader:
+    """Read files of a model directory on disk, never outside it (symbolic links included)."""
+    base = root.resolve()
+    if not base.is_dir():
+        raise _refuse(f"{root} is not a directory.")
+
+    def read(name: str) -> bytes | None:
+        path = (base / name).resolve()
+        if not path.is_relative_to(base):
+            raise _refuse(f"{name} points outside the model directory.")
+        if not path.is_file():
+            return None
+        if path.stat().st_size > _file_limit():
+            raise _refuse(f"{name} is larger than {_file_limit()} bytes.")
+        return path.read_bytes()
+
+    return read
+
+
+def zip_reader(data: bytes) -> tuple[Reader, str]:
+    """Read files of a zipped model directory (at the top or in one folder) in memory.
+
+    Returns the reader and the folder's name (``model`` when the files are at the top).
+    """
+    limit = _file_limit()
+    archive = zip_open_checked(
+        data=data, field=FIELD, limits=ZipLimits(max_entries=1_000, max_bytes=2 * limit)
+    )
+    tops = sorted(
+        n.removesuffix("MLmodel")
+        for n in archive.namelist()
+        if n == "MLmodel" or (n.endswith("/MLmodel") and n.count("/") == 1)
+    )
+    if not tops:
+        raise _refuse("The zip has no MLmodel file at its top or in one folder at its top.")
+    if len(tops) > 1:
+        raise _refuse("The zip holds more than one MLflow model; send one model directory.")
+    prefix = tops[0]
+
+    def read(name: str) -> bytes | None:
+        return zip_member_read(archive=archive, name=prefix + name, field=FIELD)
+
+    return read, prefix.rstrip("/") or "model"
+
+
+# ---------------------------------------------------------------- signature -> interface
+def _typed(column: pd.Series, kind: str, name: str, where: str) -> pd.Series:
+    """A data column as the MLflow type says, or a refusal naming the column."""
+    try:
+        if kind in ("double", "float"):
+            return pd.to_numeric(column, errors="raise").astype("float64")
+        if kind in ("long", "integer"):
+            numbers = pd.to_numeric(column, errors="raise")
+            present = numbers.dropna()
+            if not (present == present.round()).all():
+                raise ValueError("not whole numbers")
+            return numbers.astype("Int64")
+        if kind == "boolean":
+            if pd.api.types.is_bool_dtype(column):
+                return column
+            lowered = column.astype(str).str.strip().str.lower()
+            mapping = {"true": True, "1": True, "false": False, "0": False}
+            if not lowered[column.notna()].isin(mapping).all():
+                raise ValueError("not true or false")
+            return lowered.map(mapping).where(column.notna()).astype("boolean")
+        if kind == "datetime":
+            return pd.to_datetime(column, errors="raise")
+        return column.astype(object).where(column.isna(), column.astype(str))
+    except (ValueError, TypeError) as exc:
+        field_name = "reference_data" if where == "reference data" else FIELD
+        raise ValidationError(
+            {
+                field_name: [
+                    f"Column '{name}' of the {where} is not {kind} as the signature says: {exc}"
+                ]
+            }
+        ) from None
+
+
+def _default(value: Any, spec: Mapping[str, Any]) -> Any:
+    """The example's value as the form's default for one input, or None when it cannot be."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    kind = spec["type"]
+    try:
+        if kind == "number":
+            return float(value)
+        if kind == "integer":
+            return int(value)
+        if kind == "boolean":
+            return bool(value) if not isinstance(value, str) else value.lower() == "true"
+        if kind == "date":
+            return pd.Timestamp(value).date().isoformat()
+    except (TypeError, ValueError):
+        return None
+    text = str(value)
+    return text if kind == "text" or text in spec.get("choices", []) else None
+
+
+def mlflow_interface(
+    *,
+    model: MlflowModel,
+    estimator: Any,
+    reference: pd.DataFrame | None,
+    target: str | None,
+) -> tuple[dict[str, Any], str]:
+    """The interface an MLflow model declares, and a note saying where its ranges came from.
+
+    The signature gives the inputs, their order, types and whether each is required; ranges
+    and categories come from the reference data when given, else from the input example; the
+    example's first row gives the defaults.
+    """
+    data, source = (reference, "reference data") if reference is not None else (model.example, "")
+    if data is not None and not source:
+        source = "input example"
+    if model.columns is None:
+        if data is None:
+            raise _refuse(
+                "This MLflow model has no signature and no input example: give reference data "
+                "(a CSV of inputs) so the portal knows its inputs."
+            )
+        spec = interface_infer(estimator=estimator, reference=data, target=target).to_dict()
+        note = f"No MLflow signature: inputs, ranges and categories inferred from the {source}"
+    else:
+        inputs = []
+        for column in model.columns:
+            name, kind = column["name"], column["type"]
+            if data is not None and name in data.columns and data[name].notna().any():
+                spec_in = _infer_input(name, _typed(data[name], kind, name, source))
+                mapped = COLUMN_TYPES[kind]
+                if mapped != "category" or spec_in["type"] not in ("category", "text"):
+                    spec_in["type"] = mapped
+            else:
+                # No values to learn choices from: a string is free text.
+                spec_in = {"name": name, "type": "text" if kind == "string" else COLUMN_TYPES[kind]}
+            spec_in["required"] = bool(column["required"])
+            inputs.append(spec_in)
+        output = infer_output(estimator, target=target or model.output_name)
+        spec = {"inputs": inputs, "output": output}
+        note = f"Inputs from the MLflow signature; ranges and categories from the {source}"
+        if data is None:
+            note = "Inputs from the MLflow signature; no example or reference data, so no ranges"
+    if data is not None:
+        note += f" ({len(data)} row{'s' * (len(data) != 1)})"
+        if source == "input example":
+            note += "; give reference data for the full ranges and every category"
+    if model.example is not None:
+        first = model.example.iloc[0].to_dict()
+        for spec_in in spec["inputs"]:
+            if spec_in["name"] in first:
+                value = _default(first[spec_in["name"]], spec_in)
+                if value is not None:
+                    spec_in["default"] = value
+        note += ". Defaults from the input example's first row."
+    else:
+        note += "."
+    return spec, note
+
+
+# ---------------------------------------------------------------- registering one model
+def mlflow_model_register(
+    *,
+    name: str,
+    model: MlflowModel,
+    source: str,
+    reference: bytes | None = None,
+    target: str | None = None,
+    interface: Mapping[str, Any] | None = None,
+    alias: str | None = None,
+    title: str = "",
+    description: str = "",
+    tags: Sequence[str] = (),
+    notes: str = "",
+    origin: Mapping[str, Any] | None = None,
+    allow_breaking: bool = False,
+    user: User | None = None,
+) -> ModelVersion:
+    """Register an MLflow model (read by :func:`mlflow_model_read`) as the next version.
+
+    The interface comes from the signature (see :func:`mlflow_interface`) unless ``interface``
+    is given; the run id and MLmodel's ids go to the version's ``origin``, with ``origin``
+    added; the rest is :func:`registry.services.model_version_register`.
+    """
+    frame = reference_read(data=reference) if reference is not None else None
+    how = ""
+    if interface is None:
+        estimator = estimator_from_bytes(model.artifact)
+        interface, how = mlflow_interface(
+            model=model, estimator=estimator, reference=frame, target=target
+        )
+    found = model.origin()
+    if not how:
+        found["interface_from"] = "explicit"
+    elif frame is not None:
+        found["interface_from"] = "reference_data"
+    else:
+        found["interface_from"] = "input_example" if model.example is not None else "signature"
+    return model_version_register(
+        name=name,
+        artifact=model.artifact,
+        reference=reference,
+        target=target,
+        interface=interface,
+        alias=alias,
+        title=title,
+        description=description,
+        tags=tags,
+        source=source[:500],
+        notes="\n".join(filter(None, [notes, how, *model.notes])),
+        origin={**found, **(origin or {})},
+        allow_breaking=allow_breaking,
+        user=user,
+    )
+
+
+# ---------------------------------------------------------------- a tracking server
+class TrackingError(Exception):
+    """The tracking server cannot be reached or answered something unusable."""
+
+
+class TrackingClient:
+    """The few calls of MLflow's REST API the import needs, with the standard library.
+
+    Credentials come from MLflow's own variables: ``MLFLOW_TRACKING_TOKEN`` (bearer), or
+    ``MLFLOW_TRACKING_USERNAME`` and ``MLFLOW_TRACKING_PASSWORD`` (basic).
+    """
+
+    def __init__(self, uri: str, *, timeout: float = 30.0):
+        parsed = urllib.parse.urlsplit(uri)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise TrackingError(
+                "--tracking-uri must be the http(s) address of an MLflow tracking server, "
+                f"such as http://127.0.0.1:5000 (got {uri!r})."
+            )
+        self.base = uri.rstrip("/")
+        self.timeout = timeout
+        self.headers = {"Accept": "application/json", "User-Agent": "model-portal-import"}
+        token = os.environ.get("MLFLOW_TRACKING_TOKEN")
+        user, password = (
+            os.environ.get("MLFLOW_TRACKING_USERNAME"),
+            os.environ.get("MLFLOW_TRACKING_PASSWORD"),
+        )
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        elif user and password:
+            pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+            self.headers["Authorization"] = f"Basic {pair}"
+
+    def _open(self, path: str, params: Mapping[str, Any]):
+        url = f"{self.base}/{path}?{urllib.parse.urlencode(params)}"
+        request = urllib.request.Request(url, headers=self.headers)
+        try:
+            return urllib.request.urlopen(request, timeout=self.timeout)
+        except urllib.error.HTTPError as exc:
+            return exc  # an HTTPError is also the response, read by the caller
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TrackingError(
+                f"Cannot reach the MLflow tracking server at {self.base}: {reason}. "
+                "Check --tracking-uri and that the server is running."
+            ) from None
+
+    @staticmethod
+    def _message(body: bytes, status: int) -> str:
+        try:
+            return str(json.loads(body).get("message") or f"HTTP {status}")
+        except (ValueError, AttributeError):
+            return f"HTTP {status}"
+
+    def get(self, endpoint: str, **params: Any) -> dict[str, Any]:
+        """GET ``/api/2.0/mlflow/<endpoint>`` as JSON; TrackingError with MLflow's message."""
+        with self._open(f"api/2.0/mlflow/{endpoint}", params) as response:
+            status, body = response.status, response.read()
+        if status != 200:
+            raise TrackingError(f"MLflow answered {endpoint}: {self._message(body, status)}")
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise TrackingError(
+                f"{self.base} did not answer as an MLflow tracking server (for {endpoint})."
+            )
+        return answer
+
+    def pages(self, endpoint: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated search."""
+        token = None
+        while True:
+            answer = self.get(endpoint, **params, **({"page_token": token} if token else {}))
+            yield from answer.get(key, [])
+            token = answer.get("next_page_token")
+            if not token:
+                return
+
+    def artifact(self, *, name: str, version: str, path: str) -> bytes | None:
+        """One file of a model version, through the server (whatever stores its artifacts)."""
+        limit = _file_limit()
+        params = {"name": name, "version": version, "path": path}
+        with self._open("model-versions/get-artifact", params) as response:
+            status = response.status
+            if status == 404:
+                return None
+            body = response.read(limit + 1)
+        if status != 200:
+            raise TrackingError(f"MLflow refused the file {path}: {self._message(body, status)}")
+        if len(body) > limit:
+            raise _refuse(f"{path} is larger than {limit} bytes.")
+        return body
+
+    def link(self, *, name: str, version: str) -> str:
+        """The version's page in MLflow's own UI."""
+        return f"{self.base}/#/models/{urllib.parse.quote(name, safe='')}/versions/{version}"
+
+
+@dataclass
+class ImportReport:
+    """What one import did, line by line, and what it skipped and why."""
+
+    imported: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.imported or self.changes)
+
+
+def _reason(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return " ".join(" ".join(m) for m in exc.message_dict.values())
+    return " ".join(exc.messages)
+
+
+def _tag_slugs(tags: Mapping[str, str]) -> list[str]:
+    """MLflow's key/value tags as the portal's tag names: ``team=pricing`` is team-pricing."""
+    slugs = []
+    for key, value in tags.items():
+        if key.startswith("mlflow."):  # MLflow's own bookkeeping
+            continue
+        slug = slugify(key if value in ("", "true", "True") else f"{key}-{value}")[:50]
+        if slug:
+            slugs.append(slug.strip("-"))
+    return slugs
+
+
+def _pairs(items: Any, key: str = "key", value: str = "value") -> dict[str, Any]:
+    return {i[key]: i.get(value) for i in items or [] if isinstance(i, Mapping) and key in i}
+
+
+def mlflow_import(
+    *, tracking_uri: str, names: Sequence[str] = (), user: User | None = None
+) -> ImportReport:
+    """Import every registered model (or those named) of an MLflow tracking server.
+
+    Each MLflow version not imported yet becomes the next version here, in MLflow's order,
+    with its run's metrics and params, its tags and description and a link back to MLflow in
+    ``origin``; the model's aliases point where MLflow's do (a move is audited). A version that
+    cannot be imported is skipped with the reason; each is registered in one transaction, so
+    none is half-imported. Run again, it imports only what is new. Raises
+    :class:`TrackingError` when the server cannot be reached.
+    """
+    client = TrackingClient(tracking_uri)
+    if names:
+        models = [client.get("registered-models/get", name=n)["registered_model"] for n in names]
+    else:
+        models = list(
+            client.pages("registered-models/search", "registered_models", max_results=100)
+        )
+    report = ImportReport()
+    for registered in models:
+        _import_model(client=client, registered=registered, user=user, report=report)
+    return report
+
+
+def _import_model(
+    *,
+    client: TrackingClient,
+    registered: Mapping[str, Any],
+    user: User | None,
+    report: ImportReport,
+) -> None:
+    source_name = registered["name"]
+    name = slugify(source_name)[:100]
+    if not name:
+        report.skipped.append(f"{source_name}: the name has no letters or digits to use here.")
+        return
+    quote = '"' if "'" in source_name else "'"
+    versions = sorted(
+        client.pages(
+            "model-versions/search",
+            "model_versions",
+            filter=f"name={quote}{source_name}{quote}",
+            max_results=200,
+        ),
+        key=lambda v: int(v["version"]),
+    )
+    existing = RegisteredModel.objects.filter(name=name).first()
+    have: dict[str, ModelVersion] = {}
+    if existing is not None:
+        for version in existing.versions.all():
+            if version.origin.get("registry") == "mlflow" and "version" in version.origin:
+                if version.origin.get("name") != source_name:
+                    report.skipped.append(
+                        f"{source_name}: the portal's model '{name}' holds versions of the MLflow "
+                        f"model '{version.origin.get('name')}'; import it under another name."
+                    )
+                    return
+                have[str(version.origin["version"])] = version
+    model_tags = _pairs(registered.get("tags"))
+    tags = _tag_slugs(model_tags)
+    title = source_name if source_name != name else ""
+    for found in versions:
+        number = str(found["version"])
+        label = f"{source_name} version {number}"
+        if number in have:
+            continue
+        if found.get("status") == "PENDING_REGISTRATION":
+            report.skipped.append(f"{label}: still being registered in MLflow; run again later.")
+            break  # later versions wait, so versions keep MLflow's order
+        if found.get("status") != "READY":
+            report.skipped.append(f"{label}: MLflow's registration {found.get('status')}.")
+            continue
+        try:
+            version = _import_version(
+                client=client,
+                found=found,
+                source_name=source_name,
+                name=name,
+                title=title,
+                description=registered.get("description") or "",
+                tags=tags,
+                model_tags=model_tags,
+                user=user,
+            )
+        except ValidationError as exc:
+            report.skipped.append(f"{label}: {_reason(exc)}")
+            continue
+        have[number] = version
+        breaking = f" (breaking: {' '.join(version.breaking_changes)})" * bool(
+            version.breaking_changes
+        )
+        report.imported.append(f"{label} -> {name} version {version.number}{breaking}")
+    model = RegisteredModel.objects.filter(name=name).first()
+    if model is None:
+        return
+    added = model_tags_add(model=model, tags=tags)
+    if added:
+        report.changes.append(f"{name}: tags {', '.join(added)} added")
+    for alias in registered.get("aliases") or []:
+        alias_name, number = alias.get("alias"), str(alias.get("version"))
+        target = have.get(number)
+        if target is None:
+            report.skipped.append(
+                f"{source_name}@{alias_name}: points at MLflow version {number}, "
+                "which was not imported."
+            )
+            continue
+        current = model.aliases.filter(name=alias_name).select_related("version").first()
+        if current is not None and current.version_id == target.pk:
+            continue
+        try:
+            alias_set(
+                model=model,
+                name=alias_name,
+                version=target,
+                user=user,
+                reason=f"MLflow import: {source_name}@{alias_name} is version {number} there",
+            )
+        except ValidationError as exc:
+            report.skipped.append(f"{source_name}@{alias_name}: {_reason(exc)}")
+            continue
+        before = f"version {current.version.number}" if current else "nothing"
+        report.changes.append(
+            f"{name}@{alias_name}: {before} -> version {target.number} (as in MLflow)"
+        )
+
+
+def _import_version(
+    *,
+    client: TrackingClient,
+    found: Mapping[str, Any],
+    source_name: str,
+    name: str,
+    title: str,
+    description: str,
+    tags: Sequence[str],
+    model_tags: Mapping[str, str],
+    user: User | None,
+) -> ModelVersion:
+    number = str(found["version"])
+    uri = f"models:/{source_name}/{number}"
+
+    def read(path: str) -> bytes | None:
+        return client.artifact(name=source_name, version=number, path=path)
+
+    model = mlflow_model_read(read=read, uri=uri)
+    run: dict[str, Any] = {}
+    run_id = found.get("run_id") or model.run_id
+    if run_id:
+        try:
+            got = client.get("runs/get", run_id=run_id)["run"]
+        except TrackingError:
+            got = None  # a deleted run leaves the model usable; its metrics are just unknown
+        if got:
+            data = got.get("data") or {}
+            run = {
+                "id": run_id,
+                "name": (got.get("info") or {}).get("run_name", ""),
+                "metrics": _pairs(data.get("metrics")),
+                "params": _pairs(data.get("params")),
+            }
+    created = found.get("creation_timestamp")
+    origin = {
+        "tracking_uri": client.base,
+        "name": source_name,
+        "version": number,
+        "url": client.link(name=source_name, version=number),
+        "source": found.get("source", ""),
+        "tags": _pairs(found.get("tags")),
+        "model_tags": dict(model_tags),
+        "registered_at": dt.datetime.fromtimestamp(int(created) / 1000, dt.UTC).isoformat()
+        if created
+        else "",
+        **({"run_id": run_id, "run": run} if run else {"run_id": run_id or ""}),
+    }
+    return mlflow_model_register(
+        name=name,
+        model=model,
+        source=found.get("source") or uri,
+        title=title,
+        description=description,
+        tags=tags,
+        notes=found.get("description") or "",
+        origin=origin,
+        # MLflow already holds this version: an interface change is recorded (and shown as
+        # breaking on the card), not a reason to leave the registries out of step.
+        allow_breaking=True,
+        user=user,
+    )
