@@ -54,6 +54,12 @@ COLUMN_TYPES = {
     "datetime": "date",
 }
 
+# MLmodel and the input example are small in any real model; larger ones are refused unparsed.
+MAX_MLMODEL_BYTES = 1024 * 1024
+MAX_EXAMPLE_BYTES = 16 * 1024 * 1024
+# The largest JSON answer taken from a tracking server (a page of a search).
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+
 # Reads one file of a model directory by its relative path; None when there is no such file.
 Reader = Callable[[str], bytes | None]
 
@@ -162,6 +168,8 @@ def _example_frame(mlmodel: Mapping[str, Any], read: Reader) -> tuple[pd.DataFra
     raw = read(_relative(info.get("artifact_path"), "an input example"))
     if raw is None:
         return None, "MLmodel names an input example that is not in the directory."
+    if len(raw) > MAX_EXAMPLE_BYTES:
+        raise _refuse(f"The input example is larger than {MAX_EXAMPLE_BYTES:,} bytes.")
     try:
         payload = json.loads(raw)
         if info.get("pandas_orient", "split") == "split":
@@ -184,10 +192,15 @@ def mlflow_model_read(*, read: Reader, uri: str) -> MlflowModel:
     raw = read("MLmodel")
     if raw is None:
         raise _refuse("There is no MLmodel file: this is not an MLflow model directory.")
+    if len(raw) > MAX_MLMODEL_BYTES:
+        raise _refuse(f"MLmodel is larger than {MAX_MLMODEL_BYTES:,} bytes.")
     try:
         mlmodel = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
-        raise _refuse(f"MLmodel is not readable YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise _refuse(f"MLmodel is not readable YAML{where}: {problem}.") from None
     if not isinstance(mlmodel, dict) or not isinstance(mlmodel.get("flavors"), Mapping):
         raise _refuse("MLmodel has no flavors: this is not an MLflow model directory.")
     sk = mlmodel["flavors"].get("sklearn")
@@ -458,7 +471,10 @@ class TrackingClient:
     """
 
     def __init__(self, uri: str, *, timeout: float = 30.0):
-        parsed = urllib.parse.urlsplit(uri)
+        try:
+            parsed = urllib.parse.urlsplit(uri)
+        except ValueError:
+            parsed = urllib.parse.SplitResult("", "", "", "", "")
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             raise TrackingError(
                 "--tracking-uri must be the http(s) address of an MLflow tracking server, "
@@ -492,17 +508,19 @@ class TrackingClient:
                 "Check --tracking-uri and that the server is running."
             ) from None
 
-    @staticmethod
-    def _message(body: bytes, status: int) -> str:
+    def _message(self, body: bytes, status: int) -> str:
         try:
-            return str(json.loads(body).get("message") or f"HTTP {status}")
-        except (ValueError, AttributeError):
-            return f"HTTP {status}"
+            return str(json.loads(body)["message"])
+        except (ValueError, KeyError, TypeError):
+            # Not MLflow's JSON error: most likely not an MLflow server at all.
+            return f"HTTP {status}; is {self.base} an MLflow tracking server?"
 
     def get(self, endpoint: str, **params: Any) -> dict[str, Any]:
         """GET ``/api/2.0/mlflow/<endpoint>`` as JSON; TrackingError with MLflow's message."""
         with self._open(f"api/2.0/mlflow/{endpoint}", params) as response:
-            status, body = response.status, response.read()
+            status, body = response.status, response.read(MAX_ANSWER_BYTES + 1)
+        if len(body) > MAX_ANSWER_BYTES:
+            raise TrackingError(f"MLflow's answer to {endpoint} is larger than we accept.")
         if status != 200:
             raise TrackingError(f"MLflow answered {endpoint}: {self._message(body, status)}")
         try:
@@ -593,15 +611,27 @@ def mlflow_import(
     :class:`TrackingError` when the server cannot be reached.
     """
     client = TrackingClient(tracking_uri)
-    if names:
-        models = [client.get("registered-models/get", name=n)["registered_model"] for n in names]
-    else:
-        models = list(
-            client.pages("registered-models/search", "registered_models", max_results=100)
-        )
+    try:
+        if names:
+            models = [
+                client.get("registered-models/get", name=n)["registered_model"] for n in names
+            ]
+        else:
+            models = list(
+                client.pages("registered-models/search", "registered_models", max_results=100)
+            )
+        names_found = [str(m["name"]) for m in models]
+    except (KeyError, TypeError) as exc:
+        raise TrackingError(
+            f"{client.base} answered something that is not MLflow's: {exc!r}."
+        ) from None
     report = ImportReport()
-    for registered in models:
-        _import_model(client=client, registered=registered, user=user, report=report)
+    for registered, name in zip(models, names_found, strict=True):
+        try:
+            _import_model(client=client, registered=registered, user=user, report=report)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A server answering in a shape MLflow never does: say so, keep the other models.
+            report.skipped.append(f"{name}: MLflow's answer was not understood ({exc!r}).")
     return report
 
 
