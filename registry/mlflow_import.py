@@ -358,19 +358,21 @@ def mlflow_interface(
     data, source = (reference, "reference data") if reference is not None else (model.example, "")
     if data is not None and not source:
         source = "input example"
+    if data is None:
+        # Without rows there are no choices, ranges or defaults, and nothing to check that
+        # the model answers on.
+        raise _refuse(
+            "This MLflow model has no input example: give reference data (a CSV of inputs) "
+            "for the form's choices, ranges and defaults."
+        )
     if model.columns is None:
-        if data is None:
-            raise _refuse(
-                "This MLflow model has no signature and no input example: give reference data "
-                "(a CSV of inputs) so the portal knows its inputs."
-            )
         spec = interface_infer(estimator=estimator, reference=data, target=target).to_dict()
         note = f"No MLflow signature: inputs, ranges and categories inferred from the {source}"
     else:
         inputs = []
         for column in model.columns:
             name, kind = column["name"], column["type"]
-            if data is not None and name in data.columns and data[name].notna().any():
+            if name in data.columns and data[name].notna().any():
                 spec_in = _infer_input(name, _typed(data[name], kind, name, source))
                 mapped = COLUMN_TYPES[kind]
                 if mapped != "category" or spec_in["type"] not in ("category", "text"):
@@ -383,12 +385,9 @@ def mlflow_interface(
         output = infer_output(estimator, target=target or model.output_name)
         spec = {"inputs": inputs, "output": output}
         note = f"Inputs from the MLflow signature; ranges and categories from the {source}"
-        if data is None:
-            note = "Inputs from the MLflow signature; no example or reference data, so no ranges"
-    if data is not None:
-        note += f" ({len(data)} row{'s' * (len(data) != 1)})"
-        if source == "input example":
-            note += "; give reference data for the full ranges and every category"
+    note += f" ({len(data)} row{'s' * (len(data) != 1)})"
+    if source == "input example":
+        note += "; give reference data for the full ranges and every category"
     if model.example is not None:
         first = model.example.iloc[0].to_dict()
         for spec_in in spec["inputs"]:
@@ -434,12 +433,9 @@ def mlflow_model_register(
             model=model, estimator=estimator, reference=frame, target=target
         )
     found = model.origin()
-    if not how:
-        found["interface_from"] = "explicit"
-    elif frame is not None:
-        found["interface_from"] = "reference_data"
-    else:
-        found["interface_from"] = "input_example" if model.example is not None else "signature"
+    found["interface_from"] = (
+        "explicit" if not how else "reference_data" if frame is not None else "input_example"
+    )
     return model_version_register(
         name=name,
         artifact=model.artifact,

@@ -172,3 +172,9 @@ def test_an_untrusted_type_in_the_model_file_is_refused(manager):
     archive = zipped({"MLmodel": mlmodel(), "model.skops": evil})
     error = error_of(send(manager, archive), 400, "invalid_input")
     assert "allow-list" in " ".join(error["fields"]["artifact"])
+
+
+def test_without_an_input_example_reference_data_is_asked_for(manager, iris_logistic_bytes):
+    archive = zipped({"MLmodel": mlmodel(), "model.skops": iris_logistic_bytes})
+    error = error_of(send(manager, archive), 400, "invalid_input")
+    assert "no input example: give reference data" in error["fields"]["mlflow_model"][0]
