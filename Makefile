@@ -13,6 +13,7 @@ PORT ?= 8000
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
 	  { echo "Python 3.12 or newer is needed (found $$($(PYTHON) --version))."; exit 1; }
+	@echo "  · Creating $(VENV) and installing the requirements (once; about a minute)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -30,16 +31,18 @@ var/secret_key:
 
 # Collected (hashed, pre-compressed) static files; redone only when a static file changes.
 staticfiles/.collected: $(VENV)/.installed $(shell find static -type f 2>/dev/null)
-	SECRET_KEY=collectstatic $(PY) manage.py collectstatic --noinput -v0
+	@echo "  · Collecting and compressing the static files (after a change to them)"
+	@SECRET_KEY=collectstatic $(PY) manage.py collectstatic --noinput -v0
 	touch $@
 
 # The portal as it runs in production (gunicorn, DEBUG off, whitenoise), with a task worker.
+# `make run PORT=8001 HOST=0.0.0.0` listens elsewhere; NEW_PASSWORD=1 renews the demo login.
 run: $(VENV)/.installed var/secret_key staticfiles/.collected
-	SECRET_KEY=$$(cat var/secret_key) HOST=$(HOST) PORT=$(PORT) bin/run-portal
+	@SECRET_KEY=$$(cat var/secret_key) HOST=$(HOST) PORT=$(PORT) bin/run-portal
 
 # Django's development server with auto-reload, DEBUG on.
 dev: $(VENV)/.installed
-	DEBUG=1 HOST=$(HOST) PORT=$(PORT) DEV=1 bin/run-portal
+	@DEBUG=1 HOST=$(HOST) PORT=$(PORT) DEV=1 bin/run-portal
 
 test: $(VENV)/.installed $(MLFLOW_VENV)/.installed
 	bin/run-tests

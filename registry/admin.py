@@ -1,9 +1,18 @@
-"""Admin for the registry: readable, searchable, and read-only where records are immutable."""
+"""Admin for the registry: readable, searchable, and read-only where records are immutable.
+
+Managers (the role, not Django permissions) may use it: they read every registry record and
+edit what is editable by hand (a model's title, description, owner and tags; tags). Versions,
+aliases, predictions and history are written by the portal's services only, so the admin
+shows them and never changes them. A manager also needs ``is_staff`` to enter the admin
+(``manage.py demo_user`` sets it); the portal shows the link only to staff managers.
+"""
 
 import json
 
 from django.contrib import admin
 from django.utils.html import format_html
+
+from registry import roles
 
 from registry.models import (
     Alias,
@@ -20,7 +29,28 @@ def _pretty(value) -> str:
     return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(value, indent=2))
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+def _is_manager(request) -> bool:
+    return roles.has_role(request.user, roles.MANAGER)
+
+
+class ManagerAdmin(admin.ModelAdmin):
+    """Managers see the registry's records whatever Django permissions they hold."""
+
+    def has_module_permission(self, request):
+        return _is_manager(request) or super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_manager(request) or super().has_view_permission(request, obj)
+
+
+class EditableByManagers(ManagerAdmin):
+    """Records people describe by hand: managers may change them."""
+
+    def has_change_permission(self, request, obj=None):
+        return _is_manager(request) or super().has_change_permission(request, obj)
+
+
+class ReadOnlyAdmin(ManagerAdmin):
     """Records written by services only: viewable here, never edited or added by hand."""
 
     def has_add_permission(self, request, obj=None):
@@ -33,37 +63,47 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class VersionInline(admin.TabularInline):
+class ManagerInline(admin.TabularInline):
+    """A read-only table inside a model's page, shown to managers."""
+
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return _is_manager(request) or super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class VersionInline(ManagerInline):
     model = ModelVersion
     fields = ("number", "estimator_class", "artifact_sha256", "created_by", "created_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class AliasInline(admin.TabularInline):
+class AliasInline(ManagerInline):
     model = Alias
     fields = ("name", "version", "updated_by", "updated_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(RegisteredModel)
-class RegisteredModelAdmin(admin.ModelAdmin):
+class RegisteredModelAdmin(EditableByManagers):
     list_display = ("name", "title", "task", "owner", "created_at", "archived_at")
     list_filter = ("task", "tags", "archived_at")
     search_fields = ("name", "title", "description")
-    readonly_fields = ("name", "task", "created_at")
+    # Archiving is an audited act of the registry, not a field to type a date into.
+    readonly_fields = ("name", "task", "created_at", "archived_at")
     filter_horizontal = ("tags",)
     inlines = [AliasInline, VersionInline]
+
+    def has_add_permission(self, request):
+        return False  # a model comes into being by registering its first version
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # versions, predictions and history refer to it
 
 
 @admin.register(ModelVersion)
@@ -151,4 +191,9 @@ class UsageAdmin(ReadOnlyAdmin):
     list_select_related = ("version__model",)
 
 
-admin.site.register(Tag)
+@admin.register(Tag)
+class TagAdmin(EditableByManagers):
+    search_fields = ("name",)
+
+    def has_add_permission(self, request):
+        return _is_manager(request) or super().has_add_permission(request)

@@ -19,7 +19,7 @@ from sklearn.ensemble import (
     GradientBoostingRegressor,
     RandomForestClassifier,
 )
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -135,17 +135,22 @@ def diabetes() -> Demo:
     train, reference = _split(frame, "progression")
     X, y = train.drop(columns="progression"), train["progression"]
     numeric = [c for c in X.columns if c != "sex"]
-    pipeline = make_pipeline(
-        ColumnTransformer(
+
+    def fitted(estimator):
+        scaled = ColumnTransformer(
             [
                 ("scale", StandardScaler(), numeric),
                 ("sex", OneHotEncoder(handle_unknown="ignore"), ["sex"]),
             ]
-        ),
-        GradientBoostingRegressor(
-            n_estimators=150, max_depth=2, learning_rate=0.05, random_state=0
-        ),
-    ).fit(X, y)
+        )
+        return make_pipeline(scaled, estimator).fit(X, y)
+
+    pipeline = fitted(
+        GradientBoostingRegressor(n_estimators=150, max_depth=2, learning_rate=0.05, random_state=0)
+    )
+    # A second version of another kind, so the diabetes model can be compared and diffed
+    # with itself (it has no peer of its task among the demos).
+    ridge = fitted(Ridge(alpha=1.0))
     return Demo(
         name="diabetes",
         title="Diabetes progression",
@@ -157,7 +162,10 @@ def diabetes() -> Demo:
         tags=["health", "regression"],
         train=train,
         reference=reference,
-        versions=[DemoVersion(pipeline, "Scaling + one-hot sex, gradient boosting.")],
+        versions=[
+            DemoVersion(pipeline, "Scaling + one-hot sex, gradient boosting."),
+            DemoVersion(ridge, "Scaling + one-hot sex, ridge (linear) regression."),
+        ],
         units={
             "age": "years",
             "bmi": "kg/m²",
