@@ -102,20 +102,33 @@ def value_on_distribution(
             }
         )
     shapes, annotations = [], []
-    for i, value in enumerate(values[:20]):
+    if len(values) > 1:
+        # Several rows: their own distribution over the reference one, named in a legend
+        # (a line per row would be a thicket of unexplained dotted lines).
+        data.append(
+            {
+                "type": "histogram",
+                "x": list(values),
+                "name": f"These {len(values):,} predictions",
+                "marker": {"color": ACCENT},
+                "opacity": 0.75,
+                "nbinsx": 30,
+                "hovertemplate": f"{target} %{{x}}{suffix}: %{{y}} rows<extra></extra>",
+            }
+        )
+    elif values:
         shapes.append(
             {
                 "type": "line",
                 "xref": "x",
                 "yref": "paper",
-                "x0": value,
-                "x1": value,
+                "x0": values[0],
+                "x1": values[0],
                 "y0": 0,
                 "y1": 1,
-                "line": {"color": ACCENT, "width": 3, "dash": "solid" if i == 0 else "dot"},
+                "line": {"color": ACCENT, "width": 3},
             }
         )
-    if values:
         annotations.append(
             {
                 "x": values[0],
@@ -129,7 +142,11 @@ def value_on_distribution(
                 "font": {"color": ACCENT},
             }
         )
-    heading = f"Predicted {target}: {values[0]:,.4g}{suffix}" if len(values) == 1 else target
+    heading = (
+        f"Predicted {target}: {values[0]:,.4g}{suffix}"
+        if len(values) == 1
+        else f"{len(values):,} predicted {target} values over the reference data"
+    )
     return figure(
         data,
         {
@@ -137,9 +154,10 @@ def value_on_distribution(
             "shapes": shapes,
             "annotations": annotations,
             "xaxis": {"title": {"text": f"{target}{f' ({unit})' if unit else ''}"}},
-            "yaxis": {"title": {"text": "Reference rows"}},
-            "showlegend": False,
-            "height": 320,
+            "yaxis": {"title": {"text": "Rows" if len(values) > 1 else "Reference rows"}},
+            "showlegend": len(values) > 1,
+            "barmode": "overlay",
+            "height": 340 if len(values) > 1 else 320,
             "bargap": 0.05,
         },
     )

@@ -125,6 +125,7 @@ def _curve_figure(
     axes: tuple[str, str],
     prefix: str,
     shapes: list[dict[str, Any]],
+    legend: dict[str, Any],
 ) -> Figure:
     data = [
         {
@@ -144,6 +145,9 @@ def _curve_figure(
             "xaxis": {"title": {"text": axes[0]}, "range": [0, 1]},
             "yaxis": {"title": {"text": axes[1]}, "range": [0, 1.02]},
             "shapes": shapes,
+            # Inside the plot, in the corner the curves leave empty: below it, a legend of
+            # several classes wraps over the axis title.
+            "legend": legend,
             "height": 360,
         },
     )
@@ -160,6 +164,7 @@ def roc_curves(curves: Sequence[Mapping[str, Any]], *, prefix: str = "") -> Figu
         axes=("False positive rate", "True positive rate"),
         prefix=prefix,
         shapes=[diagonal()],
+        legend=LEGEND_INSIDE,
     )
 
 
@@ -173,6 +178,7 @@ def precision_recall(curves: Sequence[Mapping[str, Any]], *, prefix: str = "") -
         heading="Precision and recall",
         axes=("Recall", "Precision"),
         prefix=prefix,
+        legend={**LEGEND_INSIDE, "x": 0.02, "xanchor": "left"},
         shapes=[],
     )
 
@@ -264,17 +270,23 @@ def residuals(values: Sequence[float], *, target: str) -> Figure:
 
 
 def feature_importance(
-    items: Sequence[Mapping[str, Any]], *, scoring: str, top: int = 15
+    items: Sequence[Mapping[str, Any]],
+    *,
+    scoring: str,
+    top: int = 15,
+    labels: Mapping[str, str] | None = None,
 ) -> Figure:
-    """Permutation importance: how much the score drops when an input is shuffled."""
+    """Permutation importance: how much the score drops when an input is shuffled. Inputs
+    are named by ``labels`` (the interface's labels) where given."""
     shown = list(items)[:top]
+    labels = labels or {}
     return figure(
         [
             {
                 "type": "bar",
                 "orientation": "h",
                 "x": [i["mean"] for i in shown],
-                "y": [i["feature"] for i in shown],
+                "y": [labels.get(i["feature"], i["feature"]) for i in shown],
                 "error_x": {"type": "data", "array": [i["std"] for i in shown], "color": "#52606d"},
                 "marker": {"color": ACCENT},
                 "hovertemplate": "%{y}: %{x:.4f}<extra></extra>",

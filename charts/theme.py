@@ -52,3 +52,17 @@ def figure(data: list[dict[str, Any]], layout: dict[str, Any] | None = None) -> 
 
 def title(text: str) -> dict[str, Any]:
     return {"text": text, "x": 0, "xanchor": "left", "font": {"size": 15}}
+
+
+def count_axis(largest: float, **options: Any) -> dict[str, Any]:
+    """An axis of whole counts from 0: ticks at round whole steps, so a small count never
+    shows the same label twice (0, 1, 1, 2, …) as fractional ticks rounded would."""
+    step = 1
+    for candidate in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000):
+        step = candidate
+        if largest / candidate <= 6:
+            break
+    else:
+        step = 0  # large counts: Plotly's own ticks are whole numbers already
+    ticks = {"tick0": 0, "dtick": step} if step else {}
+    return {"rangemode": "tozero", "tickformat": ",d", **ticks, **options}

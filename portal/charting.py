@@ -101,8 +101,7 @@ def evaluation_figures(version: ModelVersion) -> dict[str, Figure]:
     evaluation = version.evaluation or {}
     target = version.interface["output"].get("target") or "prediction"
     figures: dict[str, Figure] = {}
-    if version.metrics:
-        figures["metrics"] = charts.metric_bars({f"v{version.number}": version.metrics})
+    # No bar chart of the metrics: the card's table beside it says the same, with words.
     if "confusion_matrix" in evaluation:
         cm = evaluation["confusion_matrix"]
         figures["confusion"] = charts.confusion_matrix(cm["labels"], cm["matrix"])
@@ -116,7 +115,11 @@ def evaluation_figures(version: ModelVersion) -> dict[str, Figure]:
         figures["residuals"] = charts.residuals(evaluation["residuals"], target=target)
     if evaluation.get("importance"):
         figures["importance"] = charts.feature_importance(
-            evaluation["importance"], scoring=evaluation.get("importance_scoring", "score")
+            evaluation["importance"],
+            scoring=evaluation.get("importance_scoring", "score"),
+            labels={
+                f.name: f.spec.get("label") or f.name for f in version_interface(version).fields
+            },
         )
     return figures
 

@@ -257,9 +257,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Model Portal API",
     "DESCRIPTION": (
         "Registered models, their interfaces, predictions with Plotly charts, what-if sweeps "
-        "and comparisons. Authenticate with `Authorization: Token <key>` "
-        "(`manage.py drf_create_token USER`) or a session. Every error answers "
-        '`{"error": {"code", "message", "fields"}}`.'
+        "and comparisons. [← Back to Model Portal](/)\n\n"
+        "Authenticate with the header `Authorization: Token <token>`: make or copy your token "
+        "on your [profile page](/profile/). In this page, a logged-in session works too. "
+        'Every error answers `{"error": {"code", "message", "fields"}}`.'
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -13,7 +13,6 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from registry import roles
-
 from registry.models import (
     Alias,
     AuditEvent,

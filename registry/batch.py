@@ -9,9 +9,12 @@ whatever the size of the file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import math
 import os
+import re
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -122,15 +125,35 @@ def split(handle: IO[bytes], *, chunk_rows: int) -> tuple[bytes, list[Span]]:
     return header, spans
 
 
+# A column the user keeps to recognise their rows: "id", "customer_id", "Order ID", "key"…
+_ID_COLUMN = re.compile(r"(?i)^(id|key|uuid|identifier)$|[ _-]id$|^id[ _-]")
+
+
+def id_column(columns: list[str], interface: Interface) -> str | None:
+    """The file's own row identifier, if it has one: the first column that is not an input
+    and is named like an id. Row errors name it, so people find the row in their file."""
+    return next(
+        (c for c in columns if c not in interface.by_name and _ID_COLUMN.search(c.strip())), None
+    )
+
+
+def header_columns(header: bytes) -> list[str]:
+    return [c.strip() for c in next(csv.reader([header.decode("utf-8-sig")]), [])]
+
+
 def read_span(
     handle: IO[bytes], header: bytes, span: Span, interface: Interface
 ) -> tuple[bytes, pd.DataFrame]:
-    """The raw bytes of one span and its rows as a frame; categories and text stay text."""
+    """The raw bytes of one span and its rows as a frame; categories, text and the file's
+    id column stay text (an id "00123" keeps its zeros)."""
     handle.seek(span.byte_start)
     body = handle.read(span.byte_end - span.byte_start)
     if not header.endswith(b"\n"):
         header += b"\n"
     text_columns = {f.name: str for f in interface.fields if f.type in ("category", "text")}
+    kept_id = id_column(header_columns(header), interface)
+    if kept_id:
+        text_columns[kept_id] = str
     return body, pd.read_csv(
         io.BytesIO(header + body),
         dtype=text_columns,
@@ -222,17 +245,28 @@ def score_span(
     checked = interface.validate_frame(raw)
     scores = _score_good_rows(estimator, checked, interface) if len(checked.frame) else None
     columns, summary = prediction_columns(interface, scores, checked.good)
+    kept_id = id_column(list(raw.columns), interface)
     # "row" counts data rows from 0, as the API's errors do; "line" is the line in the file
-    # (the header is line 1), exact when no quoted field spans lines.
-    errors = [
-        {
+    # (the header is line 1), exact when no quoted field spans lines. The file's own id
+    # column, when it has one, is named too: it is how people know their rows.
+    problems = np.full(len(raw), None, dtype=object)
+    errors = []
+    for index, fields in sorted(checked.errors.items()):
+        message = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
+        problems[index] = message
+        if len(errors) >= MAX_ERRORS:
+            continue
+        error = {
             "row": span.first_row + index,
             "line": span.first_row + index + 2,
             "fields": fields,
-            "message": "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items()),
+            "message": message,
         }
-        for index, fields in sorted(checked.errors.items())[:MAX_ERRORS]
-    ]
+        if kept_id is not None:
+            value = raw[kept_id].iloc[index]
+            error["id"] = {"column": kept_id, "value": "" if pd.isna(value) else str(value)}
+        errors.append(error)
+    columns[PROBLEM_COLUMN] = problems
     if scores is not None:
         summary["head"] = {
             "inputs": frame_records(checked.frame.head(HEAD_ROWS)),
@@ -290,10 +324,15 @@ def _sample_predictions(columns: dict[str, Any], good: np.ndarray, n: int) -> li
     return [v if isinstance(v, str) else round(float(v), 6) for v in values]
 
 
+# The column of the result that says why a row got no answer (empty for the rows scored).
+PROBLEM_COLUMN = "problem"
+
+
 def output_header(header: bytes, interface: Interface, classes: list[str]) -> bytes:
     extra = ["prediction"]
     if interface.task == "classification":
         extra += [f"probability_{c}" for c in classes]
+    extra.append(PROBLEM_COLUMN)
     line = header.rstrip(b"\r\n").decode("utf-8-sig")
     return (line + "," + ",".join(extra) + "\n").encode()
 
@@ -375,3 +414,57 @@ def concatenate(paths: list[str], header: bytes, target: str) -> str:
 
 def chunk_rows() -> int:
     return settings.PORTAL["BATCH_CHUNK_ROWS"]
+
+
+def _decimals_of(values: list[Any]) -> int:
+    """The most decimals any of these numbers is written with (0 for whole numbers)."""
+    most = 0
+    for v in values:
+        if isinstance(v, float) and math.isfinite(v) and not v.is_integer():
+            most = max(most, len(repr(v).partition(".")[2].rstrip("0")))
+    return most
+
+
+def result_decimals(version: Any) -> dict[str, int]:
+    """How many decimals each answer column of a result is worth, by column.
+
+    Probabilities: three (a tenth of a percent). A predicted value: one decimal finer than
+    the target was recorded with in the reference data (whole-number targets get one), at
+    most four. The stored file keeps full precision; this is what people are shown and
+    download unless they ask for it.
+    """
+    output = version.interface["output"]
+    if output["task"] == "classification":
+        return {f"probability_{c}": 3 for c in output.get("classes") or []}
+    target = output.get("target")
+    values = [row.get(target) for row in version.reference_sample[:500]] if target else []
+    return {"prediction": min(4, _decimals_of(values) + 1)}
+
+
+def round_cells(row: list[str], places: dict[int, int]) -> list[str]:
+    """A CSV row with the cells at ``places`` (index -> decimals) rounded; text kept."""
+    for index, decimals in places.items():
+        if index < len(row) and row[index]:
+            with contextlib.suppress(ValueError):  # text in an answer column stays as it is
+                row[index] = f"{float(row[index]):.{decimals}f}"
+    return row
+
+
+def rounded_result(handle: IO[bytes], decimals: dict[str, int]) -> Iterator[bytes]:
+    """A result file with its answer columns rounded (``result_decimals``), as CSV lines."""
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text)
+    header = next(reader, None)
+    if header is None:
+        return
+    places = {i: decimals[name] for i, name in enumerate(header) if name in decimals}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for n, row in enumerate(reader, start=1):
+        writer.writerow(round_cells(row, places))
+        if n % 2000 == 0:
+            yield out.getvalue().encode()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue().encode()

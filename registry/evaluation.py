@@ -18,6 +18,8 @@ from registry.interface import Interface, _native
 
 # Rows used for permutation importance; enough for a stable ranking, quick to register.
 IMPORTANCE_ROWS = 1000
+# Metrics where the smaller number is the better model; every other one: the larger.
+LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 CURVE_POINTS = 200
 SCATTER_POINTS = 500
 
@@ -162,3 +164,14 @@ def evaluate(
     evaluation["importance_scoring"] = scoring
     evaluation["rows"] = len(frame)
     return {k: round(float(v), 6) for k, v in metrics.items()}, evaluation
+
+
+def metric_verdict(key: str, before: float | None, after: float | None) -> str | None:
+    """Whether ``after`` is "better", "worse" or "same" as ``before`` on metric ``key``
+    (differences below 0.0005, what a page shows, count as the same); None if one is missing."""
+    if before is None or after is None:
+        return None
+    if abs(after - before) < 5e-4:
+        return "same"
+    improved = after < before if key in LOWER_IS_BETTER else after > before
+    return "better" if improved else "worse"

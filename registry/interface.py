@@ -82,8 +82,14 @@ class FrameCheck:
     warning_counts: dict[str, int]
 
 
+# Abbreviations people write in capitals; a label reads "BMI", not "Bmi".
+_ACRONYMS = {"bmi", "ldl", "hdl", "id", "ph", "bp", "hba1c", "gdp", "vat", "uk", "us", "eu"}
+
+
 def _humanize(name: str) -> str:
-    text = name.replace("_", " ").replace("-", " ").strip()
+    words = name.replace("_", " ").replace("-", " ").split()
+    words = [w.upper() if w.lower() in _ACRONYMS else w for w in words]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 

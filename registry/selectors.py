@@ -13,7 +13,7 @@ import pandas as pd
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -29,7 +29,6 @@ from registry.models import (
     Prediction,
     RegisteredModel,
     Tag,
-    Usage,
 )
 
 CHAMPION = "champion"
@@ -40,8 +39,8 @@ def registered_model_list(
 ) -> QuerySet[RegisteredModel]:
     """Models for the catalog, with their tags, aliases and newest version number.
 
-    ``champion_number``, ``latest_number`` and ``last_used`` are annotated so a page of any
-    length costs the same few queries.
+    ``champion_number`` and ``latest_number`` are annotated so a page of any length costs
+    the same few queries (a user's use of each is :func:`model_use`).
     """
     qs = RegisteredModel.objects.all()
     if not include_archived:
@@ -61,11 +60,6 @@ def registered_model_list(
         latest_number=Max("versions__number"),
         champion_number=Subquery(champion.values("version__number")[:1]),
         champion_metrics=Subquery(champion.values("version__metrics")[:1]),
-        last_used=Subquery(
-            Prediction.objects.filter(version__model=OuterRef("pk"))
-            .order_by("-created_at")
-            .values("created_at")[:1]
-        ),
     ).prefetch_related("tags", Prefetch("aliases", Alias.objects.select_related("version")))
 
 
@@ -141,33 +135,49 @@ def headline_metric(task: str, metrics: dict[str, float] | None) -> tuple[str, f
     return None
 
 
-def usage_by_day(*, days: int = 14) -> tuple[list[str], dict[str, list[tuple[str, int]]]]:
-    """Answers per model and day over the last ``days`` days: stored predictions (by rows)
-    plus what-if redraws. Returns the ISO days and ``{model: [(day, count), ...]}``."""
+def usage_by_day(
+    *, user: User | AnonymousUser, days: int = 14
+) -> tuple[list[str], dict[str, list[tuple[str, int]]]]:
+    """Stored predictions per model and day over the last ``days`` days, of those the user
+    may see (:func:`prediction_list`). Returns the ISO days and
+    ``{model: [(day, count), ...]}``.
+
+    "Use" means a stored answer, the same records the prediction history lists: an API call,
+    a batch job, a saved what-if scenario or comparison (one each, whatever its rows). A
+    what-if page redrawing as someone moves a slider stores nothing and is not counted.
+    """
     today = timezone.localdate()
     first = today - dt.timedelta(days=days - 1)
     totals: dict[str, dict[str, int]] = {}
     stored = (
-        Prediction.objects.filter(created_at__date__gte=first)
+        prediction_list(user=user)
+        .filter(created_at__date__gte=first)
         .annotate(day=TruncDate("created_at"))
+        .order_by()
         .values("day", "version__model__name")
-        .annotate(n=Sum("row_count"))
+        .annotate(n=Count("id"))
     )
     for item in stored:
         per_model = totals.setdefault(item["version__model__name"], {})
-        key = item["day"].isoformat()
-        per_model[key] = per_model.get(key, 0) + item["n"]
-    redraws = (
-        Usage.objects.filter(day__gte=first)
-        .values("day", "version__model__name")
-        .annotate(n=Sum("count"))
-    )
-    for item in redraws:
-        per_model = totals.setdefault(item["version__model__name"], {})
-        key = item["day"].isoformat()
-        per_model[key] = per_model.get(key, 0) + item["n"]
+        per_model[item["day"].isoformat()] = item["n"]
     day_list = [(first + dt.timedelta(days=i)).isoformat() for i in range(days)]
     return day_list, {name: sorted(counts.items()) for name, counts in sorted(totals.items())}
+
+
+def model_use(*, user: User | AnonymousUser, days: int = 14) -> dict[str, dict[str, Any]]:
+    """``{model name: {"recent": predictions in the last days, "last": newest time}}`` over
+    the predictions the user may see: the same count as :func:`usage_by_day`."""
+    first = timezone.localdate() - dt.timedelta(days=days - 1)
+    rows = (
+        prediction_list(user=user)
+        .order_by()
+        .values("version__model__name")
+        .annotate(
+            last=Max("created_at"),
+            recent=Count("id", filter=Q(created_at__date__gte=first)),
+        )
+    )
+    return {r["version__model__name"]: {"recent": r["recent"], "last": r["last"]} for r in rows}
 
 
 def tag_list() -> list[str]:
@@ -227,6 +237,19 @@ def version_estimator(version: ModelVersion) -> Any:
     return estimator_load(path=version.artifact, sha256=version.artifact_sha256)
 
 
+def version_method(version: ModelVersion) -> tuple[str, int]:
+    """What kind of model a version is: the class of the estimator that answers (a
+    pipeline's last step) and how many preparation steps come before it."""
+    if not version.estimator_class.endswith(".Pipeline"):
+        return version.estimator_class, 0
+    try:
+        steps = version_estimator(version).steps
+    except Exception:  # an unreadable artifact still has a card; say what is recorded
+        return version.estimator_class, 0
+    final = type(steps[-1][1])
+    return f"{final.__module__}.{final.__qualname__}", len(steps) - 1
+
+
 def reference_frame(version: ModelVersion) -> pd.DataFrame:
     """The version's stored reference sample as a DataFrame (inputs and, if known, target)."""
     return pd.DataFrame.from_records(version.reference_sample)
@@ -241,7 +264,7 @@ def prediction_list(
     since: dt.datetime | None = None,
 ) -> QuerySet[Prediction]:
     """Stored predictions, newest first: the user's own, or everyone's for a manager."""
-    qs = Prediction.objects.select_related("version__model", "user")
+    qs = Prediction.objects.select_related("version__model", "user", "job")
     if not roles.has_role(user, roles.MANAGER):
         qs = qs.filter(user=user)
     if model:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.pages.access import model_or_404, role_required, version_or_404
 from registry import roles, selectors
+from registry.evaluation import metric_verdict
 from registry.selectors import CHAMPION
 from registry.services import alias_set
 
@@ -49,6 +50,29 @@ def change_description(*, model, alias: str, number: int, before: int | None) ->
     )
 
 
+def _metric_change(model, *, before: int, after) -> dict[str, Any]:
+    """How the version the alias would point at scores against the one it points at now, on
+    each metric both have, and a one-line warning when it is worse."""
+    current = selectors.model_version_select(model=model, version=before)
+    rows = [
+        {
+            "key": key,
+            "before": current.metrics[key],
+            "after": after.metrics[key],
+            "verdict": metric_verdict(key, current.metrics[key], after.metrics[key]),
+        }
+        for key in after.metrics or {}
+        if key in (current.metrics or {})
+    ]
+    worse = [r for r in rows if r["verdict"] == "worse"]
+    warning = ""
+    if rows and len(worse) == len(rows):
+        warning = f"v{after.number} is worse than v{before} on every metric."
+    elif worse:
+        warning = f"v{after.number} is worse than v{before} on {len(worse)} of {len(rows)} metrics."
+    return {"metric_rows": rows, "metric_warning": warning}
+
+
 @role_required(roles.MANAGER)
 @require_http_methods(["GET", "POST"])
 def alias_confirm(request: HttpRequest, name: str, alias: str | None = None) -> HttpResponse:
@@ -76,6 +100,9 @@ def alias_confirm(request: HttpRequest, name: str, alias: str | None = None) -> 
         was = f" (it was v{before})" if before not in (None, version.number) else ""
         messages.success(request, f"{model.name}@{alias} now points at v{version.number}{was}.")
         return redirect(next_url)
+    version.method, _ = selectors.version_method(version)
+    if before is not None and before != version.number:
+        ctx.update(_metric_change(model, before=before, after=version))
     ctx.update(
         {
             "version": version,

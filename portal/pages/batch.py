@@ -6,15 +6,15 @@ import csv
 import io
 from typing import Any
 
-from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from portal.charting import job_figures
 from portal.pages.access import model_or_404, role_required, version_or_404
+from registry import batch as batch_files
 from registry import roles, selectors
 from registry.services import PayloadTooLarge, batch_job_create, batch_job_refresh
 
@@ -40,7 +40,7 @@ def batch(request: HttpRequest, name: str) -> HttpResponse:
             except (ValidationError, PayloadTooLarge) as exc:
                 error = " ".join(exc.messages)
             else:
-                messages.success(request, f"{upload.name} is queued for scoring.")
+                # No "queued" message: the job page says where the job is, and keeps saying it.
                 return redirect("job_detail", id=job.pk)
     ctx = {
         "model": model,
@@ -74,6 +74,7 @@ def _job_or_404(request: HttpRequest, id) -> Any:
 def job_detail(request: HttpRequest, id) -> HttpResponse:
     job = batch_job_refresh(job=_job_or_404(request, id))
     header, rows = selectors.batch_result_head(job=job) if job.output_file else ([], [])
+    header, rows = _answers_first(job, header, rows)
     ctx = {
         "job": job,
         "model": job.version.model,
@@ -81,6 +82,7 @@ def job_detail(request: HttpRequest, id) -> HttpResponse:
         "figures": job_figures(job) if job.output_file else {},
         "header": header,
         "rows": rows,
+        "id_column": next((e["id"]["column"] for e in job.errors if e.get("id")), None),
     }
     template = "portal/job.html#status" if request.htmx else "portal/job.html"
     return render(request, template, ctx)
@@ -91,12 +93,37 @@ def job_result(request: HttpRequest, id) -> FileResponse:
     job = _job_or_404(request, id)
     if not job.output_file:
         raise Http404("This job has no result yet.")
-    return FileResponse(
-        default_storage.open(job.output_file, "rb"),
-        as_attachment=True,
-        filename=result_filename(job),
-        content_type="text/csv",
+    handle = default_storage.open(job.output_file, "rb")
+    if request.GET.get("precision") == "full":
+        return FileResponse(
+            handle, as_attachment=True, filename=result_filename(job), content_type="text/csv"
+        )
+    response = StreamingHttpResponse(
+        batch_files.rounded_result(handle, batch_files.result_decimals(job.version)),
+        content_type="text/csv; charset=utf-8",
     )
+    response["Content-Disposition"] = f'attachment; filename="{result_filename(job)}"'
+    return response
+
+
+def _answers_first(job, header: list[str], rows: list[list[str]]):
+    """The preview with what the user came for first: their id column, the answers and the
+    problem, then the inputs; answers rounded as in the download."""
+    if not header:
+        return header, rows
+    answers = [
+        h
+        for h in header
+        if h in ("prediction", batch_files.PROBLEM_COLUMN) or h.startswith("probability_")
+    ]
+    kept_id = batch_files.id_column(header, selectors.version_interface(job.version))
+    first = ([kept_id] if kept_id else []) + answers
+    order = first + [h for h in header if h not in first]
+    index = {h: i for i, h in enumerate(header)}
+    decimals = batch_files.result_decimals(job.version)
+    places = {i: decimals[h] for i, h in enumerate(order) if h in decimals}
+    picked = [[row[index[h]] if index[h] < len(row) else "" for h in order] for row in rows]
+    return order, [batch_files.round_cells(row, places) for row in picked]
 
 
 def result_filename(job) -> str:

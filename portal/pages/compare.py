@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -36,10 +37,13 @@ from registry.compare import (
     comparison_whatif,
     model_version_diff,
 )
+from registry.evaluation import metric_verdict
 from registry.interface import InvalidInput
 from registry.models import ModelVersion, Source
 
 SWEEP_POINTS = 25
+# The comparison a user is building, so "Add to comparison" on any page adds to it.
+SESSION_KEY = "portal.compare"
 
 
 def _compare_url(specs: list[str], **values: Any) -> str:
@@ -51,19 +55,37 @@ def _query_value(value: Any) -> Any:
     return ("on" if value else "false") if isinstance(value, bool) else value
 
 
-def _picker() -> list[dict[str, Any]]:
-    """Every model and its versions, for the "add a model" select."""
+def _picker(chosen: list[ModelVersion | None]) -> list[dict[str, Any]]:
+    """The models and versions that could join the comparison, for the "add" select: of the
+    same task as the first one chosen, and not chosen already."""
+    present = [v for v in chosen if v is not None]
+    task = present[0].model.task if present else None
+    taken = {(v.model.name, v.number) for v in present}
     groups = []
-    for model in selectors.registered_model_list():
+    for model in selectors.registered_model_list(task=task or ""):
         versions = [
             {
                 "spec": f"{model.name}@{number}",
                 "label": f"v{number}" + "".join(f" · {a}" for a in aliases),
             }
             for number, aliases in _versions_with_aliases(model)
+            if (model.name, number) not in taken
         ]
-        groups.append({"model": model, "versions": versions})
+        if versions:
+            groups.append({"model": model, "versions": versions})
     return groups
+
+
+def _task_of(spec: str) -> str | None:
+    try:
+        return selectors.model_version_parse(spec=spec).model.task
+    except (ValidationError, ObjectDoesNotExist):
+        return None
+
+
+def _display_names(plan: ComparisonPlan) -> dict[str, str]:
+    """What legends call each member: its title and version ("Breast cancer diagnosis v2")."""
+    return {m.label: f"{m.version.model.title} v{m.version.number}" for m in plan.members}
 
 
 def _versions_with_aliases(model) -> list[tuple[int, list[str]]]:
@@ -98,6 +120,17 @@ def _resolve(specs: list[str]) -> tuple[list[ModelVersion | None], list[str], in
 @require_GET
 def compare(request: HttpRequest) -> HttpResponse:
     specs = [s.strip() for s in request.GET.getlist("m") if s.strip()]
+    added = [s.strip() for s in request.GET.getlist("add") if s.strip()]
+    if added:
+        # "Add to comparison" from a tile or a model card: onto the set being built.
+        base = specs or request.session.get(SESSION_KEY, [])
+        if base and _task_of(base[0]) != _task_of(added[0]):
+            # Another task cannot join this set: the click starts a new comparison.
+            messages.info(request, "A new comparison: the models chosen before do another task.")
+            base = []
+        return redirect(_compare_url([*base, *(s for s in added if s not in base)]))
+    if not request.htmx:
+        request.session[SESSION_KEY] = specs[:MAX_MODELS]
     versions, problems, status = _resolve(specs)
     plan = None
     if not problems and len(specs) >= MIN_MODELS:
@@ -119,7 +152,7 @@ def compare(request: HttpRequest) -> HttpResponse:
             }
             for i, (spec, version) in enumerate(zip(specs, versions, strict=True))
         ],
-        "picker": _picker(),
+        "picker": _picker(versions) if len(specs) < MAX_MODELS else [],
         "catalog_url": f"{reverse('catalog')}?{urlencode([('m', s) for s in specs])}",
         "min_models": MIN_MODELS,
         "max_models": MAX_MODELS,
@@ -191,13 +224,14 @@ def _answer_figures(plan: ComparisonPlan, result: ComparisonWhatIf) -> dict[str,
     output = plan.interface.output
     target = output.get("target") or "prediction"
     labels = {f.name: f.spec.get("label") or f.name for f in plan.interface.fields}
+    shown = _display_names(plan)
     series = {
-        m.label: charting.curves_with_y(curves, focus)
+        shown[m.label]: charting.curves_with_y(curves, focus)
         for m, curves in zip(plan.members, result.curves, strict=True)
     }
     if plan.task == "classification":
         answer_figure = charts.compare.compare_probabilities(
-            plan.labels,
+            [shown[label] for label in plan.labels],
             [
                 a["prediction"].get("probabilities") or {str(a["prediction"]["label"]): 1.0}
                 for a in answers
@@ -208,7 +242,7 @@ def _answer_figures(plan: ComparisonPlan, result: ComparisonWhatIf) -> dict[str,
         )
     else:
         answer_figure = charts.compare.model_values(
-            plan.labels,
+            [shown[label] for label in plan.labels],
             [a["prediction"]["value"] for a in answers],
             target=target,
             unit=output.get("unit"),
@@ -242,31 +276,35 @@ def _reference(plan: ComparisonPlan, specs: list[str]) -> dict[str, Any]:
         {"key": key, "values": [result.metrics[label].get(key) for label in result.labels]}
         for key in metric_keys
     ]
-    figures: dict[str, Figure] = {"metrics": charts.metric_bars(result.metrics)}
+    shown = _display_names(plan)
+    section["shown"] = [shown[label] for label in result.labels]
+    figures: dict[str, Figure] = {}
     evaluation = result.evaluation
     if result.task == "classification":
-        roc = {label: evaluation[label].get("roc") or [] for label in result.labels}
-        pr = {label: evaluation[label].get("precision_recall") or [] for label in result.labels}
+        roc = {shown[lb]: evaluation[lb].get("roc") or [] for lb in result.labels}
+        pr = {shown[lb]: evaluation[lb].get("precision_recall") or [] for lb in result.labels}
         if any(roc.values()):
             figures["roc"] = charts.compare.roc_by_model(roc)
             figures["pr"] = charts.compare.precision_recall_by_model(pr)
     else:
         figures["pva"] = charts.evaluation.predicted_vs_actual_by_model(
-            {label: evaluation[label]["predicted_vs_actual"] for label in result.labels},
+            {shown[lb]: evaluation[lb]["predicted_vs_actual"] for lb in result.labels},
             target=result.target,
         )
         figures["residuals"] = charts.evaluation.residuals_by_model(
-            {label: evaluation[label]["residuals"] for label in result.labels},
+            {shown[lb]: evaluation[lb]["residuals"] for lb in result.labels},
             target=result.target,
         )
     section["figures"] = figures
     pairs = []
     for pair in result.pairs:
         if pair.task == "classification":
-            figure = charts.compare.agreement_matrix(pair.labels, pair.matrix, a=pair.a, b=pair.b)
+            figure = charts.compare.agreement_matrix(
+                pair.labels, pair.matrix, a=shown[pair.a], b=shown[pair.b]
+            )
         else:
             figure = charts.compare.prediction_scatter(
-                pair.a_values, pair.b_values, a=pair.a, b=pair.b, target=result.target
+                pair.a_values, pair.b_values, a=shown[pair.a], b=shown[pair.b], target=result.target
             )
         rows = [
             {
@@ -283,7 +321,9 @@ def _reference(plan: ComparisonPlan, specs: list[str]) -> dict[str, Any]:
             }
             for row in pair.rows
         ]
-        pairs.append({"pair": pair, "figure": figure, "rows": rows})
+        pairs.append(
+            {"pair": pair, "figure": figure, "rows": rows, "a": shown[pair.a], "b": shown[pair.b]}
+        )
     section["pairs"] = pairs
     section["first"] = first
     return section
@@ -312,6 +352,8 @@ def version_diff(request: HttpRequest, name: str) -> HttpResponse:
     a = _version_number(model, request.GET.get("a"), previous)
     diff = model_version_diff(a=a, b=b)
     ctx = {
+        "metrics": [{"m": m, "verdict": metric_verdict(m.key, m.a, m.b)} for m in diff.metrics],
+        "inputs_same": len(diff.inputs) - len(diff.inputs_changed),
         "model": model,
         "versions": versions,
         "diff": diff,

@@ -33,6 +33,7 @@ from registry.models import Source, Task
 from registry.services import prediction_feedback_set, whatif_run
 
 SWEEP_POINTS = 25
+USE_DAYS = 14  # the window of "use" on the dashboard and the model tiles
 _embed_signer = signing.Signer(salt="portal.embed")
 
 
@@ -44,19 +45,19 @@ def _headline(model) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- dashboard and catalog
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    models = list(selectors.registered_model_list())
+    models = _with_use(request, selectors.registered_model_list())
     headlines = []
     for model in models:
-        model.headline = _headline(model)
         if model.headline:
             headlines.append(
                 {
                     "model": model.title,
+                    "key": model.headline["key"],
                     "metric": charts.evaluation.METRIC_LABELS[model.headline["key"]],
                     "value": model.headline["value"],
                 }
             )
-    days, usage = selectors.usage_by_day(days=14)
+    days, usage = selectors.usage_by_day(user=request.user, days=USE_DAYS)
     titles = {m.name: m.title for m in models}
     ctx = {
         "models": models,
@@ -67,8 +68,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         if usage
         else None,
         "recent": selectors.prediction_list(user=request.user)[:6],
+        "use_days": USE_DAYS,
+        "sees_everyone": roles.has_role(request.user, roles.MANAGER),
     }
     return render(request, "portal/dashboard.html", ctx)
+
+
+def _with_use(request: HttpRequest, models) -> list:
+    """The models with their headline metric and the user's use of each: the predictions the
+    user may see (everyone's for a manager), as the dashboard chart and the history count."""
+    use = selectors.model_use(user=request.user, days=USE_DAYS)
+    models = list(models)
+    for model in models:
+        model.headline = _headline(model)
+        found = use.get(model.name, {})
+        model.last_used, model.recent_use = found.get("last"), found.get("recent", 0)
+    return models
 
 
 @login_required
@@ -76,9 +91,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     task = request.GET.get("task", "")
     tag = request.GET.get("tag", "")
-    models = list(selectors.registered_model_list(search=q, task=task, tag=tag))
-    for model in models:
-        model.headline = _headline(model)
+    models = _with_use(request, selectors.registered_model_list(search=q, task=task, tag=tag))
     ctx = {
         "models": models,
         "q": q,
@@ -86,6 +99,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
         "tag": tag,
         "tasks": Task.choices,
         "tags": selectors.tag_list(),
+        "use_days": USE_DAYS,
     }
     return render(request, "portal/catalog.html", ctx)
 
@@ -96,14 +110,22 @@ def model_card(request: HttpRequest, name: str) -> HttpResponse:
     model = model_or_404(name)
     version = version_or_404(model, request.GET)
     versions = list(selectors.model_version_list(model=model))
+    for v in versions:
+        v.method, v.preparation_steps = selectors.version_method(v)
+        if v.number == version.number:
+            version.method, version.preparation_steps = v.method, v.preparation_steps
     interface = selectors.version_interface(version)
+    fields = interface.fields
     ctx = {
         "model": model,
         "version": version,
         "versions": versions,
         "aliases": selectors.alias_map(model=model),
-        "inputs": interface.fields,
+        "inputs": fields,
         "output": interface.output,
+        # Columns no input fills are left out of the interface table.
+        "show_units": any(f.spec.get("unit") for f in fields),
+        "show_limits": any(f.min is not None or f.max is not None for f in fields),
         "figures": charting.evaluation_figures(version),
         "events": selectors.audit_events(model=model),
         "can_predict": roles.has_role(request.user, roles.ANALYST),
@@ -319,9 +341,13 @@ def prediction_embed(request: HttpRequest, id) -> HttpResponse:
         prediction = _prediction_or_404(request, id)
     else:
         return redirect(f"{reverse('login')}?next={request.get_full_path()}")
+    version = prediction.version
     ctx = {
         "prediction": prediction,
-        "answer_figure": charting.answer_figure(prediction.version, prediction.outputs),
+        "version": version,
+        "model": version.model,
+        "inputs": list(zip(version.interface["inputs"], _row_values(prediction), strict=True)),
+        "answer_figure": charting.answer_figure(version, prediction.outputs),
     }
     return render(request, "portal/embed.html", ctx)
 
@@ -331,14 +357,23 @@ def prediction_embed(request: HttpRequest, id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     token = Token.objects.filter(user=request.user).first()
-    ctx = {"token": token, "role": roles.role_of(request.user)}
+    ctx = {
+        "token": token,
+        "role": roles.role_of(request.user),
+        "confirm_replace": token is not None and request.GET.get("replace") == "1",
+    }
     return render(request, "portal/profile.html", ctx)
 
 
 @login_required
 @require_POST
 def token_reset(request: HttpRequest) -> HttpResponse:
-    Token.objects.filter(user=request.user).delete()
+    replaced, _ = Token.objects.filter(user=request.user).delete()
     Token.objects.create(user=request.user)
-    messages.success(request, "A new API token was made; the old one no longer works.")
+    messages.success(
+        request,
+        "A new API token was made; the old one no longer works."
+        if replaced
+        else "Your API token is ready: copy it into the program that calls the API.",
+    )
     return redirect("profile")

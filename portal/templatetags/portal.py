@@ -1,6 +1,8 @@
 """Template tags of the portal: figures, metric formatting, query strings."""
 
 import json
+import re
+from collections import Counter
 from typing import Any
 
 from django import template
@@ -42,6 +44,71 @@ def metric_name(key: str) -> str:
     return METRIC_LABELS.get(key, key)
 
 
+# Each metric in a sentence a business user can act on.
+METRIC_HELP = {
+    "accuracy": "Share of reference rows given the right class. Higher is better.",
+    "balanced_accuracy": "Accuracy averaged over the classes, so a rare class counts as much "
+    "as a common one. Higher is better.",
+    "f1": "Balance of catching the cases (recall) and being right when it says so "
+    "(precision), 0 to 1. Higher is better.",
+    "roc_auc": "How well it ranks a true case above a false one: 1 is perfect, 0.5 is a coin "
+    "toss. Higher is better.",
+    "log_loss": "Penalises confident wrong answers; 0 would be perfectly confident and right. "
+    "Lower is better.",
+    "rmse": "Typical size of an error, in the target's units; large misses weigh more. "
+    "Lower is better.",
+    "mae": "Average size of an error, in the target's units. Lower is better.",
+    "r2": "Share of the variation in the target the model explains: 1 is perfect, 0 is no "
+    "better than always guessing the average. Higher is better.",
+}
+
+
+@register.filter
+def metric_help(key: str) -> str:
+    return METRIC_HELP.get(key, "")
+
+
+# Scikit-learn's names of pipeline steps and parameters, as words.
+_PARAM_WORDS = {
+    "columntransformer": "data preparation",
+    "standardscaler": "scaling",
+    "onehotencoder": "one-hot encoding",
+    "simpleimputer": "filling gaps",
+    "logisticregression": "logistic regression",
+    "gradientboostingclassifier": "gradient boosting",
+    "gradientboostingregressor": "gradient boosting",
+    "randomforestclassifier": "random forest",
+    "randomforestregressor": "random forest",
+    "n_estimators": "number of trees",
+    "max_depth": "largest tree depth",
+    "learning_rate": "learning rate",
+    "C": "C (inverse regularisation strength)",
+    "alpha": "alpha (regularisation strength)",
+    "max_iter": "most iterations",
+    "random_state": "random seed",
+    "n_jobs": "parallel jobs",
+}
+
+
+@register.filter
+def param_name(key: str) -> str:
+    """A parameter's path as words: "logisticregression__C" -> "Logistic regression, then
+    C (inverse regularisation strength)", the steps joined by a right-pointing quote."""
+    parts = [_PARAM_WORDS.get(p, p.replace("_", " ")) for p in key.split("__")]
+    text = " › ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
+@register.filter
+def method_name(estimator_class: str) -> str:
+    """An estimator's class as words: "sklearn.ensemble._gb.GradientBoostingClassifier" ->
+    "Gradient boosting classifier"."""
+    name = estimator_class.rsplit(".", 1)[-1]
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+", name) or [name]
+    text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
+    return text[:1].upper() + text[1:]
+
+
 @register.filter
 def number(value: Any, digits: int = 3) -> str:
     """A number for people: 0.934, 1,204.5, 3.2e-05."""
@@ -52,6 +119,46 @@ def number(value: Any, digits: int = 3) -> str:
     if isinstance(value, int) or abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+
+
+# How each source of a stored prediction reads to a business user.
+SOURCE_NAMES = {"page": "Saved in the portal", "api": "API call", "batch": "Batch file"}
+
+
+@register.filter
+def source_name(value: str) -> str:
+    return SOURCE_NAMES.get(value, value)
+
+
+@register.filter
+def answer_summary(prediction: Any) -> str:
+    """A stored prediction's answer in a few words: the answer of a one-row call, else the
+    rows and what they got ("14 rows: mean 155, 94 to 287"; "30 rows: 21 benign, 9 malignant").
+    A batch job's record holds its first rows; its summary has the whole file's figures."""
+    outputs = prediction.outputs or []
+    if not outputs:
+        return "–"
+    if prediction.row_count <= 1:
+        first = outputs[0]
+        return str(first["label"]) if first.get("label") is not None else number(first["value"])
+    rows = f"{prediction.row_count:,} rows"
+    job = getattr(prediction, "job", None) if prediction.source == "batch" else None
+    summary = (job.summary or {}) if job is not None else {}
+    if summary.get("class_counts"):
+        counts = Counter({str(k): v for k, v in summary["class_counts"].items()})
+    elif summary.get("mean") is not None:
+        return f"{rows}: mean {number(summary['mean'])}"
+    else:
+        labels = [str(o["label"]) for o in outputs if o.get("label") is not None]
+        counts = Counter(labels)
+        if not labels:
+            values = [o["value"] for o in outputs if isinstance(o.get("value"), int | float)]
+            if not values:
+                return rows
+            mean = sum(values) / len(values)
+            return f"{rows}: mean {number(mean)}, {number(min(values))} to {number(max(values))}"
+    shown = ", ".join(f"{n:,} {label}" for label, n in counts.most_common(3))
+    return f"{rows}: {shown}" + (", …" if len(counts) > 3 else "")
 
 
 @register.filter

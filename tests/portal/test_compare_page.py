@@ -100,7 +100,7 @@ def test_the_form_takes_the_union_and_names_who_uses_an_input(as_analyst, three)
     for name in ("age", "sex", "bmi", "bp", "s5", "region"):
         assert f'name="{name}"' in html
     used_by = dict(re.findall(r'data-used-by="(\w+)">(.*?)</div>', html, re.S))
-    assert "all models" in used_by["age"] and "all models" in used_by["region"]
+    assert "age" not in used_by and "region" not in used_by  # every model takes them: no note
     assert re.findall(r'class="badge">([^<]+)</span>', used_by["sex"]) == ["clinic@1", "clinic@2"]
     assert re.findall(r'class="badge">([^<]+)</span>', used_by["s5"]) == ["clinic@1", "clinic@2"]
     # The region choices of all models, and the note about who knows which.
@@ -119,7 +119,8 @@ def test_every_model_answers_and_the_curves_overlay(as_analyst, three):
     answer, sensitivity = drawn[0], drawn[1]
     plan = comparison_plan(versions=three)
     expected = comparison_whatif(plan=plan, row=ROW, user=None, source="page")
-    assert [t["name"] for t in answer["data"]] == ["clinic@1", "clinic@2", "clinic-lite@1"]
+    # Legends name each model by its title and version.
+    assert [t["name"] for t in answer["data"]] == ["Clinic v1", "Clinic v2", "Clinic Lite v1"]
     assert answer["data"][0]["x"] == ["no", "yes"]
     for trace, a in zip(answer["data"], expected.answers, strict=True):
         assert trace["y"] == [a.predictions[0]["probabilities"][c] for c in ("no", "yes")]
@@ -128,8 +129,8 @@ def test_every_model_answers_and_the_curves_overlay(as_analyst, three):
     for trace in sensitivity["data"]:
         by_panel.setdefault(trace["xaxis"], []).append(trace["name"])
     assert len(by_panel) == 6
-    assert by_panel["x"] == ["clinic@1", "clinic@2", "clinic-lite@1"]  # age
-    assert by_panel["x2"] == ["clinic@1", "clinic@2"]  # sex: lite does not take it
+    assert by_panel["x"] == ["Clinic v1", "Clinic v2", "Clinic Lite v1"]  # age
+    assert by_panel["x2"] == ["Clinic v1", "Clinic v2"]  # sex: lite does not take it
     age = [t for t in sensitivity["data"] if t["xaxis"] == "x"]
     assert age[0]["x"] == age[1]["x"] == age[2]["x"]  # the same x values for every model
     assert not Prediction.objects.exists()  # a question, not a decision
@@ -173,7 +174,7 @@ def test_a_bad_input_is_shown_next_to_its_field_naming_the_model(as_analyst, thr
     assert re.search(r'id="err-bmi"[^>]*>Enter a number\.', html)
     assert "clinic@1, clinic@2: Select a valid choice. &#x27;west&#x27; is not one of" in html
     # No answers; the reference section below does not depend on the form.
-    assert "Metrics on reference data" in html and "Each model&#x27;s answer" not in html
+    assert "Metrics on these rows" in html and "Each model&#x27;s answer" not in html
     redraw = as_analyst.get("/compare/", params, headers={"HX-Request": "true"})
     assert figures(redraw) == []
     assert re.search(
@@ -190,12 +191,8 @@ def test_the_reference_section_compares_the_versions_on_the_same_rows(as_analyst
     (pair,) = result.pairs
     assert f"<strong>{pair.count}</strong> of {pair.total} rows" in html
     titles = [f["layout"].get("title", {}).get("text") for f in figures(response)]
-    assert titles[2:] == [
-        "Metrics on reference data",
-        "ROC curves",
-        "Precision and recall",
-        "clinic@1 against clinic@2",
-    ]
+    # No bar chart repeating the metrics table.
+    assert titles[2:] == ["ROC curves", "Precision and recall", "Clinic v1 against Clinic v2"]
     matrix = figures(response)[-1]["data"][0]["z"]
     assert matrix == pair.matrix
     assert sum(matrix[0][1:]) + matrix[1][0] == pair.count
@@ -247,12 +244,11 @@ def test_regressors_are_compared_by_values_residuals_and_a_scatter(as_analyst, d
     assert titles == [
         "Predicted progression by model",
         None,  # the sensitivity panels name themselves
-        "Metrics on reference data",
         "Predicted vs. actual",
         "Residuals (actual − predicted)",
-        "diabetes@2 against diabetes@1",
+        "Diabetes v2 against Diabetes v1",
     ]
-    assert drawn[0]["data"][0]["y"] == ["diabetes@1", "diabetes@2"]
+    assert drawn[0]["data"][0]["y"] == ["Diabetes v1", "Diabetes v2"]
     assert "The 20 rows where they differ most" in response.content.decode()
 
 
@@ -260,14 +256,43 @@ def test_regressors_are_compared_by_values_residuals_and_a_scatter(as_analyst, d
 def test_the_catalog_and_the_model_card_add_to_the_current_set(as_analyst, three):
     catalog = as_analyst.get("/models/", {"m": "clinic@2"})
     add = links(catalog, r"^/compare/\?")
-    assert sorted(query(a)["m"][-1] for a in add) == ["clinic-lite@1", "clinic@1"]
-    assert all(query(a)["m"][0] == "clinic@2" for a in add)
+    assert sorted(query(a)["add"][0] for a in add) == ["clinic-lite@1", "clinic@1"]
+    assert all(query(a)["m"] == ["clinic@2"] for a in add)
+    lite = next(a for a in add if query(a)["add"] == ["clinic-lite@1"])
+    assert as_analyst.get(lite)["Location"] == "/compare/?m=clinic%402&m=clinic-lite%401"
     # The model card of v1 offers v2 "with v1", and diffs the two.
     card = as_analyst.get("/models/clinic/", {"version": "1"})
     add = links(card, r"^/compare/\?")
-    assert [query(a)["m"] for a in add] == [["clinic@1", "clinic@2"], ["clinic@1"]]
+    assert [query(a)["add"] for a in add] == [["clinic@1", "clinic@2"], ["clinic@1"]]
     assert links(card, r"^/models/clinic/diff/") == ["/models/clinic/diff/?a=1&b=2"]
-    assert as_analyst.get(add[0]).status_code == 200
+    assert as_analyst.get(add[0], follow=True).status_code == 200
+
+
+def test_add_to_comparison_adds_to_the_set_being_built(as_analyst, three):
+    """A tile's or a card's link adds to the comparison on screen before, never replaces it;
+    the picker offers only the versions of that task not chosen yet."""
+    as_analyst.get("/compare/", {"m": "clinic@1"})  # the set so far, left for the catalog
+    first = as_analyst.get("/compare/", {"add": "clinic@2"})
+    assert first["Location"] == "/compare/?m=clinic%401&m=clinic%402"
+    page = as_analyst.get(first["Location"])
+    again = as_analyst.get("/compare/", {"add": "clinic-lite@1"})
+    assert again["Location"] == "/compare/?m=clinic%401&m=clinic%402&m=clinic-lite%401"
+    # Adding one already there changes nothing.
+    as_analyst.get(again["Location"])
+    assert as_analyst.get("/compare/", {"add": "clinic@2"})["Location"] == again["Location"]
+    picker = re.search(r'<select id="add-model".*?</select>', page.content.decode(), re.S)
+    assert re.findall(r'<option value="([^"]+)"', picker.group(0)) == ["clinic-lite@1"]
+
+
+def test_a_model_of_another_task_starts_a_new_comparison(as_analyst, three, diabetes_version):
+    as_analyst.get("/compare/", {"m": ["clinic@1", "clinic@2"]})
+    response = as_analyst.get("/compare/", {"add": "diabetes@1"})
+    assert response["Location"] == "/compare/?m=diabetes%401"
+    page = as_analyst.get(response["Location"])
+    assert "the models chosen before do another task" in page.content.decode()
+    # Classifiers cannot join a regressor, and diabetes has no other version here.
+    assert 'id="add-model"' not in page.content.decode()
+    assert "No other model or version of this task is registered." in page.content.decode()
 
 
 def test_a_value_a_model_cannot_take_is_said_naming_the_model(as_analyst, three):

@@ -32,12 +32,18 @@ def test_it_shows_the_three_kinds_of_difference(as_analyst, clinic_lite_v2):  # 
     assert "accepts west too; no longer accepts east" in html
     assert "Input &#x27;sex&#x27; was removed." in html  # v1 -> v2
     assert "Input &#x27;sex&#x27; was added (required)." in html  # and back
-    assert '<code class="small">randomforestclassifier__n_estimators</code>' in html
-    accuracy = re.search(r"<th>Accuracy</th>(.*?)</tr>", html, re.S).group(1)
+    # Parameters in words, the scikit-learn name on hover.
+    assert (
+        '<td title="randomforestclassifier__n_estimators">Random forest › number of trees</td>'
+        in html
+    )
+    accuracy = re.search(r"<tr data-metric=\"accuracy\">(.*?)</tr>", html, re.S).group(1)
     a, b, delta = re.findall(r'class="num">([^<]+)</td>', accuracy)
     v1, v2 = (v.metrics["accuracy"] for v in clinic_lite_v2.model.versions.order_by("number"))
     assert (a, b) == (f"{v1:.3g}", f"{v2:.3g}")
     assert delta == f"{'+' if v2 > v1 else ''}{v2 - v1:.3g}"
+    verdict = "better" if v2 > v1 + 5e-4 else "worse" if v2 < v1 - 5e-4 else "the same"
+    assert verdict in re.search(r"<td data-verdict>(.*?)</td>", accuracy).group(1)
     (compare,) = links(response, r"^/compare/")
     assert query(compare)["m"] == ["clinic@1", "clinic@2"]
 
