@@ -98,7 +98,7 @@ def test_three_versions_redraw_together_and_a_new_champion_shows_in_the_catalog(
     expect(page.locator("tr[data-member]")).to_have_count(3)
     before_drawn = wait_drawn(page)
     before = traces(page)
-    assert list(before) == ["clinic@1", "clinic@2", "clinic@3"]
+    assert list(before) == ["Clinic v1", "Clinic v2", "Clinic v3"]
     expect(page.locator("#result [data-answer]")).to_have_count(3)
     page.wait_for_function(
         "[...document.querySelectorAll('figure.plot')].every(f => f.classList.contains('is-drawn'))"
@@ -125,7 +125,7 @@ def test_three_versions_redraw_together_and_a_new_champion_shows_in_the_catalog(
         .nth(1)
         .evaluate("(c) => [...new Set(c.data.map((t) => t.name))]")
     )
-    assert names == ["clinic@1", "clinic@2", "clinic@3"]
+    assert names == ["Clinic v1", "Clinic v2", "Clinic v3"]
     assert url_value(page, "bmi") == page.input_value("#in-bmi")
     snap(page, "moved-bmi")
 
