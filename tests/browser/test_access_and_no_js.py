@@ -109,3 +109,18 @@ def test_the_watchers_see_console_errors_and_csp_violations(open_page, make_brow
     log.console.clear()
     log.page_errors.clear()
     log.csp.clear()
+
+
+def test_the_login_page_downloads_no_plotly_and_the_dashboard_does(
+    page, make_browser_user, clinic
+):
+    """plotly.js (over a megabyte) is fetched only by pages that draw a graph."""
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.goto("/accounts/login/")
+    page.wait_for_load_state("networkidle")
+    assert fetched and not [u for u in fetched if "plotly" in u]
+    make_browser_user("ana", role="analyst")
+    log_in(page, "ana")
+    page.wait_for_selector("figure.plot.is-drawn")
+    assert [u for u in fetched if "plotly" in u]
