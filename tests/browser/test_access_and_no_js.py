@@ -111,9 +111,7 @@ def test_the_watchers_see_console_errors_and_csp_violations(open_page, make_brow
     log.csp.clear()
 
 
-def test_the_login_page_downloads_no_plotly_and_the_dashboard_does(
-    page, make_browser_user, clinic
-):
+def test_the_login_page_downloads_no_plotly_and_the_dashboard_does(page, make_browser_user, clinic):
     """plotly.js (over a megabyte) is fetched only by pages that draw a graph."""
     fetched: list[str] = []
     page.on("request", lambda request: fetched.append(request.url))
