@@ -156,6 +156,15 @@ def value_on_distribution(
             "xaxis": {"title": {"text": f"{target}{f' ({unit})' if unit else ''}"}},
             "yaxis": {"title": {"text": "Rows" if len(values) > 1 else "Reference rows"}},
             "showlegend": len(values) > 1,
+            # Inside the plot's top right: below it, the legend sat on the axis title.
+            "legend": {
+                "orientation": "v",
+                "x": 0.99,
+                "xanchor": "right",
+                "y": 0.99,
+                "yanchor": "top",
+                "bgcolor": "rgba(255,255,255,0.85)",
+            },
             "barmode": "overlay",
             "height": 340 if len(values) > 1 else 320,
             "bargap": 0.05,

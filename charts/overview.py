@@ -63,7 +63,11 @@ def headline_metrics(items: Sequence[Mapping[str, Any]]) -> Figure:
         layout[f"xaxis{suffix}"] = {
             "range": [low, 1],
             "anchor": f"y{suffix}",
-            "title": {"text": _HEADLINE_AXES.get(key, group[0]["metric"]), "standoff": 4},
+            "title": {
+                "text": _HEADLINE_AXES.get(key, group[0]["metric"]),
+                "standoff": 4,
+                "font": {"size": 12},
+            },
         }
         top -= height + gap
     return figure(data, layout)

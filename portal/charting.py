@@ -45,6 +45,11 @@ def answer_figure(version: ModelVersion, predictions: Sequence[dict[str, Any]]) 
     )
 
 
+def _labels(version: ModelVersion) -> dict[str, str]:
+    """Each input's label, as the interface names it to people."""
+    return {f.name: f.spec.get("label") or f.name for f in version_interface(version).fields}
+
+
 def focus_of(version: ModelVersion, prediction: dict[str, Any]) -> str | None:
     """The class whose probability sensitivity charts follow: the one predicted."""
     if version.interface["output"]["task"] != "classification":
@@ -117,9 +122,7 @@ def evaluation_figures(version: ModelVersion) -> dict[str, Figure]:
         figures["importance"] = charts.feature_importance(
             evaluation["importance"],
             scoring=evaluation.get("importance_scoring", "score"),
-            labels={
-                f.name: f.spec.get("label") or f.name for f in version_interface(version).fields
-            },
+            labels=_labels(version),
         )
     return figures
 
@@ -139,7 +142,10 @@ def job_figures(job: BatchJob) -> dict[str, Figure]:
     sample = summary.get("sample") or {}
     if sample.get("inputs") and sample.get("prediction"):
         n = len(sample["prediction"])
+        labels = _labels(job.version)
         figures["by_input"] = charts.prediction_by_input(
-            {k: v[:n] for k, v in sample["inputs"].items()}, sample["prediction"], target=target
+            {labels.get(k, k): v[:n] for k, v in sample["inputs"].items()},
+            sample["prediction"],
+            target=target,
         )
     return figures

@@ -208,6 +208,7 @@ def _comparison(request: HttpRequest, plan: ComparisonPlan, specs: list[str]) ->
 def _answer_figures(plan: ComparisonPlan, result: ComparisonWhatIf) -> dict[str, Any]:
     first = result.answers[0].predictions[0]
     focus = charting.focus_of(plan.members[0].version, first)
+    shown = _display_names(plan)
     answers = []
     for member, answer in zip(plan.members, result.answers, strict=True):
         prediction = answer.predictions[0]
@@ -215,7 +216,7 @@ def _answer_figures(plan: ComparisonPlan, result: ComparisonWhatIf) -> dict[str,
         answers.append(
             {
                 "label": member.label,
-                "title": member.version.model.title,
+                "shown": shown[member.label],
                 "prediction": prediction,
                 "confidence": probabilities.get(str(prediction.get("label"))),
                 "focus": probabilities.get(focus) if focus is not None else None,
@@ -224,7 +225,6 @@ def _answer_figures(plan: ComparisonPlan, result: ComparisonWhatIf) -> dict[str,
     output = plan.interface.output
     target = output.get("target") or "prediction"
     labels = {f.name: f.spec.get("label") or f.name for f in plan.interface.fields}
-    shown = _display_names(plan)
     series = {
         shown[m.label]: charting.curves_with_y(curves, focus)
         for m, curves in zip(plan.members, result.curves, strict=True)
@@ -326,6 +326,7 @@ def _reference(plan: ComparisonPlan, specs: list[str]) -> dict[str, Any]:
         )
     section["pairs"] = pairs
     section["first"] = first
+    section["first_shown"] = shown[first.label]
     return section
 
 

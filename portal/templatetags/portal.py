@@ -131,9 +131,10 @@ def source_name(value: str) -> str:
 
 
 @register.filter
-def answer_summary(prediction: Any) -> str:
+def answer_summary(prediction: Any, form: str = "") -> str:
     """A stored prediction's answer in a few words: the answer of a one-row call, else the
-    rows and what they got ("14 rows: mean 155, 94 to 287"; "30 rows: 21 benign, 9 malignant").
+    rows and what they got ("14 rows: mean 155, 94 to 287"; "30 rows: 21 benign, 9 malignant";
+    without "14 rows: " when ``form`` is "short", under a heading that says it already).
     A batch job's record holds its first rows; its summary has the whole file's figures."""
     outputs = prediction.outputs or []
     if not outputs:
@@ -141,6 +142,11 @@ def answer_summary(prediction: Any) -> str:
     if prediction.row_count <= 1:
         first = outputs[0]
         return str(first["label"]) if first.get("label") is not None else number(first["value"])
+    text = _rows_summary(prediction, outputs)
+    return text.split(": ", 1)[-1].capitalize() if form == "short" else text
+
+
+def _rows_summary(prediction: Any, outputs: list[dict[str, Any]]) -> str:
     rows = f"{prediction.row_count:,} rows"
     job = getattr(prediction, "job", None) if prediction.source == "batch" else None
     summary = (job.summary or {}) if job is not None else {}
