@@ -145,7 +145,7 @@ def value_on_distribution(
     heading = (
         f"Predicted {target}: {values[0]:,.4g}{suffix}"
         if len(values) == 1
-        else f"{len(values):,} predicted {target} values over the reference data"
+        else f"{len(values):,} predictions of {target}"
     )
     return figure(
         data,

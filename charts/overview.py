@@ -10,9 +10,9 @@ from charts.theme import PALETTE, Figure, count_axis, figure, title
 # What each headline metric's axis says: a classifier's and a regressor's scores are not on
 # the same scale (an R² of 0.35 is respectable; a ROC AUC of 0.35 is worse than guessing).
 _HEADLINE_AXES = {
-    "roc_auc": "ROC AUC: 1 is perfect, 0.5 is guessing",
-    "accuracy": "Accuracy: share of right answers",
-    "r2": "R²: 1 is perfect, 0 is no better than the average",
+    "roc_auc": "ROC AUC: 1 perfect, 0.5 guessing",
+    "accuracy": "Accuracy: share right",
+    "r2": "R²: 1 perfect, 0 = the average",
 }
 
 

@@ -162,7 +162,9 @@ def _rows_summary(prediction: Any, outputs: list[dict[str, Any]]) -> str:
             if not values:
                 return rows
             mean = sum(values) / len(values)
-            return f"{rows}: mean {number(mean)}, {number(min(values))} to {number(max(values))}"
+            return (
+                f"{rows}: mean {number(mean)}, from {number(min(values))} to {number(max(values))}"
+            )
     shown = ", ".join(f"{n:,} {label}" for label, n in counts.most_common(3))
     return f"{rows}: {shown}" + (", …" if len(counts) > 3 else "")
 
