@@ -19,7 +19,6 @@ from charts.batch import class_counts, prediction_by_input, value_histogram
 from charts.evaluation import (
     confusion_matrix,
     feature_importance,
-    metric_bars,
     precision_recall,
     predicted_vs_actual,
     residuals,
@@ -37,7 +36,6 @@ __all__ = [
     "feature_importance",
     "headline_metrics",
     "heatmap",
-    "metric_bars",
     "precision_recall",
     "predicted_vs_actual",
     "prediction_by_input",

@@ -17,43 +17,6 @@ METRIC_LABELS = {
     "mae": "MAE",
     "r2": "R²",
 }
-# Metrics bounded to [0, 1] where higher is better: drawn on one shared axis.
-UNIT_METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "r2")
-
-
-def metric_bars(metrics_by_name: Mapping[str, Mapping[str, float]]) -> Figure:
-    """Grouped bars of the [0, 1] metrics, one group per metric, one bar per model/version."""
-    names = list(metrics_by_name)
-    keys = [k for k in UNIT_METRICS if any(k in m for m in metrics_by_name.values())]
-    data = [
-        {
-            "type": "bar",
-            "name": name,
-            "x": [METRIC_LABELS[k] for k in keys],
-            "y": [metrics_by_name[name].get(k) for k in keys],
-            "text": [
-                f"{metrics_by_name[name][k]:.3f}" if k in metrics_by_name[name] else ""
-                for k in keys
-            ],
-            "textposition": "outside",
-            "cliponaxis": False,
-            "marker": {"color": PALETTE[i % len(PALETTE)] if len(names) > 1 else ACCENT},
-            "hovertemplate": f"{name} %{{x}}: %{{y:.3f}}<extra></extra>",
-        }
-        for i, name in enumerate(names)
-    ]
-    return figure(
-        data,
-        {
-            "title": title("Metrics on reference data"),
-            "barmode": "group",
-            "yaxis": {"range": [min(0, *(d for s in data for d in s["y"] if d is not None)), 1.1]},
-            "showlegend": len(names) > 1,
-            "height": 320,
-        },
-    )
-
-
 def count_matrix(
     labels: Sequence[str],
     matrix: Sequence[Sequence[int]],

@@ -108,14 +108,6 @@ def test_heatmap_marks_the_current_inputs():
 
 
 def test_evaluation_figures_are_valid():
-    valid(
-        charts.metric_bars(
-            {
-                "v1": {"accuracy": 0.9, "roc_auc": 0.95, "log_loss": 0.2},
-                "v2": {"accuracy": 0.8, "roc_auc": 0.9},
-            }
-        )
-    )
     fig = valid(charts.confusion_matrix(["a", "b"], [[5, 1], [2, 7]]))
     assert fig["data"][0]["text"] == [["5", "1"], ["2", "7"]]
     valid(charts.roc_curves([{"class": "b", "fpr": [0, 0.5, 1], "tpr": [0, 0.8, 1], "auc": 0.8}]))
@@ -133,14 +125,10 @@ def test_evaluation_figures_are_valid():
                 {"feature": "age", "mean": 0.1, "std": 0.02},
             ],
             scoring="accuracy",
+            labels={"bmi": "BMI"},
         )
     )
-    assert fig["data"][0]["y"] == ["bmi", "age"]
-
-
-def test_metric_bars_leave_out_metrics_that_are_not_on_a_unit_scale():
-    fig = charts.metric_bars({"v1": {"accuracy": 0.9, "log_loss": 0.2, "rmse": 40.0}})
-    assert fig["data"][0]["x"] == ["Accuracy"]
+    assert fig["data"][0]["y"] == ["BMI", "age"]  # the interface's label where it has one
 
 
 def test_overview_figures_are_valid():
@@ -149,6 +137,45 @@ def test_overview_figures_are_valid():
         charts.usage_per_day({"wine": [("2026-11-25", 3)]}, days=["2026-11-24", "2026-11-25"])
     )
     assert fig["data"][0]["y"] == [0, 3]
+
+
+@pytest.mark.parametrize("largest", [0, 1, 3, 7, 13, 60, 240, 999])
+def test_a_count_axis_never_labels_two_ticks_alike(largest):
+    """Ticks at whole steps from 0, few enough to read: no "0, 1, 1, 2, 2" from rounding."""
+    fig = valid(charts.usage_per_day({"wine": [("2026-11-25", largest)]}, days=["2026-11-25"]))
+    axis = fig["layout"]["yaxis"]
+    step = axis["dtick"]
+    assert axis["tick0"] == 0 and isinstance(step, int) and step >= 1
+    ticks = range(0, largest + step, step)
+    assert len(ticks) <= 8
+    assert len({f"{t:,d}" for t in ticks}) == len(ticks)
+
+
+def test_headline_metrics_give_each_kind_of_score_its_own_axis():
+    fig = valid(
+        charts.headline_metrics(
+            [
+                {"model": "Wine", "key": "roc_auc", "metric": "ROC AUC", "value": 0.99},
+                {"model": "Cancer", "key": "roc_auc", "metric": "ROC AUC", "value": 0.98},
+                {"model": "Diabetes", "key": "r2", "metric": "R²", "value": -0.1},
+            ]
+        )
+    )
+    assert [(t["xaxis"], t["y"]) for t in fig["data"]] == [
+        ("x", ["Wine", "Cancer"]),
+        ("x2", ["Diabetes"]),
+    ]
+    assert fig["layout"]["xaxis2"]["range"] == [-0.1, 1]  # a negative R² stays on its axis
+    top, bottom = fig["layout"]["yaxis"]["domain"], fig["layout"]["yaxis2"]["domain"]
+    assert bottom[1] < top[0]  # the panels do not overlap
+
+
+def test_several_answers_are_a_named_distribution_not_unexplained_lines():
+    fig = valid(charts.value_on_distribution([150.0, 170.0], reference=[100, 200, 150], target="y"))
+    assert [t["name"] for t in fig["data"]] == ["Reference data", "These 2 predictions"]
+    assert fig["layout"]["shapes"] == [] and fig["layout"]["showlegend"] is True
+    one = valid(charts.value_on_distribution([150.0], reference=[100, 200], target="y"))
+    assert len(one["layout"]["shapes"]) == 1 and one["layout"]["showlegend"] is False
 
 
 @pytest.mark.parametrize("module", ["charts"])
