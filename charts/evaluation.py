@@ -17,6 +17,8 @@ METRIC_LABELS = {
     "mae": "MAE",
     "r2": "R²",
 }
+
+
 def count_matrix(
     labels: Sequence[str],
     matrix: Sequence[Sequence[int]],
