@@ -17,13 +17,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	touch $@
+	@touch $@
 
 $(MLFLOW_VENV)/.installed: requirements-mlflow.txt
 	$(PYTHON) -m venv $(MLFLOW_VENV)
 	$(MLFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(MLFLOW_VENV)/bin/python -m pip install --quiet -r requirements-mlflow.txt
-	touch $@
+	@touch $@
 
 var/secret_key:
 	@mkdir -p var
@@ -33,7 +33,7 @@ var/secret_key:
 staticfiles/.collected: $(VENV)/.installed $(shell find static -type f 2>/dev/null)
 	@echo "  · Collecting and compressing the static files (after a change to them)"
 	@SECRET_KEY=collectstatic $(PY) manage.py collectstatic --noinput -v0
-	touch $@
+	@touch $@
 
 # The portal as it runs in production (gunicorn, DEBUG off, whitenoise), with a task worker.
 # `make run PORT=8001 HOST=0.0.0.0` listens elsewhere; NEW_PASSWORD=1 renews the demo login.
