@@ -314,6 +314,15 @@ def sensitivity(
     return figure(data, layout)
 
 
+def _extent(values: Sequence[Any]) -> list[float] | None:
+    """An axis range from the first to the last cell centre, plus half a cell each side."""
+    numbers = [v for v in values if _is_number(v)]
+    if len(numbers) != len(values) or len(numbers) < 2:
+        return None  # categories: Plotly places them itself
+    half = (max(numbers) - min(numbers)) / (len(numbers) - 1) / 2
+    return [min(numbers) - half, max(numbers) + half]
+
+
 def heatmap(
     *,
     x: str,
@@ -323,8 +332,16 @@ def heatmap(
     z: Sequence[Sequence[float]],
     z_label: str,
     current: tuple[Any, Any] | None = None,
+    percent: bool = False,
 ) -> Figure:
-    """The answer over a grid of two inputs, the current row marked."""
+    """The answer over a grid of two inputs, the current row marked.
+
+    The axes span the grid, whatever the current row: a value far outside the grid is marked
+    at the grid's edge (and named in the marker's hover) rather than stretching the axis and
+    squashing the picture. ``percent`` shows a probability on a 0 to 100% colour scale.
+    """
+    x_range, y_range = _extent(x_values), _extent(y_values)
+    z_format = ".0%" if percent else ".3~g"
     data: list[dict[str, Any]] = [
         {
             "type": "heatmap",
@@ -332,17 +349,26 @@ def heatmap(
             "y": [str(v) if isinstance(v, str) else v for v in y_values],
             "z": [list(row) for row in z],
             "colorscale": "Viridis",
-            "colorbar": {"title": {"text": z_label}},
-            "hovertemplate": f"{x} %{{x}}, {y} %{{y}}: %{{z:.3~g}}<extra></extra>",
+            "colorbar": {
+                "title": {"text": z_label, "side": "right"},
+                "thickness": 14,
+                **({"tickformat": ".0%"} if percent else {}),
+            },
+            **({"zmin": 0, "zmax": 1} if percent else {}),
+            "hovertemplate": f"{x} %{{x}}, {y} %{{y}}: %{{z:{z_format}}}<extra></extra>",
         }
     ]
     if current is not None:
+        shown = [
+            min(max(value, extent[0]), extent[1]) if extent and _is_number(value) else value
+            for value, extent in zip(current, (x_range, y_range), strict=True)
+        ]
         data.append(
             {
                 "type": "scatter",
                 "mode": "markers",
-                "x": [current[0]],
-                "y": [current[1]],
+                "x": [shown[0]],
+                "y": [shown[1]],
                 "name": "Current inputs",
                 "marker": {
                     "symbol": "x",
@@ -350,16 +376,21 @@ def heatmap(
                     "color": "#ffffff",
                     "line": {"color": "#000000", "width": 1},
                 },
-                "hovertemplate": "Current inputs<extra></extra>",
+                "hovertemplate": f"Current inputs: {x} {current[0]}, {y} {current[1]}"
+                "<extra></extra>",
             }
         )
     return figure(
         data,
         {
             "title": title(f"{z_label} by {x} and {y}"),
-            "xaxis": axis(title={"text": x}),
-            "yaxis": axis(title={"text": y}),
+            "xaxis": axis(title={"text": x}, **({"range": x_range} if x_range else {})),
+            "yaxis": axis(title={"text": y}, **({"range": y_range} if y_range else {})),
             "height": 380,
             "showlegend": False,
         },
     )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -57,6 +57,27 @@ def focus_of(version: ModelVersion, prediction: dict[str, Any]) -> str | None:
     return str(prediction.get("label"))
 
 
+def class_choices(version: ModelVersion) -> list[str]:
+    """The classes a person can follow in the what-if curves (none for a regressor)."""
+    output = version.interface["output"]
+    if output["task"] != "classification":
+        return []
+    return [str(c) for c in output.get("classes") or []]
+
+
+def class_followed(version: ModelVersion, chosen: str | None) -> str | None:
+    """The class whose probability the what-if curves show: the one the person picked, else
+    the positive class of a binary classifier (the second, as scikit-learn orders them), else
+    the first. It does not follow the predicted class, so the curves hold still when the
+    answer crosses a boundary."""
+    classes = class_choices(version)
+    if not classes:
+        return None
+    if chosen in classes:
+        return chosen
+    return classes[1] if len(classes) == 2 else classes[0]
+
+
 def curves_with_y(curves: Sequence[dict[str, Any]], focus: str | None) -> list[dict[str, Any]]:
     """Sweep curves with one number per point: the focus class's probability, or the value."""
     result = []
@@ -71,33 +92,76 @@ def curves_with_y(curves: Sequence[dict[str, Any]], focus: str | None) -> list[d
 
 
 def sensitivity_figure(
-    version: ModelVersion, curves: Sequence[dict[str, Any]], *, focus: str | None
+    version: ModelVersion,
+    curves: Sequence[dict[str, Any]],
+    *,
+    focus: str | None,
+    columns: int = 3,
+    panels: Sequence[str] | None = None,
 ) -> Figure:
-    """Small multiples of how the answer moves with each input."""
+    """Small multiples of how the answer moves with each input (or only ``panels``, in that
+    order; the value axis is still set by every curve, so split figures share one scale).
+
+    The value axis is fixed for a version (0 to 100% for a classifier; for a regressor the range
+    of the target in the reference data, widened only if a curve leaves it), so a redraw moves
+    the curves, not the axes, and a page can update the figure in place.
+    """
     interface = version_interface(version)
     labels = {f.name: f.spec.get("label") or f.name for f in interface.fields}
+    shown = curves
+    if panels is not None:
+        by_feature = {c["feature"]: c for c in curves}
+        shown = [by_feature[name] for name in panels if name in by_feature]
     if focus is not None:
         return charts.sensitivity(
-            {"answer": curves_with_y(curves, focus)},
+            {"answer": curves_with_y(shown, focus)},
             y_label=f"P({focus})",
             y_range=[0, 1],
             labels=labels,
+            columns=columns,
         )
     target = version.interface["output"].get("target") or "prediction"
+    with_y = curves_with_y(curves, None)
+    ys = [v for c in with_y for v in c["y"] if v is not None] + _reference_targets(version)
+    y_range = None
+    if ys:
+        low, high = min(ys), max(ys)
+        pad = (high - low) * 0.08 or abs(high) * 0.05 or 1
+        y_range = [low - pad, high + pad]
     return charts.sensitivity(
-        {"answer": curves_with_y(curves, None)}, y_label=target, labels=labels
+        {"answer": curves_with_y(shown, None)},
+        y_label=target,
+        y_range=y_range,
+        labels=labels,
+        columns=columns,
     )
 
 
-def heatmap_figure(grid: dict[str, Any], current: tuple[Any, Any] | None = None) -> Figure:
+def inputs_by_importance(version: ModelVersion) -> list[str]:
+    """The version's inputs, those that move its answers most first (permutation importance
+    measured at registration; the interface's order where there is none)."""
+    names = version_interface(version).names
+    measured = {
+        item["feature"]: item["mean"] for item in (version.evaluation or {}).get("importance", [])
+    }
+    return sorted(names, key=lambda name: -measured.get(name, float("-inf")))
+
+
+def heatmap_figure(
+    version: ModelVersion, grid: dict[str, Any], current: tuple[Any, Any] | None = None
+) -> Figure:
+    """The answer over two inputs, named by their labels; a probability on the page's % scale."""
+    interface = version_interface(version)
+    label = {f.name: f.spec.get("label") or f.name for f in interface.fields}
     return charts.heatmap(
-        x=grid["x"],
-        y=grid["y"],
+        x=label.get(grid["x"], grid["x"]),
+        y=label.get(grid["y"], grid["y"]),
         x_values=grid["x_values"],
         y_values=grid["y_values"],
         z=grid["z"],
         z_label=grid["z_label"],
         current=current,
+        percent=version.interface["output"]["task"] == "classification",
     )
 
 

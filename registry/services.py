@@ -402,12 +402,14 @@ def whatif_run(
     features: Sequence[str] | None = None,
     points: int = 25,
     pair: tuple[str, str] | None = None,
+    pair_class: str | None = None,
     store: bool = False,
     name: str = "",
 ) -> WhatIf:
     """Answer one row, then sweep each input (or ``features``) over ``points`` values.
 
-    ``pair`` adds a two-input grid. The sweep is one batch through the model. Not stored
+    ``pair`` adds a two-input grid, of ``pair_class``'s probability for a classifier (by
+    default the class the row is given). The sweep is one batch through the model. Not stored
     unless ``store`` (a saved or submitted scenario); a redraw is only counted.
     """
     interface = version_interface(version)
@@ -428,7 +430,7 @@ def whatif_run(
     )
     two_way = None
     if pair is not None:
-        target = answer.predictions[0].get("label")
+        target = pair_class if pair_class is not None else answer.predictions[0].get("label")
         two_way = grid(
             estimator,
             interface,

@@ -19,8 +19,10 @@ def _field(spec: InputField) -> forms.Field:
     if s.get("description"):
         attrs["aria-describedby"] = f"help-{spec.name}"
     if spec.type in ("number", "integer"):
-        step = s.get("step") or (1 if spec.type == "integer" else "any")
-        attrs.update(step=step, inputmode="decimal")
+        # The box takes any number; the step is the slider's. A typed value the browser
+        # thinks off-step would be held back silently (issue 9); the interface says what
+        # it refuses, next to the input.
+        attrs.update(step="any", inputmode="decimal")
         if spec.min is not None:
             attrs["min"] = spec.min
         if spec.max is not None:
