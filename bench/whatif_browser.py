@@ -10,10 +10,11 @@ and the 30-input breast-cancer demo models.
 Each change moves one slider (inputs taken in turn, alternately to a quarter and three
 quarters of its range, snapped to its step) and dispatches the slider's ``input`` event, as
 a drag does. The clock starts just before that event and stops when every figure shown in
-the result region has finished drawing after it: Plotly's ``newPlot``/``react`` promise has
-resolved (``plotly_afterplot``) and the next animation frame has come. "First graph" is the
-first figure drawn after the event (the answer's). Changes are made one at a time, each after
-the previous one settled. The page's own mechanism is not assumed: whatever the page calls on
+the result region has finished drawing after it: the promise of every Plotly call made
+since (``newPlot``, ``react``, ``animate``, ``relayout``...) has resolved and the next
+animation frame has come. "First graph" is the first figure drawn after the event (the
+answer's). Changes are made one at a time, each after the previous one settled (no Plotly
+call still running). The page's own mechanism is not assumed: whatever the page calls on
 ``Plotly`` is timed, so the same command measures the page before and after a change to it.
 
 Bytes are what Chromium received over the wire (encoded, via the DevTools protocol): a first
@@ -46,18 +47,22 @@ PASSWORD = "bench-password"
 TIMING = """
 (() => {
   window.__draws = [];
+  window.__pending = 0;
   let real, next = 0;
   const ids = new WeakMap();
   function wrap(P) {
-    for (const name of ["newPlot", "react"]) {
+    for (const name of ["newPlot", "react", "animate", "relayout", "restyle", "update"]) {
       const original = P[name];
       P[name] = function (gd) {
+        window.__pending += 1;
         const promise = original.apply(this, arguments);
         const el = typeof gd === "string" ? document.getElementById(gd) : gd;
         if (!ids.has(el)) ids.set(el, ++next);
-        Promise.resolve(promise).then(() => requestAnimationFrame(() => {
+        const done = () => requestAnimationFrame(() => {
           window.__draws.push({t: performance.now(), id: ids.get(el), name});
-        }));
+          window.__pending -= 1;
+        });
+        Promise.resolve(promise).then(done, done);
         return promise;
       };
     }
@@ -98,11 +103,10 @@ CHANGE = f"""([index, fraction]) => {{
 }}"""
 
 SETTLED = """(wanted) => {
-  const seen = new Map();
-  for (const d of window.__draws.slice(window.__mark)) if (!seen.has(d.id)) seen.set(d.id, d.t);
-  if (seen.size < wanted) return null;
-  const times = [...seen.values()].sort((a, b) => a - b);
-  return {first: times[0] - window.__start, last: times[times.length - 1] - window.__start};
+  const draws = window.__draws.slice(window.__mark);
+  if (new Set(draws.map((d) => d.id)).size < wanted || window.__pending > 0) return null;
+  const times = draws.map((d) => d.t);
+  return {first: Math.min(...times) - window.__start, last: Math.max(...times) - window.__start};
 }"""
 
 

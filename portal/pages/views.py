@@ -1,7 +1,7 @@
 """The portal's pages: one function view and one template per page.
 
-Views read with selectors, write with services, draw with portal.charting, and render; a
-what-if redraw renders the same template's ``result`` partial when htmx asks.
+Views read with selectors, write with services, draw with portal.charting, and render; the
+what-if page's script asks the same view for its answer and figures as JSON.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csp import csp_override
@@ -34,6 +36,7 @@ from registry.services import prediction_feedback_set, whatif_run
 
 SWEEP_POINTS = 25
 USE_DAYS = 14  # the window of "use" on the dashboard and the model tiles
+FIRST_PANELS = 9  # small multiples drawn before "show all": three rows of three
 _embed_signer = signing.Signer(salt="portal.embed")
 
 
@@ -145,9 +148,28 @@ def _reference_row(version, index: str | None) -> dict[str, Any]:
     return {i["name"]: row.get(i["name"]) for i in names}
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    """The page's script asks for the answer and the figures' data, not a page."""
+    if request.GET.get("format") == "json":
+        return True
+    accept = request.headers.get("Accept", "")
+    return accept.startswith("application/json")
+
+
+def _columns(params) -> int:
+    """Columns of small multiples the page has room for (its script measures; 3 otherwise)."""
+    try:
+        return min(3, max(1, int(params.get("columns", 3))))
+    except ValueError:
+        return 3
+
+
 @role_required(roles.ANALYST)
 @require_http_methods(["GET", "POST"])
 def whatif(request: HttpRequest, name: str) -> HttpResponse:
+    """The what-if page; its script asks the same view for JSON (``format=json``) on each
+    change: the answer, each input's note, and each figure's new data, keyed as the page's
+    figures are, so a figure added here is redrawn by the page without new plumbing."""
     model = model_or_404(name)
     version = version_or_404(model, request.GET if request.method == "GET" else request.POST)
     interface = selectors.version_interface(version)
@@ -161,6 +183,12 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     form.is_valid()  # every field is optional text; the interface validates below
     x, y = params.get("x") or "", params.get("y") or ""
     pair = (x, y) if x in interface.by_name and y in interface.by_name and x != y else None
+    focus = charting.class_followed(version, params.get("focus"))
+    show_all = params.get("all") == "1"
+    ranked = charting.inputs_by_importance(version)
+    first, rest = ranked[:FIRST_PANELS], ranked[FIRST_PANELS:]
+    if len(rest) <= 3:  # not worth a second figure
+        first, rest = ranked, []
     saving = request.method == "POST"
     result = None
     try:
@@ -169,8 +197,11 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
             row=form.row(),
             user=request.user,
             source=Source.PAGE,
+            # Sweep only the inputs whose panels are shown.
+            features=None if show_all or not rest else first,
             points=SWEEP_POINTS,
             pair=pair,
+            pair_class=focus,
             store=saving,
             name=params.get("scenario_name", "").strip() or "Saved scenario",
         )
@@ -182,7 +213,11 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
         messages.success(request, "Scenario saved. This page is its permanent link.")
         return redirect("prediction_detail", id=result.answer.prediction.id)
 
+    columns = _columns(params)
     ctx: dict[str, Any] = {
+        "show_all": show_all,
+        "hidden_panels": len(rest),
+        "first_panels": len(first),
         "model": model,
         "version": version,
         "form": form,
@@ -190,14 +225,22 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
         "pair": pair,
         "x": x,
         "y": y,
+        "focus": focus,
+        "classes": charting.class_choices(version),
+        "columns": columns,
         "pair_inputs": [f for f in interface.fields if f.type not in ("text", "date")],
         "reference_rows": _reference_choices(version),
         "selected_row": params.get("row", ""),
         "version_param": params.get("version", ""),
         "alias_param": params.get("alias", ""),
+        "figures": {},
     }
     if result is not None:
-        ctx.update(_whatif_figures(version, result, pair))
+        ctx.update(
+            _whatif_answer(
+                version, result, pair, focus=focus, columns=columns, panels=(first, rest)
+            )
+        )
         warnings = {w["field"]: w["message"] for w in result.answer.warnings}
     else:
         warnings = {}
@@ -205,8 +248,32 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
         {"field": form[f.name], "spec": f, "warning": warnings.get(f.name, "")}
         for f in interface.fields
     ]
-    template = "portal/whatif.html#result" if request.htmx else "portal/whatif.html"
-    return render(request, template, ctx)
+    if _wants_json(request):
+        return _whatif_json(request, ctx)
+    return render(request, "portal/whatif.html", ctx)
+
+
+def _whatif_json(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
+    """What the page's script redraws: the answer (rendered by the page's own partial), each
+    input's warning and error, the save form's values, and the figures."""
+    body = {
+        "answered": ctx["result"] is not None,
+        "answer": render_to_string("portal/whatif.html#answer", ctx, request=request),
+        "fields": {
+            item["spec"].name: {
+                "warning": item["warning"],
+                "error": " ".join(item["field"].errors),
+            }
+            for item in ctx["fields"]
+        },
+        "save": ctx.get("save_values", []),
+        "figures": ctx["figures"],
+    }
+    response = JsonResponse(body, json_dumps_params={"separators": (",", ":")})
+    response["Cache-Control"] = "private, no-store"
+    # Figures' numbers compress well (a 30-input model's redraw: ~50 kB -> ~10 kB). Only this
+    # JSON is compressed: it carries no secret for a compression side channel to reveal.
+    return GZipMiddleware(lambda _: response).process_response(request, response)
 
 
 def _reference_choices(version) -> list[dict[str, Any]]:
@@ -220,28 +287,45 @@ def _reference_choices(version) -> list[dict[str, Any]]:
     ]
 
 
-def _whatif_figures(version, result, pair) -> dict[str, Any]:
+def _whatif_answer(version, result, pair, *, focus, columns, panels) -> dict[str, Any]:
+    """The answer and the figures, keyed as the page's figure containers are (the answer
+    first: the page's script draws them in this order)."""
     prediction = result.answer.predictions[0]
-    focus = charting.focus_of(version, prediction)
     probabilities = prediction.get("probabilities") or {}
+    row = result.answer.rows[0]
+    first, rest = panels
+    swept = {c["feature"] for c in result.curves}
     figures = {
+        "answer": charting.answer_figure(version, result.answer.predictions),
+        "sensitivity": charting.sensitivity_figure(
+            version, result.curves, focus=focus, columns=columns, panels=first
+        ),
+        # Drawn only when asked for: 30 small multiples cost a phone a long scroll and
+        # every redraw more time; the inputs that move the answer most come first.
+        "sensitivity_rest": charting.sensitivity_figure(
+            version, result.curves, focus=focus, columns=columns, panels=rest
+        )
+        if rest and swept.issuperset(rest)
+        else None,
+        "heatmap": charting.heatmap_figure(
+            version, result.grid, current=(row[pair[0]], row[pair[1]])
+        )
+        if result.grid is not None
+        else None,
+    }
+    return {
         "prediction": prediction,
         "confidence": probabilities.get(str(prediction.get("label"))),
         "save_values": [
-            *form_data(result.answer.rows[0]).items(),
+            *[(k, str(v)) for k, v in form_data(row).items()],
             *[(k, v) for k, v in (("x", pair and pair[0]), ("y", pair and pair[1])) if v],
-            ("version", version.number),
+            *([("focus", focus)] if focus is not None else []),
+            *([("all", "1")] if figures["sensitivity_rest"] else []),
+            ("version", str(version.number)),
         ],
-        "answer_figure": charting.answer_figure(version, result.answer.predictions),
-        "sensitivity_figure": charting.sensitivity_figure(version, result.curves, focus=focus),
+        "figures": figures,
         "warnings": result.answer.warnings,
     }
-    if result.grid is not None:
-        row = result.answer.rows[0]
-        figures["heatmap_figure"] = charting.heatmap_figure(
-            result.grid, current=(row[pair[0]], row[pair[1]])
-        )
-    return figures
 
 
 # ---------------------------------------------------------------- predictions

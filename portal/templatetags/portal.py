@@ -19,22 +19,32 @@ _JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
 
 
 @register.simple_tag
-def plot(figure: dict[str, Any] | None, label: str = "", css_class: str = "") -> str:
+def plot(figure: dict[str, Any] | None, label: str = "", css_class: str = "", key: str = "") -> str:
     """A figure as a container plus its JSON; static/js/plots.js draws it.
 
-    ``label`` becomes the container's accessible name (role="img").
+    ``label`` becomes the container's accessible name (role="img"). ``key`` names the figure
+    for a page that redraws it in place (``data-figure``): such a container is rendered even
+    without a figure (hidden), ready for the page's script to fill.
     """
     if not figure:
-        return ""
+        if not key:
+            return ""
+        return format_html(
+            '<figure class="plot" role="img" aria-label="{}" data-figure="{}" hidden>'
+            '<div class="plot-canvas" data-plot-canvas></div></figure>',
+            label or "Chart",
+            key,
+        )
     data = json.dumps(figure, cls=DjangoJSONEncoder, separators=(",", ":")).translate(_JSON_ESCAPES)
     title = label or figure.get("layout", {}).get("title", {}).get("text", "Chart")
     return format_html(
-        '<figure class="plot {}" role="img" aria-label="{}">'
+        '<figure class="plot {}" role="img" aria-label="{}"{}>'
         '<div class="plot-canvas" data-plot-canvas></div>'
         '<noscript><p class="small muted">This chart needs JavaScript.</p></noscript>'
         '<script type="application/json" data-plotly>{}</script></figure>',
         css_class,
         title,
+        format_html(' data-figure="{}"', key) if key else "",
         mark_safe(data),
     )
 

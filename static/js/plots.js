@@ -1,6 +1,7 @@
 // Draws every figure on the page: a <script type="application/json" data-plotly> holding
 // {"data": [...], "layout": {...}} beside a [data-plot-canvas] div. Runs on load and after
-// every htmx swap; each script is drawn once.
+// every htmx swap; each script is drawn once. window.PortalPlots.update(figureEl, figure)
+// redraws a drawn figure in place (see update below), for pages that redraw as inputs change.
 (function () {
   "use strict";
 
@@ -8,6 +9,8 @@
     responsive: true,
     displaylogo: false,
     modeBarButtonsToRemove: ["lasso2d", "select2d"],
+    // On a phone the toolbar would sit over the figure's title; its tools need a mouse.
+    displayModeBar: window.matchMedia("(max-width: 820px)").matches ? false : "hover",
   };
   const drawn = new WeakSet();
 
@@ -23,15 +26,83 @@
       canvas.textContent = "This chart could not be read.";
       return;
     }
+    plot(canvas, figure);
+  }
+
+  // The parts of a figure that an in-place update may change without Plotly redrawing the
+  // figure's frame: the traces' numbers, the layout's shapes. Anything else that differs
+  // (a title, an axis, a trace's style) goes through Plotly.react.
+  const MOVING = ["x", "y", "z", "text"];
+
+  function frameOf(figure) {
+    const layout = Object.assign({}, figure.layout);
+    delete layout.shapes;
+    const traces = figure.data.map(function (trace) {
+      const rest = {};
+      Object.keys(trace).forEach(function (key) {
+        if (MOVING.indexOf(key) < 0) rest[key] = trace[key];
+      });
+      return rest;
+    });
+    return JSON.stringify([layout, traces]);
+  }
+
+  function plot(canvas, figure) {
     const layout = Object.assign({ autosize: true }, figure.layout);
-    window.Plotly.newPlot(canvas, figure.data, layout, config).then(function () {
+    canvas.__frame = frameOf(figure);
+    canvas.__shapes = JSON.stringify(figure.layout.shapes || []);
+    return window.Plotly.newPlot(canvas, figure.data, layout, config).then(function () {
       canvas.closest("figure").classList.add("is-drawn");
     });
+  }
+
+  // Redraw a figure in place. When only the numbers moved (the usual case: same panels, same
+  // axes, new curves), Plotly.animate with no transition moves the traces without redrawing
+  // axes, titles or the DOM around them: several times cheaper than Plotly.react on a figure
+  // of 30 small multiples. Otherwise Plotly.react, which keeps the DOM and diffs the rest.
+  function update(figureEl, figure) {
+    const canvas = figureEl.querySelector("[data-plot-canvas]");
+    figureEl.hidden = false;
+    if (!canvas.data) return plot(canvas, figure);
+    const frame = frameOf(figure);
+    const shapes = JSON.stringify(figure.layout.shapes || []);
+    const heatmap = figure.data.some(function (t) { return t.type === "heatmap"; });
+    if (frame !== canvas.__frame || heatmap || figure.data.length !== canvas.data.length) {
+      canvas.__frame = frame;
+      canvas.__shapes = shapes;
+      const layout = Object.assign({ autosize: true }, figure.layout);
+      return window.Plotly.react(canvas, figure.data, layout, config);
+    }
+    const moved = figure.data.map(function (trace) {
+      const numbers = {};
+      MOVING.forEach(function (key) { if (key in trace) numbers[key] = trace[key]; });
+      return numbers;
+    });
+    const traces = moved.map(function (_, i) { return i; });
+    return window.Plotly.animate(
+      canvas,
+      { data: moved, traces: traces },
+      { transition: { duration: 0 }, frame: { duration: 0, redraw: false } }
+    ).then(function () {
+      if (shapes === canvas.__shapes) return undefined;
+      canvas.__shapes = shapes;
+      return window.Plotly.relayout(canvas, { shapes: figure.layout.shapes || [] });
+    });
+  }
+
+  // Empty a figure that has nothing to show now (e.g. the heatmap once its inputs are unset).
+  function clear(figureEl) {
+    const canvas = figureEl.querySelector("[data-plot-canvas]");
+    if (canvas.data && window.Plotly) window.Plotly.purge(canvas);
+    figureEl.classList.remove("is-drawn");
+    figureEl.hidden = true;
   }
 
   function drawAll(root) {
     (root || document).querySelectorAll("script[data-plotly]").forEach(draw);
   }
+
+  window.PortalPlots = { update: update, clear: clear };
 
   document.addEventListener("DOMContentLoaded", function () {
     drawAll(document);

@@ -1,6 +1,12 @@
-// The what-if form: each number has a box and a slider that move together. Only the box has
-// a name, so the form (and the shareable URL) carries one value per input; htmx submits the
-// form as either changes (see hx-trigger on the form).
+// The what-if form (and the compare form, which shares its inputs): each number has a box
+// and a slider that move together. Only the box has a name, so the form (and the shareable
+// URL) carries one value per input.
+//
+// On the what-if page ([data-whatif]) every change is sent at once, as JSON from the same
+// view (format=json): at most one request is in flight, and while it is, only the newest
+// inputs wait. The answer is painted first, then each figure is updated in place
+// (PortalPlots.update). Until the answer on screen is the answer to the inputs on screen, it is
+// marked stale; inputs that cannot be answered say why, next to themselves, at once.
 (function () {
   "use strict";
 
@@ -18,7 +24,7 @@
       }
     } else if (el.matches("input[type=number]")) {
       const slider = document.querySelector('input[type=range][data-for="' + el.id + '"]');
-      if (slider && el.value !== "") slider.value = el.value;
+      if (slider && el.value !== "" && el.validity.valid) slider.value = el.value;
     }
   });
 
@@ -31,5 +37,199 @@
       button.textContent = "Link copied";
       setTimeout(function () { button.textContent = "Copy link"; }, 2000);
     });
+  });
+
+  // ---------------------------------------------------------------- the what-if page
+  const page = document.querySelector("[data-whatif]");
+  const form = document.getElementById("whatif-form");
+  if (!page || !form || !form.hasAttribute("data-live")) return;
+
+  const answerBox = page.querySelector("[data-answer-box]");
+  const answerBar = page.querySelector("[data-answer-bar]");
+  const reason = page.querySelector("[data-stale-reason]");
+  const saveValues = page.querySelector("[data-save-values]");
+  let inFlight = false;
+  let waiting = false; // a change came while a request was in flight
+  let shownQuery = null; // the inputs the answer on screen answers
+
+  function columns() {
+    const width = document.getElementById("result").clientWidth;
+    return width < 480 ? 1 : width < 720 ? 2 : 3;
+  }
+
+  function query() {
+    const params = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (typeof value === "string") params.append(key, value);
+    });
+    return params.toString();
+  }
+
+  function setState(state, why) {
+    page.dataset.state = state;
+    if (reason) reason.textContent = why ? ": " + why : "";
+  }
+
+  // What the browser already knows cannot be answered: no round trip needed to say so.
+  function localProblem(box) {
+    if (box.validity.badInput) return "Enter a number.";
+    if (box.validity.rangeUnderflow) return "Must be at least " + box.min + ".";
+    if (box.validity.rangeOverflow) return "Must be at most " + box.max + ".";
+    return "";
+  }
+
+  function note(name, kind, text) {
+    const el = document.getElementById(kind + "-" + name);
+    if (el && el.textContent !== text) el.textContent = text;
+  }
+
+  function checkLocally() {
+    let problems = 0;
+    form.querySelectorAll("input[type=number][name]").forEach(function (box) {
+      const problem = localProblem(box);
+      if (problem) {
+        problems += 1;
+        note(box.name, "err", problem);
+        box.setAttribute("aria-invalid", "true");
+      } else if (box.dataset.localError) {
+        note(box.name, "err", "");
+      }
+      if (problem) box.dataset.localError = "1";
+      else delete box.dataset.localError;
+    });
+    return problems;
+  }
+
+  function changed() {
+    const current = query();
+    history.replaceState(null, "", form.action + "?" + current);
+    if (checkLocally()) {
+      setState("invalid", "see the input marked in red");
+      return;
+    }
+    if (current === shownQuery) {
+      setState("fresh");
+      return;
+    }
+    setState("stale", "");
+    if (inFlight) {
+      waiting = true;
+      return;
+    }
+    send(current);
+  }
+
+  function nextFrame() {
+    return new Promise(function (resolve) { requestAnimationFrame(function () { resolve(); }); });
+  }
+
+  // data-busy is on the page while a request or a redraw is under way (tests wait on it).
+  let painting = 0;
+  function settle() {
+    if (inFlight || painting) page.dataset.busy = "true";
+    else delete page.dataset.busy;
+  }
+
+  function send(sent) {
+    inFlight = true;
+    waiting = false;
+    settle();
+    const url = form.action + "?" + sent + "&format=json&columns=" + columns();
+    fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("The server answered " + response.status + ".");
+        return response.json();
+      })
+      .then(function (body) {
+        inFlight = false;
+        // Newer inputs waited: ask for them now, and paint this answer (marked stale) while
+        // the server works on theirs.
+        const newest = query();
+        if (waiting && newest !== sent && !checkLocally()) send(newest);
+        painting += 1;
+        return paint(body, sent).finally(function () {
+          painting -= 1;
+          settle();
+        });
+      })
+      .catch(function (error) {
+        inFlight = false;
+        settle();
+        setState("invalid", "no answer came back (" + error.message + ")");
+      });
+  }
+
+  function paint(body, sent) {
+    body.fields && Object.keys(body.fields).forEach(function (name) {
+      const box = document.getElementById("in-" + name);
+      note(name, "warn", body.fields[name].warning);
+      if (box && box.dataset.localError) return; // the browser's own reason stays
+      note(name, "err", body.fields[name].error);
+      if (box) {
+        if (body.fields[name].error) box.setAttribute("aria-invalid", "true");
+        else box.removeAttribute("aria-invalid");
+      }
+    });
+    if (!body.answered) {
+      answerBox.innerHTML = body.answer;
+      if (sent === query()) setState("invalid", "see the input marked in red");
+      return Promise.resolve();
+    }
+    answerBox.innerHTML = body.answer;
+    const number = answerBox.querySelector("[data-answer]");
+    if (answerBar && number) answerBar.textContent = number.textContent.replace(/\s+/g, " ").trim();
+    shownQuery = sent;
+    const current = query();
+    if (sent === current) setState("fresh");
+    else if (page.dataset.state !== "invalid") setState("stale", "");
+    page.querySelectorAll("[data-needs-answer]").forEach(function (el) { el.hidden = false; });
+    if (saveValues) {
+      saveValues.replaceChildren.apply(saveValues, body.save.map(function (pairOf) {
+        const input = document.createElement("input");
+        input.type = "hidden";
+        input.name = pairOf[0];
+        input.value = pairOf[1];
+        return input;
+      }));
+    }
+    page.dataset.columns = String(columns());
+    // The answer first, painted before the other figures are touched; then the rest.
+    const keys = Object.keys(body.figures);
+    let chain = Promise.resolve();
+    keys.forEach(function (key, i) {
+      const figureEl = page.querySelector('figure[data-figure="' + key + '"]');
+      if (!figureEl || !window.PortalPlots) return;
+      chain = chain.then(function () {
+        const figure = body.figures[key];
+        if (!figure) return window.PortalPlots.clear(figureEl);
+        return window.PortalPlots.update(figureEl, figure);
+      });
+      if (i === 0) chain = chain.then(nextFrame);
+    });
+    return chain;
+  }
+
+  // Every control of the form, including the selects beside the figures that belong to it
+  // (form="whatif-form"). A slider is left out: it passes its value on to its box, whose
+  // own input event follows.
+  document.addEventListener("input", function (event) {
+    if (event.target.form === form && event.target.type !== "range") changed();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    shownQuery = page.dataset.state === "fresh" ? query() : null;
+    // A narrower page than the server assumed draws the small multiples in fewer columns.
+    if (String(columns()) !== page.dataset.columns && shownQuery !== null) {
+      send(shownQuery);
+    }
+  });
+  let resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () {
+      if (String(columns()) !== page.dataset.columns && shownQuery === query() && !inFlight) {
+        send(shownQuery);
+      }
+    }, 200);
   });
 })();

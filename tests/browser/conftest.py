@@ -202,9 +202,8 @@ def open_page(browser, live_server, request) -> Iterator[Any]:
     opened: list[tuple[Any, Any, BrowserLog]] = []
 
     def open_(log: BrowserLog | None = None, **context_options: Any) -> Any:
-        context = browser.new_context(
-            base_url=live_server.url, viewport={"width": 1280, "height": 900}, **context_options
-        )
+        options = {"viewport": {"width": 1280, "height": 900}, **context_options}
+        context = browser.new_context(base_url=live_server.url, **options)
         context.set_default_timeout(TIMEOUT_MS)
         log = log or BrowserLog()
         watch(context, log)

@@ -110,13 +110,17 @@ def wait_drawn(page: Any, selector: str = ANSWER) -> str:
     return figure_data(page, selector)
 
 
+# While the page asks for an answer or redraws it, whatif.js marks it busy.
+IDLE = """!document.querySelector("[data-whatif][data-busy]")"""
+
+
 def wait_redraw(page: Any, before: str, selector: str = ANSWER) -> str:
-    """Wait until htmx swapped the result in and plots.js drew something other than ``before``."""
+    """Wait until the page is idle and drew something other than ``before`` at ``selector``."""
     page.wait_for_function(
         f"""([sel, before]) => {{
             const figure = document.querySelector(sel);
             return figure && figure.classList.contains("is-drawn")
-                && !document.querySelector("#result.htmx-request")
+                && {IDLE}
                 && ({DRAWN})(figure.querySelector(".plot-canvas")) !== before;
         }}""",
         arg=[selector, before],
@@ -125,14 +129,14 @@ def wait_redraw(page: Any, before: str, selector: str = ANSWER) -> str:
 
 
 def wait_settled(page: Any) -> str:
-    """Wait until no redraw is in flight and the answer is drawn. Only meaningful once
-    something shows that the swap happened (otherwise the old answer satisfies it)."""
+    """Wait until no request or redraw is under way, the answer is drawn and it answers the
+    inputs on screen."""
     page.wait_for_function(
-        """(sel) => {
+        f"""(sel) => {{
             const figure = document.querySelector(sel);
-            return figure && figure.classList.contains("is-drawn")
-                && !document.querySelector("#result.htmx-request");
-        }""",
+            return figure && figure.classList.contains("is-drawn") && {IDLE}
+                && document.querySelector("[data-whatif]").dataset.state === "fresh";
+        }}""",
         arg=ANSWER,
     )
     return figure_data(page)
@@ -146,13 +150,13 @@ def same_value(a: str | None, b: str | None) -> bool:
         return a == b
 
 
-ALL_FIGURES = f"""() => JSON.stringify([...document.querySelectorAll("#result figure.plot")]
-    .map((f) => f.classList.contains("is-drawn") ? ({DRAWN})(f.querySelector(".plot-canvas"))
-                                                 : null))"""
+ALL_FIGURES = f"""() => JSON.stringify(
+    [...document.querySelectorAll("#result figure.plot:not([hidden])")].map((f) =>
+        f.classList.contains("is-drawn") ? ({DRAWN})(f.querySelector(".plot-canvas")) : null))"""
 
 
 def all_figures(page: Any) -> str:
-    """What every figure in the result region drew (null for one not drawn yet), as JSON."""
+    """What every figure shown in the result region drew (null for one not drawn yet), as JSON."""
     return page.evaluate(ALL_FIGURES)
 
 
@@ -226,7 +230,7 @@ def test_the_whatif_journey(page, case: Case, snap):
         page.select_option(f"#in-{name}", choice)
         wait_url_value(page, name, choice)
         page.wait_for_function(
-            f"""(before) => !document.querySelector("#result.htmx-request")
+            f"""(before) => {IDLE}
                 && !({ALL_FIGURES})().includes("null") && ({ALL_FIGURES})() !== before""",
             arg=figures,
         )
@@ -247,8 +251,6 @@ def test_the_whatif_journey(page, case: Case, snap):
     page.fill(f"#in-{name}", value)
     expect(warning).to_have_text("")
     wait_url_value(page, name, value)
-    # Leaving the box fires "change", which (today) redraws once more; let that finish so it
-    # cannot swap the save form away while the name is typed (see the test below).
     page.locator(f"#in-{name}").blur()
     answer = wait_settled(page)
     assert_no_reload(page)
@@ -321,9 +323,9 @@ def test_a_scenario_name_typed_right_after_an_edit_is_kept(
     page, make_browser_user, clinic_forest_bytes, clinic_csv
 ):
     """Type a value, then click into "Save this scenario as" and type a name, as a person
-    would. The server's answer to any redraw the click starts is held back until the name is
-    typed (as a server taking 100 ms would against a person typing), so the outcome does not
-    depend on timing: the name must survive whatever the redraw swaps in."""
+    would. The server's answer to any redraw under way is held back until the name is typed
+    (as a server taking 100 ms would against a person typing), so the outcome does not
+    depend on timing: the name must survive whatever the redraw changes."""
     model_version_register(
         name="clinic", artifact=clinic_forest_bytes, reference=clinic_csv, target="high_risk"
     )
@@ -346,14 +348,10 @@ def test_a_scenario_name_typed_right_after_an_edit_is_kept(
         route.continue_()
     page.unroute(re.compile(r"/whatif/\?"))
     if held:
-        page.wait_for_function("() => !document.querySelector('#result.htmx-request')")
         wait_settled(page)
     typed = page.input_value("#scenario-name")
     assert typed == "Older patient", (
-        f"BUG: the scenario name became {typed!r} ({len(held)} redraw(s) started by the click). "
-        "Leaving a number box fires 'change', and hx-trigger=\"input delay:150ms, change\" on "
-        "#whatif-form (templates/portal/whatif.html) redraws #result again with the same "
-        "inputs, replacing the save form and the name being typed into it. Drop 'change' "
-        "from the trigger (number boxes, selects, sliders and checkboxes all fire 'input'), "
-        "or keep the scenario name out of the swapped region (or hx-preserve it)."
+        f"BUG: the scenario name became {typed!r} ({len(held)} redraw(s) held). A redraw must "
+        "update the answer and the figures in place (static/js/whatif.js), never re-render "
+        "the save form and the name being typed into it."
     )

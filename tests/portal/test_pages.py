@@ -1,7 +1,9 @@
+import gzip
 import json
 import re
 from urllib.parse import parse_qs, urlparse
 
+import plotly.graph_objects as go
 import plotly.offline
 import pytest
 from django.contrib.staticfiles import finders
@@ -116,15 +118,132 @@ def test_the_whatif_page_answers_from_the_query_string(as_analyst, clinic_versio
     assert inline_scripts(response) == []
 
 
-def test_an_htmx_redraw_renders_only_the_result(as_analyst, clinic_version):
+def redraw(client, params: dict, **headers) -> dict:
+    """What the what-if page's script gets back for ``params``."""
+    response = client.get("/models/clinic/whatif/", {**params, "format": "json"}, **headers)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    if response.get("Content-Encoding") == "gzip":
+        return json.loads(gzip.decompress(response.content))
+    return response.json()
+
+
+def test_the_page_script_gets_the_answer_and_each_figure_as_json(as_analyst, clinic_version):
+    body = redraw(as_analyst, {**ROW, "bmi": "90"})
+    assert body["answered"] is True
+    assert re.search(r"data-answer>(yes|no)", body["answer"])
+    # The figures are keyed as the page's containers are, the answer first.
+    assert list(body["figures"]) == ["answer", "sensitivity", "sensitivity_rest", "heatmap"]
+    assert body["figures"]["heatmap"] is None
+    assert body["figures"]["sensitivity_rest"] is None  # 6 inputs: all in the first figure
+    for fig in (body["figures"]["answer"], body["figures"]["sensitivity"]):
+        go.Figure(fig)
+    page = as_analyst.get("/models/clinic/whatif/", {**ROW, "bmi": "90"})
+    assert figures(page)[:2] == [body["figures"]["answer"], body["figures"]["sensitivity"]]
+    # The out-of-range warning goes next to its field; the save form gets the new inputs.
+    assert "outside the training range" in body["fields"]["bmi"]["warning"]
+    assert ["bmi", "90.0"] in body["save"]
+    # The same answer over the Accept header, compressed for a browser that takes gzip.
     response = as_analyst.get(
-        "/models/clinic/whatif/", {**ROW, "bmi": "90"}, headers={"HX-Request": "true"}
+        "/models/clinic/whatif/",
+        {**ROW, "bmi": "90"},
+        headers={"Accept": "application/json", "Accept-Encoding": "gzip"},
     )
-    html = response.content.decode()
-    assert "<html" not in html and '<form class="card inputs"' not in html
-    assert len(figures(response)) == 2
-    # The out-of-range warning goes next to its field, out of band.
-    assert re.search(r'id="warn-bmi" hx-swap-oob="true">[^<]*outside the training range', html)
+    assert response["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(response.content))["figures"] == body["figures"]
+    assert not Prediction.objects.exists()  # a question, not a decision
+
+
+def test_a_bad_input_in_a_redraw_is_named_next_to_its_field(as_analyst, clinic_version):
+    body = redraw(as_analyst, {**ROW, "bmi": "abc", "sex": "robot"})
+    assert body["answered"] is False
+    assert body["fields"]["bmi"]["error"] == "Enter a number."
+    assert "is not one of: female, male" in body["fields"]["sex"]["error"]
+    assert body["fields"]["age"]["error"] == ""
+    assert body["figures"] == {}
+    assert "Fix the marked inputs" in body["answer"]
+
+
+def test_a_typed_value_between_slider_steps_is_answered(as_analyst, clinic_version):
+    page = as_analyst.get("/models/clinic/whatif/", ROW).content.decode()
+    box = re.search(r"<input[^>]*id=\"in-bmi\"[^>]*>", page).group(0)
+    assert 'step="any"' in box  # the browser lets any number through; the slider has its step
+    body = redraw(as_analyst, {**ROW, "bmi": "33.93"})
+    assert body["answered"] and ["bmi", "33.93"] in body["save"]
+
+
+def test_the_curves_show_the_class_picked_whatever_the_answer(as_analyst, clinic_version):
+    def curves(params: dict) -> tuple[str, list[list[float]]]:
+        fig = redraw(as_analyst, params)["figures"]["sensitivity"]
+        lines = [t["y"] for t in fig["data"] if t["type"] == "scatter"]
+        return fig["layout"]["yaxis"]["title"]["text"], lines
+
+    # By default the positive class (the second, as scikit-learn orders a binary target's),
+    # on both sides of the boundary.
+    low, high = {**ROW, "bmi": "18", "s5": "3.5"}, {**ROW, "bmi": "45", "s5": "6"}
+    assert redraw(as_analyst, low)["answer"] != redraw(as_analyst, high)["answer"]
+    assert curves(low)[0] == curves(high)[0] == "P(yes)"
+    # Picked, the other class: its probability, the complement of the first.
+    label, picked = curves({**low, "focus": "no"})
+    assert label == "P(no)"
+    for mine, other in zip(picked, curves(low)[1], strict=True):
+        assert [a + b for a, b in zip(mine, other, strict=True)] == pytest.approx([1.0] * len(mine))
+    # An unknown class falls back to the default rather than failing.
+    assert curves({**low, "focus": "maybe"})[0] == "P(yes)"
+
+
+@pytest.fixture
+def cancer_version(db):
+    """A 30-input classifier: scikit-learn's breast cancer data, a logistic regression."""
+    import skops.io as sio
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data = load_breast_cancer(as_frame=True)
+    frame = data.data.rename(columns=lambda c: c.replace(" ", "_"))
+    frame["diagnosis"] = data.target.map({0: "malignant", 1: "benign"}).astype(object)
+    X, y = frame.drop(columns="diagnosis"), frame["diagnosis"]
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    return model_version_register(
+        name="cancer", artifact=sio.dumps(model), reference=csv_bytes(frame), target="diagnosis"
+    )
+
+
+def test_with_many_inputs_the_strongest_panels_come_first_the_rest_on_demand(
+    as_analyst, cancer_version
+):
+    def panels(fig) -> list[str]:
+        return [re.sub(r"</?b>", "", a["text"]) for a in fig["layout"]["annotations"]]
+
+    url = "/models/cancer/whatif/"
+    labels = {f["name"]: f.get("label") or f["name"] for f in cancer_version.interface["inputs"]}
+    ranked = [
+        labels[i["feature"]]
+        for i in sorted(cancer_version.evaluation["importance"], key=lambda i: -i["mean"])
+    ]
+    first = json.loads(as_analyst.get(url, {"format": "json"}).content)["figures"]
+    assert panels(first["sensitivity"]) == ranked[:9]
+    assert first["sensitivity_rest"] is None
+    page = as_analyst.get(url).content.decode()
+    assert "Show the other 21 inputs too" in page
+    every = json.loads(as_analyst.get(url, {"format": "json", "all": "1"}).content)["figures"]
+    assert panels(every["sensitivity"]) == ranked[:9]
+    assert panels(every["sensitivity_rest"]) == ranked[9:]
+
+
+def test_the_heatmap_names_its_inputs_and_keeps_its_extent(as_analyst, clinic_version):
+    fig = redraw(as_analyst, {**ROW, "x": "bmi", "y": "age", "focus": "yes"})["figures"]["heatmap"]
+    go.Figure(fig)
+    heat = fig["data"][0]
+    assert heat["zmin"] == 0 and heat["zmax"] == 1 and heat["colorbar"]["tickformat"] == ".0%"
+    assert fig["layout"]["title"]["text"] == "P(yes) by Bmi and Age"  # the labels
+    far = redraw(as_analyst, {**ROW, "bmi": "95", "x": "bmi", "y": "age"})["figures"]["heatmap"]
+    # A current value far outside the grid is marked at its edge; the axis does not stretch.
+    assert far["layout"]["xaxis"]["range"] == fig["layout"]["xaxis"]["range"]
+    assert far["data"][1]["x"][0] == far["layout"]["xaxis"]["range"][1]
+    assert "95" in far["data"][1]["hovertemplate"]
 
 
 def test_a_bad_input_is_shown_next_to_its_field(as_analyst, clinic_version):
