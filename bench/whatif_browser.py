@@ -106,7 +106,13 @@ SETTLED = """(wanted) => {
   const draws = window.__draws.slice(window.__mark);
   if (new Set(draws.map((d) => d.id)).size < wanted || window.__pending > 0) return null;
   const times = draws.map((d) => d.t);
-  return {first: Math.min(...times) - window.__start, last: Math.max(...times) - window.__start};
+  // The last response the page asked for since the change (fetch or XHR): where the server's
+  // part ends and the browser's drawing begins.
+  const asked = performance.getEntriesByType("resource").filter(
+    (e) => e.startTime >= window.__start && /whatif/.test(e.name));
+  const answered = asked.length ? Math.max(...asked.map((e) => e.responseEnd)) : NaN;
+  return {first: Math.min(...times) - window.__start, last: Math.max(...times) - window.__start,
+          response: answered - window.__start};
 }"""
 
 
@@ -215,7 +221,7 @@ def measure(browser, base: str, model: str, changes: int) -> None:
     repeat_bytes, repeat_requests = wire.take()
 
     shown = page.evaluate(SHOWN)
-    firsts, lasts = [], []
+    firsts, lasts, responses = [], [], []
     refused: set[str] = set()
     i = done = 0
     while done < changes + 3:
@@ -238,6 +244,7 @@ def measure(browser, base: str, model: str, changes: int) -> None:
         page.wait_for_timeout(150)  # let any late redraw land before the next change
         if done > 3:  # the first few warm the server's caches and the JIT
             firsts.append(result["first"])
+            responses.append(result["response"])
             lasts.append(result["last"])
     redraw_bytes, redraw_requests = wire.take()
     context.close()
@@ -263,6 +270,10 @@ def measure(browser, base: str, model: str, changes: int) -> None:
     print(
         f"  input -> first graph (answer):   p50 {pct(firsts, 0.5):6.0f} ms  "
         f"p95 {pct(firsts, 0.95):6.0f} ms"
+    )
+    print(
+        f"  input -> response received:      p50 {pct(responses, 0.5):6.0f} ms  "
+        f"p95 {pct(responses, 0.95):6.0f} ms  (server and network; the rest is drawing)"
     )
     if refused:
         print(f"  sliders whose values the number box refuses (skipped): {sorted(refused)}")

@@ -43,6 +43,7 @@ def class_probabilities(
             "yaxis": {"autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"},
             "height": 90 + 44 * len(classes),
             "showlegend": False,
+            "margin": {"r": 44},  # room for "100%" beside a full bar on a narrow screen
         },
     )
 
@@ -380,10 +381,14 @@ def heatmap(
                 "<extra></extra>",
             }
         )
+    heading = f"{z_label} by {x} and {y}"
+    if len(heading) > 36:  # two lines rather than a title cut off on a phone
+        heading = f"{z_label} by {x}<br>and {y}"
     return figure(
         data,
         {
-            "title": title(f"{z_label} by {x} and {y}"),
+            "title": title(heading),
+            "margin": {"t": 64 if "<br>" in heading else 40},
             "xaxis": axis(title={"text": x}, **({"range": x_range} if x_range else {})),
             "yaxis": axis(title={"text": y}, **({"range": y_range} if y_range else {})),
             "height": 380,

@@ -56,10 +56,15 @@
     });
   }
 
-  // Redraw a figure in place. When only the numbers moved (the usual case: same panels, same
-  // axes, new curves), Plotly.animate with no transition moves the traces without redrawing
-  // axes, titles or the DOM around them: several times cheaper than Plotly.react on a figure
-  // of 30 small multiples. Otherwise Plotly.react, which keeps the DOM and diffs the rest.
+  function panels(layout) {
+    return Object.keys(layout).filter(function (key) { return /^xaxis\d*$/.test(key); }).length;
+  }
+
+  // Redraw a figure in place. When only the numbers of a figure of many panels moved (small
+  // multiples: same panels, same axes, new curves), Plotly.animate with no transition moves
+  // the traces without redrawing axes, titles or the DOM around them: several times cheaper
+  // than Plotly.react, which redraws every axis. A figure of one or two panels is cheaper
+  // with react (animate waits a frame); so is anything whose frame changed.
   function update(figureEl, figure) {
     const canvas = figureEl.querySelector("[data-plot-canvas]");
     figureEl.hidden = false;
@@ -67,7 +72,12 @@
     const frame = frameOf(figure);
     const shapes = JSON.stringify(figure.layout.shapes || []);
     const heatmap = figure.data.some(function (t) { return t.type === "heatmap"; });
-    if (frame !== canvas.__frame || heatmap || figure.data.length !== canvas.data.length) {
+    if (
+      frame !== canvas.__frame ||
+      heatmap ||
+      panels(figure.layout) < 4 ||
+      figure.data.length !== canvas.data.length
+    ) {
       canvas.__frame = frame;
       canvas.__shapes = shapes;
       const layout = Object.assign({ autosize: true }, figure.layout);

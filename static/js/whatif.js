@@ -107,15 +107,17 @@
       setState("invalid", "see the input marked in red");
       return;
     }
+    if (inFlight) {
+      // Asked again once the answer under way is in (unless it is for these very inputs).
+      waiting = true;
+      setState("stale", "");
+      return;
+    }
     if (current === shownQuery) {
       setState("fresh");
       return;
     }
     setState("stale", "");
-    if (inFlight) {
-      waiting = true;
-      return;
-    }
     send(current);
   }
 
@@ -125,6 +127,8 @@
 
   // data-busy is on the page while a request or a redraw is under way (tests wait on it).
   let painting = 0;
+  let received = 0; // answers received so far
+  let redrawn = Promise.resolve(); // the redraws, chained
   function settle() {
     if (inFlight || painting) page.dataset.busy = "true";
     else delete page.dataset.busy;
@@ -146,11 +150,18 @@
         // the server works on theirs.
         const newest = query();
         if (waiting && newest !== sent && !checkLocally()) send(newest);
+        // One redraw at a time, in order; one overtaken by a newer answer is skipped.
+        const mine = ++received;
         painting += 1;
-        return paint(body, sent).finally(function () {
+        redrawn = redrawn.then(function () {
+          return mine === received ? paint(body, sent) : undefined;
+        }).catch(function (error) {
+          setState("invalid", "the answer could not be drawn (" + error.message + ")");
+        }).finally(function () {
           painting -= 1;
           settle();
         });
+        return redrawn;
       })
       .catch(function (error) {
         inFlight = false;
@@ -172,7 +183,11 @@
     });
     if (!body.answered) {
       answerBox.innerHTML = body.answer;
-      if (sent === query()) setState("invalid", "see the input marked in red");
+      const marked = Object.keys(body.fields || {}).some(function (name) {
+        return body.fields[name].error;
+      });
+      const why = marked ? "see the input marked in red" : "the model could not answer them";
+      if (sent === query()) setState("invalid", why);
       return Promise.resolve();
     }
     answerBox.innerHTML = body.answer;
