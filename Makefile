@@ -58,6 +58,7 @@ format: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/predict_one_row.py
 	$(PY) bench/whatif_redraw.py
+	$(PY) bench/whatif_browser.py
 	$(PY) bench/compare_redraw.py
 	$(PY) bench/batch_throughput.py
 	$(PY) bench/api_http.py

@@ -1,8 +1,9 @@
-"""What-if page costs: server time of an htmx redraw, and bytes of a first and a repeat visit.
+"""What-if page costs: server time of a redraw, and bytes of a first and a repeat visit.
 
     .venv/bin/python bench/whatif_redraw.py
 
-The redraw is the request htmx sends as a slider moves on the 10-input diabetes demo model:
+The redraw is the request the page's script sends as a slider moves (the whatif view's JSON)
+on the 10-input diabetes demo model:
 answer, sensitivity curves for every input x 25 points, and (second row) a two-input heatmap.
 It goes through the whole Django stack (middleware, session, view, template) in-process.
 Bytes are counted as a browser would receive them with `Accept-Encoding: gzip, br`: the page,
@@ -45,7 +46,7 @@ def redraw(params: dict, repeat: int = 300) -> dict[str, float]:
     for i in range(repeat):
         query = {k: str(v) for k, v in rows[i % len(rows)].items()} | params
         start = time.perf_counter()
-        response = client.get(url, query, headers={"HX-Request": "true"})
+        response = client.get(url, {**query, "format": "json"})
         samples.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, response.status_code
     return percentiles(samples)
