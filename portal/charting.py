@@ -137,6 +137,15 @@ def sensitivity_figure(
     )
 
 
+def sensitivity_panels(version: ModelVersion, *, first: int) -> tuple[list[str], list[str]]:
+    """The inputs whose sensitivity panels a page shows at once (the ``first`` that move the
+    answers most) and those it shows on demand; all at once when few would wait."""
+    ranked = inputs_by_importance(version)
+    if len(ranked) - first <= 3:  # not worth a second figure
+        return ranked, []
+    return ranked[:first], ranked[first:]
+
+
 def inputs_by_importance(version: ModelVersion) -> list[str]:
     """The version's inputs, those that move its answers most first (permutation importance
     measured at registration; the interface's order where there is none)."""

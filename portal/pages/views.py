@@ -20,6 +20,7 @@ from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_http_methods, require_POST
@@ -185,10 +186,7 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     pair = (x, y) if x in interface.by_name and y in interface.by_name and x != y else None
     focus = charting.class_followed(version, params.get("focus"))
     show_all = params.get("all") == "1"
-    ranked = charting.inputs_by_importance(version)
-    first, rest = ranked[:FIRST_PANELS], ranked[FIRST_PANELS:]
-    if len(rest) <= 3:  # not worth a second figure
-        first, rest = ranked, []
+    first, rest = charting.sensitivity_panels(version, first=FIRST_PANELS)
     saving = request.method == "POST"
     result = None
     try:
@@ -248,9 +246,13 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
         {"field": form[f.name], "spec": f, "warning": warnings.get(f.name, "")}
         for f in interface.fields
     ]
-    if _wants_json(request):
-        return _whatif_json(request, ctx)
-    return render(request, "portal/whatif.html", ctx)
+    response = (
+        _whatif_json(request, ctx)
+        if _wants_json(request)
+        else render(request, "portal/whatif.html", ctx)
+    )
+    patch_vary_headers(response, ["Accept"])  # one URL, HTML or JSON
+    return response
 
 
 def _whatif_json(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:

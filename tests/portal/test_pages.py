@@ -150,6 +150,7 @@ def test_the_page_script_gets_the_answer_and_each_figure_as_json(as_analyst, cli
         headers={"Accept": "application/json", "Accept-Encoding": "gzip"},
     )
     assert response["Content-Encoding"] == "gzip"
+    assert "Accept" in response["Vary"]  # one URL, HTML or JSON: caches must tell them apart
     assert json.loads(gzip.decompress(response.content))["figures"] == body["figures"]
     assert not Prediction.objects.exists()  # a question, not a decision
 
