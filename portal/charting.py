@@ -106,8 +106,7 @@ def sensitivity_figure(
     of the target in the reference data, widened only if a curve leaves it), so a redraw moves
     the curves, not the axes, and a page can update the figure in place.
     """
-    interface = version_interface(version)
-    labels = {f.name: f.spec.get("label") or f.name for f in interface.fields}
+    labels = _labels(version)
     shown = curves
     if panels is not None:
         by_feature = {c["feature"]: c for c in curves}
@@ -160,8 +159,7 @@ def heatmap_figure(
     version: ModelVersion, grid: dict[str, Any], current: tuple[Any, Any] | None = None
 ) -> Figure:
     """The answer over two inputs, named by their labels; a probability on the page's % scale."""
-    interface = version_interface(version)
-    label = {f.name: f.spec.get("label") or f.name for f in interface.fields}
+    label = _labels(version)
     return charts.heatmap(
         x=label.get(grid["x"], grid["x"]),
         y=label.get(grid["y"], grid["y"]),

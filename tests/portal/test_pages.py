@@ -239,7 +239,8 @@ def test_the_heatmap_names_its_inputs_and_keeps_its_extent(as_analyst, clinic_ve
     go.Figure(fig)
     heat = fig["data"][0]
     assert heat["zmin"] == 0 and heat["zmax"] == 1 and heat["colorbar"]["tickformat"] == ".0%"
-    assert fig["layout"]["title"]["text"] == "P(yes) by Bmi and Age"  # the labels
+    label = {i["name"]: i["label"] for i in clinic_version.interface["inputs"]}
+    assert fig["layout"]["title"]["text"] == f"P(yes) by {label['bmi']} and {label['age']}"
     far = redraw(as_analyst, {**ROW, "bmi": "95", "x": "bmi", "y": "age"})["figures"]["heatmap"]
     # A current value far outside the grid is marked at its edge; the axis does not stretch.
     assert far["layout"]["xaxis"]["range"] == fig["layout"]["xaxis"]["range"]
