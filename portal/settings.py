@@ -237,7 +237,7 @@ LOGGING = {
 # JSON API (portal/api): token first, so an anonymous call gets 401 with WWW-Authenticate.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "portal.api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.IsViewer"],

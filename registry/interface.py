@@ -312,6 +312,10 @@ class Interface:
         self.names = [f.name for f in self.fields]
         self._name_set = frozenset(self.names)
         self.output: dict[str, Any] = self.spec["output"]
+        # When every input has one NumPy type, rows become one 2-D block: a DataFrame built
+        # from it costs a tenth of one assembled column by column (same dtypes, same values).
+        kinds = {f.dtype for f in self.fields}
+        self._block_dtype = kinds.pop() if kinds in ({"float64"}, {"int64"}) else None
 
     @property
     def task(self) -> str:
@@ -419,6 +423,11 @@ class Interface:
         return FrameCheck(frame=typed, good=good, errors=errors, warning_counts=warnings)
 
     def _frame(self, columns: dict[str, Any]) -> pd.DataFrame:
+        if self._block_dtype is not None:
+            lists = [columns[name] for name in self.names]
+            if not any(not isinstance(v, np.ndarray) and None in v for v in lists):
+                block = np.array(lists, dtype=self._block_dtype).T
+                return pd.DataFrame(block, columns=self.names, copy=False)
         data = {}
         for f in self.fields:
             values = columns[f.name]

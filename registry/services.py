@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -458,7 +458,7 @@ def prediction_create(
     """Store one answered call (``row_count`` when ``inputs`` holds only the first rows)."""
     if source not in Source.values:
         raise ValidationError({"source": [f"Unknown source {source!r}."]})
-    return Prediction.objects.create(
+    prediction = Prediction(
         version=version,
         user=_actor(user),
         source=source,
@@ -469,6 +469,34 @@ def prediction_create(
         latency_ms=round(latency_ms, 3),
         name=name[:200],
     )
+    _insert(prediction)
+    return prediction
+
+
+_insert_sql: dict[str, str] = {}
+
+
+def _insert(instance: Prediction) -> None:
+    """``INSERT`` one new prediction, committed when this returns outside a transaction.
+
+    What ``Model.save()`` does for a new row with a client-side primary key, less building the
+    statement each time (a third of a one-row call): the same fields prepare their values for
+    the same backend. No signal handler listens to predictions.
+    """
+    fields = Prediction._meta.concrete_fields
+    sql = _insert_sql.get(connection.vendor)
+    if sql is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in fields)
+        placeholders = ", ".join(["%s"] * len(fields))
+        sql = _insert_sql[connection.vendor] = (
+            f"INSERT INTO {quote(Prediction._meta.db_table)} ({columns}) VALUES ({placeholders})"
+        )
+    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    instance._state.adding = False
+    instance._state.db = connection.alias
 
 
 def prediction_feedback_set(*, prediction: Prediction, actual: Any) -> Prediction:

@@ -47,6 +47,7 @@ from registry.services import (
     prediction_run,
     whatif_run,
 )
+from registry.serving import served_version_find
 
 logger = logging.getLogger("portal.api")
 
@@ -94,18 +95,38 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
     return serializer.validated_data
 
 
+_PLAIN_PREDICT_KEYS = frozenset({"inputs", "chart"})
+
+
+def _predict_request(data: Any) -> dict[str, Any]:
+    """A predict body checked as :class:`PredictRequestSerializer` checks it.
+
+    The usual body, ``{"inputs": [...]}`` with ``chart`` true or false at most, is what the
+    serializer would hand back unchanged, so it skips building one (its fields are deep-copied
+    per call); any other body goes through the serializer.
+    """
+    if (
+        type(data) is dict
+        and data.keys() <= _PLAIN_PREDICT_KEYS
+        and type(data.get("inputs")) is list
+        and type(data.get("chart", False)) is bool
+    ):
+        return {"rows": data["inputs"], "chart": data.get("chart", False)}
+    return _valid(s.PredictRequestSerializer, data)
+
+
 class VersionedView(APIView):
     # Finds the version a request means: ``version`` or ``alias`` in the body, else in the
     # query string, else the champion, else the newest.
 
-    def version_of(self, name: str, body: dict[str, Any] | None = None) -> ModelVersion:
+    def version_of(
+        self, name: str, body: dict[str, Any] | None = None, *, find=model_version_find
+    ) -> ModelVersion:
         chosen = body if body and ("version" in body or "alias" in body) else None
         if chosen is None:
             query = self.request.query_params
             chosen = _valid(s.VersionChoiceSerializer, query) if query else {}
-        return model_version_find(
-            name=name, version=chosen.get("version"), alias=chosen.get("alias")
-        )
+        return find(name=name, version=chosen.get("version"), alias=chosen.get("alias"))
 
 
 # ---------------------------------------------------------------- models and versions
@@ -271,15 +292,14 @@ class PredictView(VersionedView):
         responses={200: s.PredictResponseSerializer, **errors(*MODEL_CALL_ERRORS)},
     )
     def post(self, request: Request, name: str) -> Response:
-        data = _valid(s.PredictRequestSerializer, request.data)
+        data = _predict_request(request.data)
         answer = prediction_run(
-            version=self.version_of(name, data),
+            version=self.version_of(name, data, find=served_version_find),
             rows=data["rows"],
             user=request.user,
             source=Source.API,
         )
-        context = {"request": request, "chart": data["chart"]}
-        return Response(s.PredictResponseSerializer(answer, context=context).data)
+        return Response(s.predict_answer(request, answer, chart=data["chart"]))
 
 
 class WhatIfView(VersionedView):

@@ -1,0 +1,151 @@
+"""The hot path of answering a model call: who is calling and which version they mean.
+
+Each call asks the database two small indexed questions and nothing else before it predicts:
+
+- :func:`caller_find`: the token's user and role, in one query (a token joined to its user,
+  with the user's highest role group as a subquery);
+- :func:`served_version_find`: the version a name and an optional number or alias mean, in one
+  query that returns only its id and creation time.
+
+Both are asked on every request, so a revoked token, a changed role or a moved champion take
+effect on the next request in every process, whatever the cache backend. What never changes —
+a registered version (its row, its interface, its estimator) — is kept per process by id and
+creation time (an id alone can come back after a rollback).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from rest_framework.authtoken.models import Token
+
+from registry import roles
+from registry.models import Alias, ModelVersion, RegisteredModel
+
+_RANKED = ((roles.MANAGER, 3), (roles.ANALYST, 2), (roles.VIEWER, 1))
+_ROLE_OF_RANK = {rank: role for role, rank in _RANKED}
+_sql_cache: dict[tuple[str, str], str] = {}
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _caller_sql() -> str:
+    key = (connection.vendor, "caller")
+    sql = _sql_cache.get(key)
+    if sql is None:
+        user_model = get_user_model()
+        columns = ", ".join(f"u.{_q(f.column)}" for f in user_model._meta.concrete_fields)
+        memberships = user_model.groups.through._meta
+        # Group names are trusted constants, not caller input.
+        ranks = " ".join(f"WHEN '{role}' THEN {rank}" for role, rank in _RANKED)
+        sql = _sql_cache[key] = (
+            f"SELECT {columns}, (SELECT MAX(CASE g.{_q('name')} {ranks} ELSE 0 END)"
+            f" FROM {_q(memberships.db_table)} ug"
+            f" JOIN {_q(Group._meta.db_table)} g ON g.{_q('id')} = ug.{_q('group_id')}"
+            f" WHERE ug.{_q('user_id')} = u.{_q(user_model._meta.pk.column)})"
+            f" FROM {_q(Token._meta.db_table)} t"
+            f" JOIN {_q(user_model._meta.db_table)} u"
+            f" ON u.{_q(user_model._meta.pk.column)} = t.{_q('user_id')}"
+            f" WHERE t.{_q('key')} = %s"
+        )
+    return sql
+
+
+def caller_find(*, key: str) -> User | None:
+    """The user a token key belongs to, with their role already known; None for no such token.
+
+    One query: the user row and their highest role group. The role is set on the user so
+    :func:`registry.roles.role_of` asks nothing more during the request.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_caller_sql(), [key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user_model = get_user_model()
+    names = [f.attname for f in user_model._meta.concrete_fields]
+    user = user_model.from_db(connection.alias, names, row[:-1])
+    user._portal_role = _ROLE_OF_RANK.get(row[-1] or 0)
+    return user
+
+
+def _version_sql(kind: str) -> str:
+    key = (connection.vendor, kind)
+    sql = _sql_cache.get(key)
+    if sql is None:
+        v, m, a = ModelVersion._meta, RegisteredModel._meta, Alias._meta
+        head = (
+            f"SELECT v.{_q('id')}, v.{_q('created_at')} FROM {_q(v.db_table)} v"
+            f" JOIN {_q(m.db_table)} m ON m.{_q('id')} = v.{_q('model_id')}"
+        )
+        if kind == "number":
+            sql = f"{head} WHERE m.{_q('name')} = %s AND v.{_q('number')} = %s"
+        elif kind == "alias":
+            sql = (
+                f"{head} JOIN {_q(a.db_table)} a ON a.{_q('version_id')} = v.{_q('id')}"
+                f" WHERE m.{_q('name')} = %s AND a.{_q('name')} = %s"
+            )
+        else:
+            # The champion if there is one, else the newest version not archived.
+            sql = (
+                f"{head} LEFT JOIN {_q(a.db_table)} a ON a.{_q('version_id')} = v.{_q('id')}"
+                f" AND a.{_q('name')} = %s"
+                f" WHERE m.{_q('name')} = %s"
+                f" AND (a.{_q('id')} IS NOT NULL OR v.{_q('archived_at')} IS NULL)"
+                f" ORDER BY CASE WHEN a.{_q('id')} IS NULL THEN 1 ELSE 0 END,"
+                f" v.{_q('number')} DESC LIMIT 1"
+            )
+        _sql_cache[key] = sql
+    return sql
+
+
+# Columns of a version that answering never reads: decoding them cost more than predicting.
+NOT_FOR_PREDICTING = ("reference_sample", "evaluation", "params", "metrics", "notes")
+
+_versions: OrderedDict[tuple[Any, Any], ModelVersion] = OrderedDict()
+_versions_lock = threading.Lock()
+MAX_CACHED_VERSIONS = 256
+
+
+def served_version_find(
+    *, name: str, version: int | None = None, alias: str | None = None
+) -> ModelVersion:
+    """The version a call means (number, else alias, else champion, else newest) in one query.
+
+    The version row itself comes from this process's cache: a registered version never
+    changes. Raises ``DoesNotExist`` with the reason, as
+    :func:`registry.selectors.model_version_resolve` does, when nothing matches.
+    """
+    if version is not None:
+        sql, params = _version_sql("number"), [name, version]
+    elif alias:
+        sql, params = _version_sql("alias"), [name, alias]
+    else:
+        from registry.selectors import CHAMPION
+
+        sql, params = _version_sql("default"), [CHAMPION, name]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        from registry.selectors import model_version_resolve
+
+        return model_version_resolve(name=name, version=version, alias=alias)  # raises
+    key = (row[0], str(row[1]))
+    with _versions_lock:
+        found = _versions.get(key)
+    if found is not None:
+        return found
+    loaded = ModelVersion.objects.select_related("model").defer(*NOT_FOR_PREDICTING).get(pk=row[0])
+    with _versions_lock:
+        _versions[key] = loaded
+        while len(_versions) > MAX_CACHED_VERSIONS:
+            _versions.popitem(last=False)
+    return loaded
