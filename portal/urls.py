@@ -7,5 +7,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include("portal.api.urls")),
+    path("v2", include("portal.v2.urls")),
     path("", include("portal.pages.urls")),
 ]
