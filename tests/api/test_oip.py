@@ -146,6 +146,7 @@ def test_binary_tensors_in_and_out(clinic_version, analyst):
     size = int(response["Inference-Header-Content-Length"])
     answer, binary = json.loads(response.content[:size]), response.content[size:]
     predict, proba = answer["outputs"]
+    assert proba["parameters"]["binary_data_size"] == 2 * 2 * 8
     labels_size = predict["parameters"]["binary_data_size"]
     labels, at = [], 0
     while at < labels_size:
