@@ -138,3 +138,49 @@ def test_calls_over_the_rate_are_throttled_per_user(clinic_version, client_as, s
     error_of(whatif, 429, "throttled")
     assert predict(second, {"inputs": [ROW]}).status_code == 200  # another user's budget
     assert Prediction.objects.count() == 3
+
+
+def test_the_answer_is_the_response_serializers(clinic_version, analyst):
+    """The view builds the answer directly; the serializer (the schema's) would say the same."""
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from portal.api.serializers import PredictResponseSerializer, predict_answer
+    from registry.services import prediction_run
+
+    request = Request(APIRequestFactory().post(PREDICT))
+    answer = prediction_run(version=clinic_version, rows=ROWS, user=analyst.user, source="api")
+    for chart in (False, True):
+        context = {"request": request, "chart": chart}
+        assert predict_answer(request, answer, chart=chart) == json.loads(
+            json.dumps(PredictResponseSerializer(answer, context=context).data)
+        )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"inputs": ROWS},
+        {"inputs": ROWS, "chart": True},
+        {"inputs": ROWS, "chart": "true"},
+        {"inputs": ROWS, "version": 1},
+        {"inputs": "not rows"},
+        {"dataframe_records": ROWS},
+    ],
+)
+def test_a_body_checked_without_the_serializer_is_checked_alike(body):
+    from portal.api.serializers import PredictRequestSerializer
+    from portal.api.views import _predict_request
+
+    serializer = PredictRequestSerializer(data=body)
+    assert serializer.is_valid()
+    assert _predict_request(body) == dict(serializer.validated_data)
+
+
+def test_a_token_authenticated_predict_asks_the_database_three_things(
+    clinic_version, analyst, django_assert_num_queries
+):
+    predict(analyst, {"inputs": [ROW]})  # the process has now loaded the version
+    # The token with its user and role, the version's id, the insert.
+    with django_assert_num_queries(3):
+        assert predict(analyst, {"inputs": [ROW]}).status_code == 200
