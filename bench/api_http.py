@@ -1,13 +1,23 @@
-"""Single-row predict over HTTP: gunicorn with 1 and 2 workers, a bounded loopback client.
+"""Single-row predict over HTTP: the portal's two APIs beside `mlflow models serve`.
 
     .venv/bin/python bench/api_http.py [--requests 3000] [--concurrency 1 8] [--workers 1 2]
+                                       [--targets v1 v2 mlflow]
 
 Seeds a throwaway SQLite DATA_DIR with the demo models and a manager's token, starts gunicorn
 on 127.0.0.1 (a free port) with the repo's gunicorn.conf.py, and POSTs the same one-row
-breast-cancer predict (30 inputs, every call stored as a Prediction) from client threads
-holding one connection each. Prints requests/s, client-side p50/p99, the server-side time
-the service stored (Prediction.latency_ms) and, beside them, the raw in-process
-predict_proba of the same model on a one-row DataFrame. Measures and prints; never asserts.
+breast-cancer call (30 inputs, every call stored as a Prediction) from client threads
+holding one connection each: to /api/v1/models/…/predict/ (v1) and to the Open Inference
+Protocol's /v2/models/…/infer (v2). For mlflow, the same model (the demo's champion, read from
+its skops file) is saved with MLflow in the skops format, answering predict_proba, and served
+by `mlflow models serve --env-manager local` with as many uvicorn workers, from the Python
+of a separate virtualenv: MLFLOW_PYTHON (default .venv-mlflow/bin/python; MLflow pins
+gunicorn<27 and cannot share the portal's). Without it the mlflow line says why it is missing.
+MLflow stores nothing; the portal stores every call.
+
+Prints requests/s, client-side p50/p99, the server's CPU time per request (all its
+processes, from /proc), the server-side time the service stored (Prediction.latency_ms), the
+raw in-process predict_proba of the same model, and cold start: from launching the server
+process to its first answered call. Measures and prints; never asserts.
 """
 
 from __future__ import annotations
@@ -16,11 +26,14 @@ import argparse
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from _setup import django_with_demo, percentiles
@@ -81,16 +94,24 @@ def queries_per_predict(body: bytes, token: str) -> int:
     return len(queries)
 
 
-def worker_cpu_seconds(master: int) -> float:
-    """CPU time (user + system) of gunicorn's workers so far, read from /proc (Linux)."""
-    total = 0.0
+def server_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) so far of a server process and all its descendants (Linux)."""
+    parents, cpu = {}, {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == master:  # the parent pid
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid, seconds in cpu.items():
+        ancestor = pid
+        while ancestor > 1 and ancestor != root:
+            ancestor = parents.get(ancestor, 0)
+        if ancestor == root:
+            total += seconds
     return total
 
 
@@ -104,7 +125,7 @@ def start_gunicorn(workers: int, port: int) -> subprocess.Popen:
     # The per-user rate limit (6000/min by default) would throttle a run that measures
     # throughput, not the limit.
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_API_RATE": "10000/s"}
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
             "--config",
@@ -122,23 +143,128 @@ def start_gunicorn(workers: int, port: int) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
+
+
+def first_answer(process: subprocess.Popen, port: int, call: Call, started: float) -> float:
+    """Seconds from launching the server to its first 200 to ``call``."""
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/api/v1/health/")
-            if conn.getresponse().status == 200:
-                return process
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("POST", call.path, call.body, call.headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status == 200:
+                return time.perf_counter() - started
+            raise SystemExit(f"{call.path} answered {response.status}")
         except OSError:
-            time.sleep(0.2)
+            if process.poll() is not None:
+                break
+            time.sleep(0.02)
     process.kill()
-    raise SystemExit(f"gunicorn did not answer: {process.stderr.read().decode()[-2000:]}")
+    raise SystemExit(f"the server did not answer: {process.stderr.read().decode()[-2000:]}")
 
 
-def load(port: int, body: bytes, token: str, requests: int, concurrency: int) -> dict:
+@dataclass
+class Call:
+    path: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def mlflow_python() -> Path | None:
+    python = Path(os.environ.get("MLFLOW_PYTHON") or ROOT / ".venv-mlflow/bin/python")
+    return python if python.exists() else None
+
+
+SAVE_WITH_MLFLOW = """
+import json, sys
+import pandas as pd, skops.io as sio, mlflow.sklearn
+from mlflow.models import infer_signature
+artifact, out, row = sys.argv[1:4]
+estimator = sio.load(artifact, trusted=sio.get_untrusted_types(file=artifact))
+frame = pd.DataFrame([json.loads(row)])
+mlflow.sklearn.save_model(
+    estimator, out, serialization_format="skops", pyfunc_predict_fn="predict_proba",
+    signature=infer_signature(frame, estimator.predict_proba(frame)),
+)
+"""
+
+
+def mlflow_model(python: Path, row: dict) -> Path:
+    """The demo's champion saved by MLflow (skops format) in a temporary directory."""
+    from registry.artifacts import artifact_read
+
+    version = selectors.model_version_resolve(name=MODEL)
+    folder = Path(tempfile.mkdtemp(prefix="bench-mlflow-"))
+    artifact = folder / "champion.skops"
+    artifact.write_bytes(artifact_read(path=version.artifact, sha256=version.artifact_sha256))
+    saved = subprocess.run(
+        [
+            str(python),
+            "-c",
+            SAVE_WITH_MLFLOW,
+            str(artifact),
+            str(folder / "model"),
+            json.dumps(row),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if saved.returncode:
+        raise SystemExit(f"MLflow could not save the model:\n{saved.stderr[-3000:]}")
+    return folder / "model"
+
+
+def start_mlflow(python: Path, model: Path, workers: int, port: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(python),
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            str(model),
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env={
+            **os.environ,
+            # `mlflow models serve` runs the uvicorn of its own virtualenv.
+            "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "true",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # stop its whole tree at the end
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server this script started: MLflow's whole session (it starts uvicorn), or
+    gunicorn (its master stops its workers)."""
+    if process.poll() is None:
+        if process.args[1:3] == ["-m", "mlflow"]:
+            os.killpg(process.pid, signal.SIGTERM)
+        else:
+            process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def load(port: int, call: Call, requests: int, concurrency: int) -> dict:
     """``requests`` POSTs from ``concurrency`` threads; latencies in ms, wall time in s."""
-    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-    path = f"/api/v1/models/{MODEL}/predict/"
     latencies: list[float] = []
     failures: list[int] = []
     lock = threading.Lock()
@@ -151,7 +277,7 @@ def load(port: int, body: bytes, token: str, requests: int, concurrency: int) ->
         start_line.wait()
         for _ in range(n):
             started = time.perf_counter()
-            conn.request("POST", path, body, headers)
+            conn.request("POST", call.path, call.body, call.headers)
             response = conn.getresponse()
             response.read()
             mine.append((time.perf_counter() - started) * 1000)
@@ -173,64 +299,103 @@ def load(port: int, body: bytes, token: str, requests: int, concurrency: int) ->
     return {"wall": wall, "latencies": latencies, "failures": failures}
 
 
+def calls(token: str, row: dict) -> dict[str, Call]:
+    auth = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    tensors = [
+        {"name": name, "datatype": "FP64", "shape": [1], "data": [value]}
+        for name, value in row.items()
+    ]
+    split = {"dataframe_split": {"columns": list(row), "data": [list(row.values())]}}
+    return {
+        "v1": Call(
+            f"/api/v1/models/{MODEL}/predict/", json.dumps({"inputs": [row]}).encode(), auth
+        ),
+        "v2": Call(f"/v2/models/{MODEL}/infer", json.dumps({"inputs": tensors}).encode(), auth),
+        "mlflow": Call(
+            "/invocations", json.dumps(split).encode(), {"Content-Type": "application/json"}
+        ),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--targets", nargs="+", default=["v1", "v2", "mlflow"])
     args = parser.parse_args()
 
     token = manager_token()
     row = one_row()
-    body = json.dumps({"inputs": [row]}).encode()
+    the_calls = calls(token, row)
     raw = raw_predict_ms(row)
-    queries = queries_per_predict(body, token)
+    queries = queries_per_predict(the_calls["v1"].body, token)
     # Keep one connection to the database open, as the task worker does under `make run`.
     # With SQLite, settings close the connection after every request; when that is the
     # last connection, SQLite checkpoints the WAL on close (2-3 ms per request).
     connection.ensure_connection()
 
-    print(f"\n{MODEL}: single-row predict over HTTP ({len(row)} inputs, {len(body)} B body)")
-    load_1m = os.getloadavg()[0]
-    print(f"  {os.cpu_count()} CPUs, load average {load_1m:.1f} before the run")
+    print(f"\n{MODEL}: single-row predict over HTTP ({len(row)} inputs)")
+    print(f"  {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run")
     print(f"  raw in-process predict_proba on a 1-row DataFrame: p50 {raw['p50']:.3f} ms")
     print(f"  queries per token-authenticated predict: {queries}")
+    python = mlflow_python() if "mlflow" in args.targets else None
+    if "mlflow" in args.targets and python is None:
+        print(
+            "  mlflow: skipped, no MLflow Python at MLFLOW_PYTHON or .venv-mlflow/bin/python "
+            "(a virtualenv with mlflow==3.17.2 and skops; MLflow cannot share the portal's)"
+        )
+    model = mlflow_model(python, row) if python else None
+    targets = [t for t in args.targets if t != "mlflow" or model is not None]
     print(
-        f"  {'workers':>7} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'server p50':>10} {'worker CPU':>10} {'errors':>6}"
+        f"  {'server':>7} {'workers':>7} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'CPU ms/req':>10} {'stored p50':>10} {'errors':>6} {'cold s':>6}"
     )
     for workers in args.workers:
-        port = free_port()
-        server = start_gunicorn(workers, port)
-        try:
-            load(port, body, token, 300, max(args.concurrency))  # warm every worker
-            for concurrency in args.concurrency:
-                stamp = timezone.now()
-                cpu_before = worker_cpu_seconds(server.pid)
-                result = load(port, body, token, args.requests, concurrency)
-                cpu_ms = (worker_cpu_seconds(server.pid) - cpu_before) * 1000 / args.requests
-                stored = list(
-                    Prediction.objects.filter(created_at__gte=stamp).values_list(
-                        "latency_ms", flat=True
+        for target in targets:
+            call = the_calls[target]
+            port = free_port()
+            launched = time.perf_counter()
+            if target == "mlflow":
+                server = start_mlflow(python, model, workers, port)
+            else:
+                server = start_gunicorn(workers, port)
+            try:
+                cold = first_answer(server, port, call, launched)
+                load(port, call, 300, max(args.concurrency))  # warm every worker
+                for concurrency in args.concurrency:
+                    stamp = timezone.now()
+                    cpu_before = server_cpu_seconds(server.pid)
+                    result = load(port, call, args.requests, concurrency)
+                    cpu_ms = (server_cpu_seconds(server.pid) - cpu_before) * 1000 / args.requests
+                    stored = list(
+                        Prediction.objects.filter(created_at__gte=stamp).values_list(
+                            "latency_ms", flat=True
+                        )
                     )
-                )
-                server_p50 = percentiles(stored)["p50"] if stored else float("nan")
-                client = percentiles(result["latencies"])
-                print(
-                    f"  {workers:>7} {concurrency:>4} {args.requests / result['wall']:>8.0f} "
-                    f"{client['p50']:>8.2f} {client['p99']:>8.2f} {server_p50:>10.3f} "
-                    f"{cpu_ms:>10.2f} {len(result['failures']):>6}"
-                )
-                if result["failures"]:
-                    print(f"    statuses of the errors: {sorted(set(result['failures']))}")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+                    if target == "mlflow":
+                        stored_p50 = "-"
+                    else:
+                        if len(stored) != args.requests:
+                            print(f"    ! {len(stored)} calls stored of {args.requests} answered")
+                        stored_p50 = f"{percentiles(stored)['p50']:.3f}"
+                    client = percentiles(result["latencies"])
+                    print(
+                        f"  {target:>7} {workers:>7} {concurrency:>4} "
+                        f"{args.requests / result['wall']:>8.0f} {client['p50']:>8.2f} "
+                        f"{client['p99']:>8.2f} {cpu_ms:>10.2f} {stored_p50:>10} "
+                        f"{len(result['failures']):>6} {cold:>6.2f}"
+                    )
+                    if result["failures"]:
+                        print(f"    statuses of the errors: {sorted(set(result['failures']))}")
+            finally:
+                stop(server)
+    print(f"  load average {os.getloadavg()[0]:.1f} after the run")
     print(
-        "\n  server p50: Prediction.latency_ms, the time prediction_run measures (validate and "
-        "predict)\n  before storing; the client's time adds HTTP, auth, the version lookup, "
-        "the insert and JSON.\n  worker CPU: the gunicorn workers' CPU time per request "
-        "(all ms)."
+        "\n  CPU ms/req: CPU time of the server's processes (master and workers) per request."
+        "\n  stored p50: Prediction.latency_ms, the time prediction_run measures (validate and "
+        "predict)\n  before storing; every call is stored (a shortfall is printed)."
+        "\n  cold s: from launching the server process to its first answered call."
     )
 
 

@@ -101,7 +101,7 @@ def _raw(estimator: Any, X: Any, task: str) -> np.ndarray:
     return np.asarray(estimator.predict(X))
 
 
-def _model_input(estimator: Any, frame: pd.DataFrame, task: str) -> Any:
+def _model_input(estimator: Any, frame: pd.DataFrame, interface: Interface) -> Any:
     """The frame, or its values as a float matrix when the model answers that identically.
 
     A scikit-learn model spends most of a one-row call checking a DataFrame's columns; the
@@ -109,17 +109,21 @@ def _model_input(estimator: Any, frame: pd.DataFrame, task: str) -> Any:
     only once the model has answered the first such frame identically both ways: a model
     that selects columns by name fails or differs on a matrix and keeps the DataFrame.
     """
-    if not all(dtype == np.float64 for dtype in frame.dtypes):
+    if not interface.takes_one_block("float64"):
         return frame
     try:
         known = _takes_matrix.get(estimator)
     except TypeError:  # an estimator that cannot be weakly referenced
         return frame
     matrix = frame.to_numpy()
+    if matrix.dtype != np.float64:  # optional numbers given as None travel as objects
+        return frame
     if known is None:
         try:
             known = bool(
-                np.array_equal(_raw(estimator, frame, task), _raw(estimator, matrix, task))
+                np.array_equal(
+                    _raw(estimator, frame, interface.task), _raw(estimator, matrix, interface.task)
+                )
             )
         except Exception:  # the model refuses a matrix: it keeps the DataFrame
             known = False
@@ -130,7 +134,7 @@ def _model_input(estimator: Any, frame: pd.DataFrame, task: str) -> Any:
 
 def _score(estimator: Any, frame: pd.DataFrame, interface: Interface) -> Scores:
     classes = interface.classes
-    frame = _model_input(estimator, frame, interface.task)
+    frame = _model_input(estimator, frame, interface)
     if interface.task == "classification":
         if hasattr(estimator, "predict_proba"):
             proba = np.asarray(estimator.predict_proba(frame), dtype="float64")

@@ -321,6 +321,10 @@ class Interface:
     def task(self) -> str:
         return self.output["task"]
 
+    def takes_one_block(self, dtype: str) -> bool:
+        """Whether every input has this NumPy dtype (its rows make one 2-D block)."""
+        return self._block_dtype == dtype
+
     @property
     def classes(self) -> list[Any]:
         return list(self.output.get("classes") or [])
@@ -340,6 +344,10 @@ class Interface:
             raise InvalidInput({0: {"inputs": ["Send a list of rows, each an object."]}})
         if not rows:
             raise InvalidInput({0: {"inputs": ["Send at least one row."]}})
+        if len(rows) == 1:
+            one = self._validate_one(rows[0])
+            if one is not None:
+                return one
         errors: dict[int, dict[str, list[str]]] = {}
         not_objects = set()
         for index, row in enumerate(rows):
@@ -367,6 +375,27 @@ class Interface:
         if errors:
             raise InvalidInput(errors)
         warnings.sort(key=lambda w: w["row"])
+        return Validated(frame=self._frame(columns), rows=self._records(columns), warnings=warnings)
+
+    def _validate_one(self, row: Any) -> Validated | None:
+        """One clean row, cell by cell as :meth:`validate` checks it; None if anything in it
+        needs a message (the general path then names every problem)."""
+        if not isinstance(row, Mapping) or len(row) != len(self.names):
+            return None
+        columns: dict[str, Any] = {}
+        warnings: list[dict[str, Any]] = []
+        try:
+            for f in self.fields:
+                raw = row[f.name]
+                if _is_missing(raw):
+                    return None
+                value = f.parse(raw)
+                columns[f.name] = [value]
+                message = f.warning(value)
+                if message:
+                    warnings.append({"row": 0, "field": f.name, "message": message})
+        except (KeyError, ValueError):
+            return None
         return Validated(frame=self._frame(columns), rows=self._records(columns), warnings=warnings)
 
     def _records(self, columns: dict[str, Any]) -> list[dict[str, Any]]:

@@ -142,3 +142,18 @@ def test_the_caller_lookup_reads_the_user_and_role_in_one_query(
             assert roles.role_of(found) == role
         assert (found.pk, found.username, found.is_active) == (user.pk, user.username, True)
     assert caller_find(key="no-such-key") is None
+
+
+def test_one_row_is_validated_as_it_is_among_others(clinic_version):
+    from registry.selectors import version_interface
+
+    interface = version_interface(clinic_version)
+    for row in (
+        {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"},
+        {"age": "61", "sex": " female", "bmi": 99.5, "bp": 93, "s5": "4.6", "region": "east"},
+    ):
+        alone, among = interface.validate([row]), interface.validate([row, row])
+        pd.testing.assert_frame_equal(alone.frame, among.frame.iloc[:1])
+        assert alone.rows == among.rows[:1]
+        assert alone.warnings == [w for w in among.warnings if w["row"] == 0]
+    assert alone.warnings  # a bmi of 99.5 lies outside the training range
