@@ -23,7 +23,8 @@ from portal.api.exceptions import RequestTooLarge
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
-def _bounded_int(text: str) -> int:
+def bounded_int(text: str) -> int:
+    """An integer read from JSON, refused when it does not fit in 64 bits."""
     value = int(text)
     if not INT64_MIN <= value <= INT64_MAX:
         raise ValueError(f"integer {text[:20]}… does not fit in 64 bits")
@@ -34,7 +35,7 @@ class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = parsers.get_encoding(parser_context or {})
         try:
-            return json.loads(stream.read().decode(encoding), parse_int=_bounded_int)
+            return json.loads(stream.read().decode(encoding), parse_int=bounded_int)
         except (ValueError, RecursionError) as exc:
             raise ParseError(f"Malformed JSON: {exc}") from None
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from portal.api.parsers import bounded_int
 from registry.interface import Interface
 
 # The interface's input types as tensor datatypes (metadata), and what each datatype's
@@ -79,22 +80,22 @@ def split_body(body: bytes, header_length: str | None) -> tuple[Any, bytes]:
             raise TensorError("Inference-Header-Content-Length is outside the body.")
         head, rest = body[:size], body[size:]
     try:
-        return json.loads(head), rest
+        return json.loads(head, parse_int=bounded_int), rest
     except (ValueError, RecursionError) as exc:
         raise TensorError(f"The body is not a JSON inference request: {exc}") from None
 
 
 def _flatten(data: Any, name: str) -> list[Any]:
+    """The values of a tensor of shape [N] or [N, 1]: flat, or each value in a list of one."""
     if not isinstance(data, list):
         raise TensorError(f"Tensor '{name}': data must be a list.")
-    if all(not isinstance(v, list) for v in data):
-        return data
-    flat: list[Any] = []
-    for value in data:
+    flat = []
+    for row, value in enumerate(data):
         if isinstance(value, list):
-            flat.extend(_flatten(value, name))
-        else:
-            flat.append(value)
+            if len(value) != 1 or isinstance(value[0], list):
+                raise TensorError(f"Tensor '{name}', row {row}: give one value per row.")
+            value = value[0]
+        flat.append(value)
     return flat
 
 

@@ -216,3 +216,35 @@ def test_tokens_and_roles_are_the_apis(clinic_version, anonymous, viewer, client
     bearer.credentials(HTTP_AUTHORIZATION="Bearer not-a-key")
     assert error_text(raw_post(bearer, INFER, body), 401) == "Invalid token."
     assert error_text(viewer.get(INFER), 405)
+
+
+def test_hostile_requests_are_refused_clearly_and_store_nothing(clinic_version, analyst):
+    deep = {"inputs": [{"name": "age", "datatype": "INT64", "shape": [1], "data": [[[[1]]]]}]}
+    huge = tensors_of(ROWS)
+    huge[0]["data"][0] = 2**70
+    nan = tensors_of(ROWS)
+    nan[2]["data"][1] = float("nan")
+    nested = b'{"inputs": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    cases = [
+        (json.dumps(deep).encode(), {}, "Tensor 'age', row 0: give one value per row."),
+        (json.dumps({"inputs": huge}).encode(), {}, "does not fit in 64 bits"),
+        (json.dumps({"inputs": nan}).encode(), {}, "Tensor 'bmi', row 1: Enter a finite number"),
+        (nested, {}, "not a JSON inference request"),
+        (b"{}", {"HTTP_INFERENCE_HEADER_CONTENT_LENGTH": "99"}, "outside the body"),
+        (b"{}", {"HTTP_INFERENCE_HEADER_CONTENT_LENGTH": "two"}, "must be a number"),
+    ]
+    binary = tensors_of(ROWS)
+    binary[1] = {**binary[1], "parameters": {"binary_data_size": 9}}
+    del binary[1]["data"]
+    header = json.dumps({"inputs": binary}).encode()
+    cases.append(
+        (
+            header + struct.pack("<I", 50) + b"male!",
+            {"HTTP_INFERENCE_HEADER_CONTENT_LENGTH": str(len(header))},
+            "Tensor 'sex': its binary data ends inside an element.",
+        )
+    )
+    for body, headers, named in cases:
+        message = error_text(raw_post(analyst, INFER, body, **headers), 400)
+        assert named in message, message
+    assert not Prediction.objects.exists()
