@@ -6,7 +6,11 @@ import os
 
 # Two workers per core is plenty: a request is CPU-bound model work, not waiting on I/O.
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
-threads = int(os.environ.get("WEB_THREADS", 1))
+# A few threads per worker (gunicorn's gthread worker) keep client connections alive: the sync
+# worker closes every connection and then waits, idle, for the client to close its end
+# (gunicorn 27 drains the socket first), which cost a one-row predict more than answering it.
+# The model work itself is CPU-bound; the threads overlap only the waiting.
+threads = int(os.environ.get("WEB_THREADS", 4))
 timeout = int(os.environ.get("WEB_TIMEOUT", 60))
 graceful_timeout = 30
 keepalive = 5
