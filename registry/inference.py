@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 
-from registry.interface import Interface, InvalidInput, _native, sweep_values
+from registry.interface import Interface, InvalidInput, Validated, _native, sweep_values
 
 # A model given its inputs as a plain matrix (see _model_input) says it was fitted with
 # feature names; the matrix holds those very columns in that order.
@@ -56,8 +56,8 @@ class Scores:
         ]
 
 
-def score(estimator: Any, frame: pd.DataFrame, interface: Interface) -> Scores:
-    """Predict every row of a validated frame in one call.
+def score(estimator: Any, frame: pd.DataFrame | Validated, interface: Interface) -> Scores:
+    """Predict every row of a validated frame (or :class:`Validated` rows) in one call.
 
     A classifier with ``predict_proba`` is asked once for probabilities and its label is the
     most probable class; one without it gives labels only. A regressor gives values.
@@ -101,7 +101,7 @@ def _raw(estimator: Any, X: Any, task: str) -> np.ndarray:
     return np.asarray(estimator.predict(X))
 
 
-def _model_input(estimator: Any, frame: pd.DataFrame, interface: Interface) -> Any:
+def _model_input(estimator: Any, inputs: pd.DataFrame | Validated, interface: Interface) -> Any:
     """The frame, or its values as a float matrix when the model answers that identically.
 
     A scikit-learn model spends most of a one-row call checking a DataFrame's columns; the
@@ -109,32 +109,39 @@ def _model_input(estimator: Any, frame: pd.DataFrame, interface: Interface) -> A
     only once the model has answered the first such frame identically both ways: a model
     that selects columns by name fails or differs on a matrix and keeps the DataFrame.
     """
+    validated = inputs if isinstance(inputs, Validated) else None
+
+    def frame_of() -> pd.DataFrame:
+        return validated.frame if validated is not None else inputs
+
     if not interface.takes_one_block("float64"):
-        return frame
+        return frame_of()
     try:
         known = _takes_matrix.get(estimator)
     except TypeError:  # an estimator that cannot be weakly referenced
-        return frame
-    matrix = frame.to_numpy()
+        return frame_of()
+    if known is False:
+        return frame_of()
+    block = validated.block if validated is not None else None
+    matrix = block if block is not None else frame_of().to_numpy()
     if matrix.dtype != np.float64:  # optional numbers given as None travel as objects
-        return frame
+        return frame_of()
     if known is None:
+        task = interface.task
         try:
             known = bool(
-                np.array_equal(
-                    _raw(estimator, frame, interface.task), _raw(estimator, matrix, interface.task)
-                )
+                np.array_equal(_raw(estimator, frame_of(), task), _raw(estimator, matrix, task))
             )
         except Exception:  # the model refuses a matrix: it keeps the DataFrame
             known = False
         with _takes_matrix_lock:
             _takes_matrix[estimator] = known
-    return matrix if known else frame
+    return matrix if known else frame_of()
 
 
-def _score(estimator: Any, frame: pd.DataFrame, interface: Interface) -> Scores:
+def _score(estimator: Any, inputs: pd.DataFrame | Validated, interface: Interface) -> Scores:
     classes = interface.classes
-    frame = _model_input(estimator, frame, interface)
+    frame = _model_input(estimator, inputs, interface)
     if interface.task == "classification":
         if hasattr(estimator, "predict_proba"):
             proba = np.asarray(estimator.predict_proba(frame), dtype="float64")

@@ -14,8 +14,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -65,11 +66,21 @@ class InvalidInput(ValidationError):
 @dataclass
 class Validated:
     """Rows that passed validation: the typed frame, the same rows as JSON-ready records
-    (what gets stored), and the per-row warnings."""
+    (what gets stored), and the per-row warnings.
 
-    frame: pd.DataFrame
+    When every input has one NumPy type, ``block`` holds the rows as one 2-D array, and the
+    DataFrame is only built when someone reads ``frame`` (a model that takes the plain
+    matrix never needs it).
+    """
+
+    build: Callable[[], pd.DataFrame] = field(repr=False)
     rows: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    block: np.ndarray | None = None
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        return self.build()
 
 
 @dataclass
@@ -312,8 +323,7 @@ class Interface:
         self.names = [f.name for f in self.fields]
         self._name_set = frozenset(self.names)
         self.output: dict[str, Any] = self.spec["output"]
-        # When every input has one NumPy type, rows become one 2-D block: a DataFrame built
-        # from it costs a tenth of one assembled column by column (same dtypes, same values).
+        # When every input has one NumPy type, rows become one 2-D block (see _block).
         kinds = {f.dtype for f in self.fields}
         self._block_dtype = kinds.pop() if kinds in ({"float64"}, {"int64"}) else None
 
@@ -375,7 +385,7 @@ class Interface:
         if errors:
             raise InvalidInput(errors)
         warnings.sort(key=lambda w: w["row"])
-        return Validated(frame=self._frame(columns), rows=self._records(columns), warnings=warnings)
+        return self._validated(columns, warnings)
 
     def _validate_one(self, row: Any) -> Validated | None:
         """One clean row, cell by cell as :meth:`validate` checks it; None if anything in it
@@ -396,7 +406,7 @@ class Interface:
                     warnings.append({"row": 0, "field": f.name, "message": message})
         except (KeyError, ValueError):
             return None
-        return Validated(frame=self._frame(columns), rows=self._records(columns), warnings=warnings)
+        return self._validated(columns, warnings)
 
     def _records(self, columns: dict[str, Any]) -> list[dict[str, Any]]:
         """Parsed columns as JSON-ready rows, without a round trip through pandas."""
@@ -451,12 +461,31 @@ class Interface:
         typed = self._frame(columns) if good.any() else pd.DataFrame(columns=self.names)
         return FrameCheck(frame=typed, good=good, errors=errors, warning_counts=warnings)
 
+    def _validated(self, columns: dict[str, Any], warnings: list[dict[str, Any]]) -> Validated:
+        block = self._block(columns)
+        if block is not None:
+            build = lambda: pd.DataFrame(block, columns=self.names, copy=False)  # noqa: E731
+        else:
+            build = lambda: self._frame(columns)  # noqa: E731
+        return Validated(build=build, rows=self._records(columns), warnings=warnings, block=block)
+
+    def _block(self, columns: dict[str, Any]) -> np.ndarray | None:
+        """The rows as one 2-D array when every input has one dtype and no value is missing.
+
+        A DataFrame built from it costs a tenth of one assembled column by column, with the
+        same dtypes and values.
+        """
+        if self._block_dtype is None:
+            return None
+        lists = [columns[name] for name in self.names]
+        if any(not isinstance(v, np.ndarray) and None in v for v in lists):
+            return None
+        return np.array(lists, dtype=self._block_dtype).T
+
     def _frame(self, columns: dict[str, Any]) -> pd.DataFrame:
-        if self._block_dtype is not None:
-            lists = [columns[name] for name in self.names]
-            if not any(not isinstance(v, np.ndarray) and None in v for v in lists):
-                block = np.array(lists, dtype=self._block_dtype).T
-                return pd.DataFrame(block, columns=self.names, copy=False)
+        block = self._block(columns)
+        if block is not None:
+            return pd.DataFrame(block, columns=self.names, copy=False)
         data = {}
         for f in self.fields:
             values = columns[f.name]

@@ -31,6 +31,7 @@ from registry.evaluation import evaluate
 from registry.inference import grid, score, sweep
 from registry.interface import (
     Interface,
+    Validated,
     _native,
     frame_records,
     interface_compare,
@@ -329,7 +330,12 @@ class Answer:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     latency_ms: float = 0.0
     prediction: Prediction | None = None
-    frame: pd.DataFrame | None = None
+    validated: Validated | None = None
+
+    @property
+    def frame(self) -> pd.DataFrame | None:
+        """The validated rows as the typed DataFrame the model was (or would be) given."""
+        return self.validated.frame if self.validated is not None else None
 
 
 def prediction_run(
@@ -354,7 +360,7 @@ def prediction_run(
     interface = version_interface(version)
     validated = interface.validate(rows)
     estimator = version_estimator(version)
-    predictions = score(estimator, validated.frame, interface).records()
+    predictions = score(estimator, validated, interface).records()
     latency = (time.perf_counter() - started) * 1000
     clean_rows = validated.rows
     answer = Answer(
@@ -363,7 +369,7 @@ def prediction_run(
         predictions=predictions,
         warnings=validated.warnings,
         latency_ms=latency,
-        frame=validated.frame,
+        validated=validated,
     )
     if store:
         answer.prediction = prediction_create(

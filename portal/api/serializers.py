@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
@@ -502,6 +502,20 @@ class PredictResponseSerializer(ChartMixin):
         return charting.answer_figure(answer.version, answer.predictions)
 
 
+_ID = "00000000-0000-4000-8000-000000000000"
+_paths: dict[tuple[Any, ...], str] = {}
+
+
+def _path_of(route: str, id: Any) -> str:
+    """``reverse(route, kwargs={"id": id})`` for a UUID id, reversed once per route, prefix
+    and URLconf: reversing cost more per call than storing the prediction."""
+    key = (route, get_script_prefix(), get_urlconf())
+    template = _paths.get(key)
+    if template is None:
+        template = _paths[key] = reverse(route, kwargs={"id": _ID})
+    return template.replace(_ID, str(id))
+
+
 def predict_answer(request, answer, *, chart: bool) -> dict[str, Any]:
     """What :class:`PredictResponseSerializer` answers, built directly.
 
@@ -515,8 +529,9 @@ def predict_answer(request, answer, *, chart: bool) -> dict[str, Any]:
         "version": answer.version.number,
         "predictions": answer.predictions,
         "warnings": answer.warnings,
-        "url": absolute(request, "prediction_detail", id=prediction.id),
-        "embed_url": embed_url(request, prediction),
+        "url": request.build_absolute_uri(_path_of("prediction_detail", prediction.id)),
+        "embed_url": request.build_absolute_uri(_path_of("prediction_embed", prediction.id))
+        + f"?s={share_token(prediction)}",
     }
     if chart:
         data["chart"] = charting.answer_figure(answer.version, answer.predictions)
