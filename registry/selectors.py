@@ -287,7 +287,7 @@ def prediction_get(*, user: User | AnonymousUser, id: Any) -> Prediction:
 
 
 # Columns of a version that answering a prediction never reads.
-_NOT_FOR_PREDICTING = ("reference_sample", "evaluation", "params", "metrics", "notes")
+NOT_FOR_PREDICTING = ("reference_sample", "evaluation", "params", "metrics", "notes")
 
 
 def model_version_find(
@@ -307,9 +307,7 @@ def model_version_find(
     else:
         lookup["aliases__name"] = alias or CHAMPION
     try:
-        return (
-            ModelVersion.objects.select_related("model").defer(*_NOT_FOR_PREDICTING).get(**lookup)
-        )
+        return ModelVersion.objects.select_related("model").defer(*NOT_FOR_PREDICTING).get(**lookup)
     except ModelVersion.DoesNotExist:
         return model_version_resolve(name=name, version=version, alias=alias)
 

@@ -26,6 +26,7 @@ from rest_framework.authtoken.models import Token
 
 from registry import roles
 from registry.models import Alias, ModelVersion, RegisteredModel
+from registry.selectors import CHAMPION, NOT_FOR_PREDICTING, model_version_resolve
 
 _RANKED = ((roles.MANAGER, 3), (roles.ANALYST, 2), (roles.VIEWER, 1))
 _ROLE_OF_RANK = {rank: role for role, rank in _RANKED}
@@ -106,9 +107,6 @@ def _version_sql(kind: str) -> str:
     return sql
 
 
-# Columns of a version that answering never reads: decoding them cost more than predicting.
-NOT_FOR_PREDICTING = ("reference_sample", "evaluation", "params", "metrics", "notes")
-
 _versions: OrderedDict[tuple[Any, Any], ModelVersion] = OrderedDict()
 _versions_lock = threading.Lock()
 MAX_CACHED_VERSIONS = 256
@@ -128,15 +126,11 @@ def served_version_find(
     elif alias:
         sql, params = _version_sql("alias"), [name, alias]
     else:
-        from registry.selectors import CHAMPION
-
         sql, params = _version_sql("default"), [CHAMPION, name]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
-        from registry.selectors import model_version_resolve
-
         return model_version_resolve(name=name, version=version, alias=alias)  # raises
     key = (row[0], str(row[1]))
     with _versions_lock:
