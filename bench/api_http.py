@@ -10,8 +10,9 @@ holding one connection each: to /api/v1/models/…/predict/ (v1) and to the Open
 Protocol's /v2/models/…/infer (v2). For mlflow, the same model (the demo's champion, read from
 its skops file) is saved with MLflow in the skops format, answering predict_proba, and served
 by `mlflow models serve --env-manager local` with as many uvicorn workers, from the Python
-of a separate virtualenv: MLFLOW_PYTHON (default .venv-mlflow/bin/python; MLflow pins
-gunicorn<27 and cannot share the portal's). Without it the mlflow line says why it is missing.
+of a separate virtualenv: MLFLOW_PYTHON (default .venv-mlflow/bin/python, built by
+`make .venv-mlflow/.installed` from requirements-mlflow.txt; MLflow pins gunicorn<27 and
+cannot share the portal's). Without it the mlflow line says why it is missing.
 MLflow stores nothing; the portal stores every call.
 
 Prints requests/s, client-side p50/p99, the server's CPU time per request (all its
@@ -343,7 +344,7 @@ def main() -> None:
     if "mlflow" in args.targets and python is None:
         print(
             "  mlflow: skipped, no MLflow Python at MLFLOW_PYTHON or .venv-mlflow/bin/python "
-            "(a virtualenv with mlflow==3.17.2 and skops; MLflow cannot share the portal's)"
+            "(make .venv-mlflow/.installed builds it; MLflow cannot share the portal's venv)"
         )
     model = mlflow_model(python, row) if python else None
     targets = [t for t in args.targets if t != "mlflow" or model is not None]
