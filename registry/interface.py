@@ -25,6 +25,10 @@ from django.core.exceptions import ValidationError
 
 INPUT_TYPES = ("number", "integer", "boolean", "category", "text", "date")
 TASKS = ("classification", "regression")
+# Which way "what would it take" may move an input (DESIGN.md: age only increases).
+DIRECTIONS = ("any", "increase", "decrease")
+# Only inputs with an order can have a direction.
+_ORDERED_TYPES = ("number", "integer", "boolean")
 
 # A text column with at most this many distinct values is inferred as a category.
 MAX_INFERRED_CHOICES = 50
@@ -143,6 +147,9 @@ class InputField:
         self.observed_max = spec.get("observed_max")
         self.choices: list[str] = [str(c) for c in spec.get("choices") or []]
         self._choice_set = set(self.choices)
+        # What a person can change (counterfactual search); never affects a prediction.
+        self.actionable: bool = bool(spec.get("actionable", True))
+        self.direction: str = spec.get("direction") or "any"
         self.parse = getattr(self, f"_parse_{self.type}")
 
     # Each parser returns the typed value or raises ValueError with a user-facing message.
@@ -574,6 +581,7 @@ def _check_spec(spec: Any) -> dict[str, Any]:
             continue
         if kind == "category" and not item.get("choices"):
             problems.append(f"Input '{name}' is a category and needs 'choices'.")
+        problems.extend(_actionability_problems(name, kind, item))
         entry = {"name": name, "type": kind, "label": _humanize(name), "required": True, **item}
         normalised_inputs.append(entry)
     if output.get("task") not in TASKS:
@@ -583,6 +591,48 @@ def _check_spec(spec: Any) -> dict[str, Any]:
     if problems:
         raise ValidationError({"interface": problems})
     return {"inputs": normalised_inputs, "output": dict(output)}
+
+
+def _actionability_problems(name: str, kind: str, item: Mapping[str, Any]) -> list[str]:
+    """What is wrong with an input's optional ``actionable`` and ``direction``."""
+    problems = []
+    if "actionable" in item and not isinstance(item["actionable"], bool):
+        problems.append(f"Input '{name}': 'actionable' must be true or false.")
+    direction = item.get("direction", "any")
+    if direction not in DIRECTIONS:
+        problems.append(
+            f"Input '{name}': 'direction' must be one of {', '.join(DIRECTIONS)}, "
+            f"not {direction!r}."
+        )
+    elif direction != "any" and kind not in _ORDERED_TYPES:
+        problems.append(f"Input '{name}' is a {kind}: only numbers and booleans have a direction.")
+    return problems
+
+
+def interface_actionability_set(
+    spec: Mapping[str, Any], changes: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """A copy of an interface's JSON with new ``actionable``/``direction`` for some inputs.
+
+    ``changes`` maps an input name to ``{"actionable": bool, "direction": str}`` (either key
+    may be left out). Raises ``ValidationError`` naming the input for an unknown input, an
+    unknown key or a bad value. Nothing else of the interface can change this way.
+    """
+    updated = copy.deepcopy(dict(spec))
+    by_name = {item["name"]: item for item in updated["inputs"]}
+    problems = []
+    for name, fields in changes.items():
+        if name not in by_name:
+            problems.append(f"Unknown input {name!r}.")
+            continue
+        extra = set(fields) - {"actionable", "direction"}
+        if extra:
+            problems.append(f"Input '{name}': only actionable and direction can change here.")
+            continue
+        by_name[name].update(fields)
+    if problems:
+        raise ValidationError({"interface": problems})
+    return Interface(updated).to_dict()
 
 
 # -------------------------------------------------------------------- inference

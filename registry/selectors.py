@@ -219,7 +219,8 @@ _interfaces_lock = threading.Lock()
 def version_interface(version: ModelVersion) -> Interface:
     """The :class:`Interface` of a version, built once per process."""
     # The key includes the creation time: a primary key alone can come back after a rollback.
-    key = (version.pk, version.created_at)
+    # A manager may change what is actionable without a new version, so that is in it too.
+    key = (version.pk, version.created_at, _actionability(version.interface))
     with _interfaces_lock:
         found = _interfaces.get(key)
         if found is not None:
@@ -230,6 +231,12 @@ def version_interface(version: ModelVersion) -> Interface:
         while len(_interfaces) > 256:
             _interfaces.popitem(last=False)
     return built
+
+
+def _actionability(spec: dict[str, Any]) -> tuple:
+    return tuple(
+        (item.get("actionable", True), item.get("direction", "any")) for item in spec["inputs"]
+    )
 
 
 def version_estimator(version: ModelVersion) -> Any:

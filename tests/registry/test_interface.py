@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from registry.interface import (
     Interface,
     InvalidInput,
+    interface_actionability_set,
     interface_compare,
     interface_infer,
 )
@@ -230,3 +231,50 @@ def test_many_rows_give_the_same_frame_and_errors_as_one_at_a_time(clinic):
     assert errors["102"]["bmi"] == ["Enter a number."]
     far = [*rows, good_row(bmi=99.0)]
     assert [w["row"] for w in clinic.validate(far).warnings] == [100]
+
+
+# ---------------------------------------------------------------- actionable and direction
+def _spec(**extra):
+    return {
+        "inputs": [
+            {"name": "age", "type": "integer", **extra},
+            {"name": "island", "type": "category", "choices": ["a", "b"]},
+        ],
+        "output": {"task": "regression"},
+    }
+
+
+def test_inputs_are_actionable_in_any_direction_by_default():
+    f = Interface(_spec()).by_name["age"]
+    assert (f.actionable, f.direction) == (True, "any")
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ({"actionable": "no"}, "Input 'age': 'actionable' must be true or false."),
+        ({"direction": "up"}, "Input 'age': 'direction' must be one of any, increase, decrease"),
+    ],
+)
+def test_it_refuses_a_bad_actionable_or_direction(extra, message):
+    with pytest.raises(ValidationError) as caught:
+        Interface(_spec(**extra))
+    assert caught.value.message_dict["interface"][0].startswith(message)
+
+
+def test_a_category_has_no_direction():
+    spec = _spec()
+    spec["inputs"][1]["direction"] = "increase"
+    with pytest.raises(ValidationError) as caught:
+        Interface(spec)
+    assert "only numbers and booleans have a direction" in str(caught.value)
+
+
+def test_actionability_changes_only_those_fields():
+    spec = Interface(_spec()).to_dict()
+    updated = interface_actionability_set(spec, {"age": {"direction": "increase"}})
+    assert updated["inputs"][0]["direction"] == "increase"
+    assert {k: v for k, v in updated["inputs"][0].items() if k != "direction"} == spec["inputs"][0]
+    for changes in ({"nope": {"actionable": False}}, {"age": {"type": "number"}}):
+        with pytest.raises(ValidationError):
+            interface_actionability_set(spec, changes)
