@@ -24,6 +24,7 @@ from charts.evaluation import (
     residuals,
     roc_curves,
 )
+from charts.explanations import explanation_waterfall
 from charts.overview import headline_metrics, usage_per_day
 from charts.theme import Figure
 
@@ -33,6 +34,7 @@ __all__ = [
     "class_probabilities",
     "class_probabilities_rows",
     "confusion_matrix",
+    "explanation_waterfall",
     "feature_importance",
     "headline_metrics",
     "heatmap",

@@ -220,3 +220,17 @@ def job_figures(job: BatchJob) -> dict[str, Figure]:
             target=target,
         )
     return figures
+
+
+def explanation_figure(version: ModelVersion, explanation: Any) -> Figure:
+    """The waterfall of an explanation, labelled in the version's terms."""
+    output = version.interface["output"]
+    probability = explanation.task == "classification"
+    return charts.explanation_waterfall(
+        explanation.contributions,
+        baseline=explanation.baseline,
+        answer=explanation.answer,
+        explained=explanation.explained,
+        probability=probability,
+        unit=None if probability else output.get("unit"),
+    )

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,12 +120,15 @@ def explanation_background(
     return Background(frame=frame.reset_index(drop=True), outputs=outputs, classes=classes)
 
 
-_backgrounds: OrderedDict[Any, Background] = OrderedDict()
+_backgrounds: OrderedDict[Any, Any] = OrderedDict()
 _lock = threading.Lock()
 
 
-def background_cached(key: Any, build) -> Background:
-    """The background for ``key`` (a version's identity), built once per process."""
+def background_cached(key: Any, build: Callable[[], Any]) -> Any:
+    """What ``build`` makes for ``key`` (a version's identity), built once per process.
+
+    Backgrounds cost a model call on every reference row they hold; versions never change.
+    """
     with _lock:
         found = _backgrounds.get(key)
         if found is not None:

@@ -178,6 +178,7 @@ class AuditEvent(models.Model):
         ALIAS_SET = "alias.set", "Alias set"
         ALIAS_REMOVED = "alias.removed", "Alias removed"
         MODEL_ARCHIVED = "model.archived", "Model archived"
+        ACTIONABILITY_SET = "interface.actionability", "Actionable inputs changed"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -34,6 +34,7 @@ from registry.interface import (
     Validated,
     _native,
     frame_records,
+    interface_actionability_set,
     interface_compare,
     interface_infer,
 )
@@ -618,3 +619,43 @@ def _batch_job_fail(job: BatchJob, message: str) -> None:
         status=JobStatus.FAILED, message=message, finished_at=timezone.now()
     )
     job.refresh_from_db()
+
+
+# ------------------------------------------------------------------ what a person can change
+@transaction.atomic
+def version_actionability_set(
+    *,
+    version: ModelVersion,
+    changes: Mapping[str, Mapping[str, Any]],
+    user: User | AnonymousUser | None,
+) -> ModelVersion:
+    """Change which inputs are actionable, and in which direction, on a registered version.
+
+    The only edit a registered version takes: it changes no prediction, only what "what
+    would it take" may move. Audited with the before and after of each changed input.
+    """
+    version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    before = {item["name"]: item for item in version.interface["inputs"]}
+    updated = interface_actionability_set(version.interface, changes)
+    diff = {}
+    for item in updated["inputs"]:
+        old = before[item["name"]]
+        was = (old.get("actionable", True), old.get("direction", "any"))
+        now = (item.get("actionable", True), item.get("direction", "any"))
+        if was != now:
+            diff[item["name"]] = {
+                "actionable": [was[0], now[0]],
+                "direction": [was[1], now[1]],
+            }
+    if not diff:
+        return version
+    version.interface = updated
+    version.save(update_fields=["interface"])
+    AuditEvent.objects.create(
+        actor=_actor(user),
+        action=AuditEvent.Action.ACTIONABILITY_SET,
+        model=version.model,
+        version=version,
+        details={"number": version.number, "inputs": diff},
+    )
+    return version

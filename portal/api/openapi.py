@@ -164,3 +164,79 @@ FEEDBACK_EXAMPLES = [
 ALIAS_EXAMPLES = [
     OpenApiExample("Point the alias at version 3", value={"version": 3}, request_only=True),
 ]
+CONTRIBUTIONS = {
+    "type": "array",
+    "description": "One entry per input of the interface, in its order.",
+    "items": {
+        "type": "object",
+        "properties": {
+            "input": {"type": "string"},
+            "label": {"type": "string"},
+            "value": ANY,
+            "effect": {"type": "number", "description": "How far this input moved the answer."},
+        },
+        "required": ["input", "label", "value", "effect"],
+    },
+}
+COUNTERFACTUAL_TARGET = {
+    "description": 'A class (classifier), or a range {"min": …, "max": …} (regressor).',
+    "oneOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "properties": {"min": {"type": "number"}, "max": {"type": "number"}},
+            "additionalProperties": False,
+        },
+    ],
+}
+COUNTERFACTUALS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "changes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "input": {"type": "string"},
+                        "label": {"type": "string"},
+                        "from": ANY,
+                        "to": ANY,
+                        "unit": {"type": ["string", "null"]},
+                    },
+                    "required": ["input", "from", "to"],
+                },
+            },
+            "inputs": ROW,
+            "prediction": ANSWER,
+            "cost": {"type": "number", "description": "Change measured in each input's spread."},
+        },
+        "required": ["changes", "inputs", "prediction", "cost"],
+    },
+}
+EXPLAIN_EXAMPLES = [
+    OpenApiExample(
+        "Why this answer",
+        value={"inputs": PENGUIN, "class": "Adelie", "chart": True},
+        request_only=True,
+    ),
+]
+COUNTERFACTUAL_EXAMPLES = [
+    OpenApiExample(
+        "What would it take to be Gentoo",
+        value={
+            "inputs": PENGUIN,
+            "target": "Gentoo",
+            "fixed": ["island", "sex"],
+            "max_changes": 2,
+            "count": 3,
+        },
+        request_only=True,
+    ),
+    OpenApiExample(
+        "A regressor into a range",
+        value={"inputs": {"age": 50, "bmi": 30, "bp": 90}, "target": {"min": 150, "max": 200}},
+        request_only=True,
+    ),
+]

@@ -23,6 +23,7 @@ from portal.api import openapi
 from portal.api.exceptions import CODES
 from portal.pages.views import share_token
 from registry.compare import MAX_MODELS, MIN_MODELS
+from registry.counterfactuals import MAX_CHANGES, MAX_COUNT
 from registry.models import ModelVersion, Prediction, RegisteredModel, Source
 from registry.services import MAX_SWEEP_POINTS
 
@@ -555,6 +556,120 @@ class WhatIfResponseSerializer(ChartMixin):
         version = whatif.answer.version
         focus = charting.focus_of(version, whatif.answer.predictions[0])
         return charting.sensitivity_figure(version, whatif.curves, focus=focus)
+
+
+@extend_schema_serializer(examples=openapi.EXPLAIN_EXAMPLES)
+class ExplainRequestSerializer(VersionChoiceSerializer):
+    inputs = RowField(help_text="One row: an object of input: value.")
+    chart = serializers.BooleanField(default=False, help_text="Add the waterfall figure.")
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        # "class" is a Python keyword, so the field is added by name.
+        fields["class"] = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=200,
+            help_text="The class whose probability is explained (default: the predicted one).",
+        )
+        return fields
+
+
+@extend_schema_field(openapi.CONTRIBUTIONS)
+class ContributionsField(JSONValue):
+    """One effect per input."""
+
+
+@extend_schema_field(openapi.COUNTERFACTUALS)
+class CounterfactualsField(JSONValue):
+    """The answers found, cheapest first."""
+
+
+@extend_schema_field(openapi.COUNTERFACTUAL_TARGET)
+class TargetField(JSONValue):
+    """A class, or a range of values."""
+
+
+class ExplainResponseSerializer(ChartMixin):
+    """A ``registry.explanations.Explanation`` (``context`` holds the version)."""
+
+    model = serializers.SerializerMethodField()
+    version = serializers.SerializerMethodField()
+    prediction = serializers.SerializerMethodField()
+    explained = serializers.CharField(help_text='"probability of Adelie" or "value of …".')
+    baseline = serializers.FloatField(
+        help_text="The average answer over the background reference rows."
+    )
+    baseline_rows = serializers.IntegerField(
+        help_text="How many reference rows the baseline averages (a fixed, evenly spaced sample)."
+    )
+    answer = serializers.FloatField(help_text="The explained answer: baseline + sum of effects.")
+    method = serializers.ChoiceField(
+        choices=[("exact", "exact"), ("sampled", "sampled")],
+        help_text="exact: every coalition of inputs; sampled: seeded random orders of inputs.",
+    )
+    contributions = ContributionsField()
+    summary = serializers.CharField()
+
+    def get_model(self, explanation) -> str:
+        return self.context["version"].model.name
+
+    def get_version(self, explanation) -> int:
+        return self.context["version"].number
+
+    @extend_schema_field(openapi.ANSWER)
+    def get_prediction(self, explanation) -> dict[str, Any]:
+        return explanation.prediction
+
+    def chart_of(self, explanation) -> dict[str, Any]:
+        return charting.explanation_figure(self.context["version"], explanation)
+
+
+@extend_schema_serializer(examples=openapi.COUNTERFACTUAL_EXAMPLES)
+class CounterfactualsRequestSerializer(VersionChoiceSerializer):
+    inputs = RowField(help_text="One row: an object of input: value.")
+    target = TargetField(help_text='A class, or {"min": …, "max": …} for a regressor.')
+    fixed = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        default=list,
+        max_length=500,
+        help_text="Inputs that must not change.",
+    )
+    max_changes = serializers.IntegerField(
+        default=2, min_value=1, max_value=MAX_CHANGES, help_text="Most inputs one answer changes."
+    )
+    count = serializers.IntegerField(
+        default=3, min_value=1, max_value=MAX_COUNT, help_text="Most answers returned."
+    )
+
+
+class CounterfactualsResponseSerializer(serializers.Serializer):
+    """A ``registry.counterfactuals.Search`` (``context`` holds the version)."""
+
+    model = serializers.SerializerMethodField()
+    version = serializers.SerializerMethodField()
+    prediction = serializers.SerializerMethodField()
+    target = serializers.SerializerMethodField()
+    counterfactuals = CounterfactualsField()
+    message = serializers.CharField(help_text="Empty, or what was searched when none was found.")
+
+    def get_model(self, search) -> str:
+        return self.context["version"].model.name
+
+    def get_version(self, search) -> int:
+        return self.context["version"].number
+
+    @extend_schema_field(openapi.ANSWER)
+    def get_prediction(self, search) -> dict[str, Any]:
+        return search.prediction
+
+    @extend_schema_field(openapi.COUNTERFACTUAL_TARGET)
+    def get_target(self, search) -> Any:
+        t = search.target
+        if t.label is not None:
+            return t.label
+        return {k: v for k, v in (("min", t.low), ("max", t.high)) if v is not None}
 
 
 class ComparisonResultSerializer(serializers.Serializer):

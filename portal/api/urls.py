@@ -24,6 +24,12 @@ urlpatterns = [
     ),
     path("v1/models/<slug:name>/predict/", views.PredictView.as_view(), name="predict"),
     path("v1/models/<slug:name>/whatif/", views.WhatIfView.as_view(), name="whatif"),
+    path("v1/models/<slug:name>/explain/", views.ExplainView.as_view(), name="explain"),
+    path(
+        "v1/models/<slug:name>/counterfactuals/",
+        views.CounterfactualsView.as_view(),
+        name="counterfactuals",
+    ),
     path("v1/compare/", views.CompareView.as_view(), name="compare"),
     path("v1/predictions/", views.PredictionListView.as_view(), name="prediction-list"),
     path(

@@ -29,6 +29,8 @@ from registry.mlflow_import import mlflow_model_read, mlflow_model_register, zip
 from registry.models import ModelVersion, Source
 from registry.selectors import (
     alias_map,
+    counterfactual_search,
+    explanation_build,
     model_version_find,
     model_version_list,
     model_version_parse,
@@ -331,6 +333,70 @@ class WhatIfView(VersionedView):
         )
         context = {"request": request, "chart": data["chart"]}
         return Response(s.WhatIfResponseSerializer(whatif, context=context).data)
+
+
+class ExplainView(VersionedView):
+    permission_classes = [IsAnalyst]
+    throttle_classes = [ModelCallThrottle]
+
+    @extend_schema(
+        operation_id="explain",
+        tags=["predictions"],
+        summary="Why one answer: how far each input pushed it from the average (not stored)",
+        description=(
+            "One effect per input of the interface (an input the model encodes as several "
+            "columns is still one), Shapley values against a fixed sample of the version's "
+            "reference rows: `baseline` (their average answer) + the sum of `effect` equals "
+            "`answer` to within 1e-6. For a classifier the answer is the probability of "
+            f"`class` (default: the predicted class). {CHOOSING}"
+        ),
+        parameters=VERSION_QUERY,
+        request=s.ExplainRequestSerializer,
+        responses={200: s.ExplainResponseSerializer, **errors(*MODEL_CALL_ERRORS)},
+    )
+    def post(self, request: Request, name: str) -> Response:
+        data = _valid(s.ExplainRequestSerializer, request.data)
+        version = self.version_of(name, data)
+        explanation = explanation_build(
+            version=version, row=data["inputs"], target_class=data.get("class")
+        )
+        context = {"request": request, "chart": data["chart"], "version": version}
+        return Response(s.ExplainResponseSerializer(explanation, context=context).data)
+
+
+class CounterfactualsView(VersionedView):
+    permission_classes = [IsAnalyst]
+    throttle_classes = [ModelCallThrottle]
+
+    @extend_schema(
+        operation_id="counterfactuals",
+        tags=["predictions"],
+        summary="What would it take: the smallest changes of inputs that get another answer",
+        description=(
+            "Up to `count` rows, cheapest first (change measured in each input's spread), each "
+            "changing at most `max_changes` inputs, none of them `fixed` or declared not "
+            "actionable, every value inside the interface (observed range, limits, step, "
+            "declared direction). Every row returned was re-scored by the model and gets "
+            "`target`. None found: an empty list and a `message` saying what was searched. "
+            f"The search stops within one second. {CHOOSING}"
+        ),
+        parameters=VERSION_QUERY,
+        request=s.CounterfactualsRequestSerializer,
+        responses={200: s.CounterfactualsResponseSerializer, **errors(*MODEL_CALL_ERRORS)},
+    )
+    def post(self, request: Request, name: str) -> Response:
+        data = _valid(s.CounterfactualsRequestSerializer, request.data)
+        version = self.version_of(name, data)
+        search = counterfactual_search(
+            version=version,
+            row=data["inputs"],
+            target=data["target"],
+            fixed=data["fixed"],
+            max_changes=data["max_changes"],
+            count=data["count"],
+        )
+        context = {"request": request, "version": version}
+        return Response(s.CounterfactualsResponseSerializer(search, context=context).data)
 
 
 class CompareView(APIView):

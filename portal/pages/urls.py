@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.pages import aliases, batch, compare, views
+from portal.pages import actionability, aliases, batch, compare, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -23,4 +23,13 @@ urlpatterns += [
     path("models/<slug:name>/diff/", compare.version_diff, name="version_diff"),
     path("models/<slug:name>/aliases/", aliases.alias_confirm, name="alias_choose"),
     path("models/<slug:name>/aliases/<slug:alias>/", aliases.alias_confirm, name="alias_confirm"),
+]
+
+# What a person can change about each input (issue 12).
+urlpatterns += [
+    path(
+        "models/<slug:name>/actionability/",
+        actionability.actionability_set,
+        name="actionability_set",
+    ),
 ]

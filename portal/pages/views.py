@@ -28,6 +28,7 @@ from rest_framework.authtoken.models import Token
 
 import charts
 from portal import charting
+from portal.pages import actionability
 from portal.pages.access import model_or_404, role_required, version_or_404
 from portal.pages.forms import InterfaceForm, form_data, query_values
 from registry import roles, selectors
@@ -125,7 +126,7 @@ def model_card(request: HttpRequest, name: str) -> HttpResponse:
         "version": version,
         "versions": versions,
         "aliases": selectors.alias_map(model=model),
-        "inputs": fields,
+        "inputs": [(f, actionability.choice_of(f.spec)) for f in fields],
         "output": interface.output,
         # Columns no input fills are left out of the interface table.
         "show_units": any(f.spec.get("unit") for f in fields),
@@ -402,7 +403,18 @@ def prediction_detail(request: HttpRequest, id) -> HttpResponse:
         curves = selectors.prediction_curves(prediction=prediction, points=SWEEP_POINTS)
         ctx["sensitivity_figure"] = charting.sensitivity_figure(version, curves, focus=focus)
         ctx["whatif_url"] = whatif_url(prediction)
+    ctx.update(_explanation_ctx(prediction))
     return render(request, "portal/prediction_detail.html", ctx)
+
+
+def _explanation_ctx(prediction) -> dict[str, Any]:
+    explanation = selectors.prediction_explanation(prediction=prediction)
+    if explanation is None:
+        return {}
+    return {
+        "explanation": explanation,
+        "explanation_figure": charting.explanation_figure(prediction.version, explanation),
+    }
 
 
 def _row_values(prediction) -> list[Any]:
@@ -434,6 +446,7 @@ def prediction_embed(request: HttpRequest, id) -> HttpResponse:
         "model": version.model,
         "inputs": list(zip(version.interface["inputs"], _row_values(prediction), strict=True)),
         "answer_figure": charting.answer_figure(version, prediction.outputs),
+        **_explanation_ctx(prediction),
     }
     return render(request, "portal/embed.html", ctx)
 

@@ -200,3 +200,20 @@ def test_batch_figures_are_valid():
     assert {t["type"] for t in fig["data"]} == {"box"}
     fig = valid(charts.prediction_by_input({"bmi": [20, 30]}, [1.5, 2.5], target="y"))
     assert fig["data"][0]["x"] == [20, 30] and fig["data"][0]["y"] == [1.5, 2.5]
+
+
+def test_the_waterfall_runs_from_the_baseline_to_the_answer():
+    contributions = [
+        {"label": f"Input {i}", "value": float(i), "effect": (-1) ** i * 0.01 * (i + 1)}
+        for i in range(13)
+    ]
+    answer = 0.4 + sum(c["effect"] for c in contributions)
+    fig = charts.explanation_waterfall(
+        contributions, baseline=0.4, answer=answer, explained="probability of yes", probability=True
+    )
+    (trace,) = valid(fig)["data"]
+    # The ten largest effects one by one, the three smallest summed: the bars end at the answer.
+    assert trace["y"][0] == "Average (baseline)" and trace["y"][-1] == "This answer"
+    assert trace["y"][1] == "Input 12 = 12" and trace["y"][-2] == "3 other inputs"
+    assert trace["x"][0] + sum(trace["x"][1:-1]) == pytest.approx(trace["x"][-1])
+    assert trace["text"][1] == "+13.0%" and trace["text"][2] == "−12.0%"

@@ -314,7 +314,9 @@ def test_the_embed_works_with_a_signed_link_only(client, as_analyst, analyst, cl
     client.logout()
     embed = client.get(link)
     assert embed.status_code == 200
-    assert len(figures(embed)) == 1 and b"site-header" not in embed.content
+    # The answer, then why: the explanation of the stored answer.
+    assert [f["data"][0]["type"] for f in figures(embed)] == ["bar", "waterfall"]
+    assert b"site-header" not in embed.content
     assert "frame-ancestors 'self'" in embed["Content-Security-Policy"]
     assert "X-Frame-Options" not in embed
     assert client.get(f"/embed/predictions/{p.id}/?s=forged").status_code == 404

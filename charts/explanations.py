@@ -1,0 +1,79 @@
+"""The figure of an explanation: a waterfall from the baseline to the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from charts.theme import ACCENT, INK, WARNING, Figure, figure, title
+
+# Inputs drawn one by one; the rest are summed in one bar, so the chart stays readable.
+SHOWN_INPUTS = 10
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "missing" if value is None else str(value)
+
+
+def explanation_waterfall(
+    contributions: Sequence[Mapping[str, Any]],
+    *,
+    baseline: float,
+    answer: float,
+    explained: str,
+    probability: bool,
+    unit: str | None = None,
+    shown: int = SHOWN_INPUTS,
+) -> Figure:
+    """Bars from the baseline (the average answer) through each input's effect to the answer.
+
+    ``contributions`` are ``{"label", "value", "effect"}``; the largest effects come first and
+    any beyond ``shown`` are summed in one "other inputs" bar, so the bars still end exactly at
+    the answer. Pushes up and down differ in colour and in the sign of their text.
+    """
+    ordered = sorted(contributions, key=lambda c: -abs(float(c["effect"])))
+    kept, rest = ordered[:shown], ordered[shown:]
+    labels = [f"{c['label']} = {_value_text(c.get('value'))}" for c in kept]
+    effects = [float(c["effect"]) for c in kept]
+    if rest:
+        labels.append(f"{len(rest)} other input{'s' * (len(rest) > 1)}")
+        effects.append(sum(float(c["effect"]) for c in rest))
+    fmt = ".1%" if probability else ".4g"
+    suffix = f" {unit}" if unit and not probability else ""
+
+    def text(v: float, signed: bool) -> str:
+        shown_v = f"{v:+{fmt}}" if signed else f"{v:{fmt}}"
+        return shown_v.replace("-", "−") + suffix
+
+    trace = {
+        "type": "waterfall",
+        "orientation": "h",
+        "measure": ["absolute", *["relative"] * len(effects), "total"],
+        "y": ["Average (baseline)", *labels, "This answer"],
+        "x": [baseline, *effects, answer],
+        "base": 0,
+        "text": [text(baseline, False), *(text(e, True) for e in effects), text(answer, False)],
+        "textposition": "outside",
+        "cliponaxis": False,
+        "increasing": {"marker": {"color": ACCENT}},
+        "decreasing": {"marker": {"color": WARNING}},
+        "totals": {"marker": {"color": INK}},
+        "connector": {"line": {"color": "#9aa5b1", "width": 1}},
+        "hovertemplate": "%{y}: %{text}<extra></extra>",
+    }
+    axis_title = explained[:1].upper() + explained[1:] + suffix
+    layout: dict[str, Any] = {
+        "title": title(f"Why: {explained}"),
+        "xaxis": {"title": {"text": axis_title}},
+        "yaxis": {"autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"},
+        "height": 140 + 30 * (len(effects) + 2),
+        "showlegend": False,
+        "margin": {"l": 16, "r": 56},
+    }
+    if probability:
+        layout["xaxis"]["tickformat"] = ".0%"
+    return figure([trace], layout)
