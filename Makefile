@@ -8,7 +8,7 @@ MLFLOW_VENV := .venv-mlflow
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run dev test test-sqlite test-postgres lint format bench clean
+.PHONY: run dev test test-sqlite test-postgres lint format bench bench-venv clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
@@ -62,6 +62,17 @@ bench: $(VENV)/.installed
 	$(PY) bench/compare_redraw.py
 	$(PY) bench/batch_throughput.py
 	$(PY) bench/api_http.py
+	$(PY) bench/explain_time.py
+	$(PY) bench/counterfactuals_vs_dice.py $(if $(wildcard .venv-bench/.installed),,--no-dice)
+
+# DiCE (and the xgboost, lightgbm and nvidia-nccl it pulls) for bench/dice_run.py only: its
+# own venv, never the portal's. `make bench-venv` once, then `make bench` compares with it.
+.venv-bench/.installed: requirements-bench.txt
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet -r requirements-bench.txt
+	touch $@
+
+bench-venv: .venv-bench/.installed
 
 clean:
-	rm -rf $(VENV) $(MLFLOW_VENV) var staticfiles test-artifacts
+	rm -rf $(VENV) $(MLFLOW_VENV) .venv-bench var staticfiles test-artifacts

@@ -39,7 +39,8 @@ MAX_CHANGES = 5
 BUDGET_SECONDS = 0.5
 HARD_BUDGET_SECONDS = 1.0  # never searched longer, whatever the caller asks
 GRID_POINTS = 41
-PAIR_POINTS = 9
+PAIR_POINTS = 8
+PAIR_ROWS = 1500
 BATCH_ROWS = 2000
 _MOVABLE = ("number", "integer", "boolean", "category")
 
@@ -358,19 +359,22 @@ def counterfactuals_find(
     if not 1 <= count <= MAX_COUNT:
         raise ValidationError({"count": [f"Choose between 1 and {MAX_COUNT}."]})
     row = row.iloc[:1].reset_index(drop=True)
-    first = score(estimator, row, interface)
-    prediction = first.records()[0]
-    search = Search(prediction=prediction, target=target)
-    unit = interface.output.get("unit")
-    if _valid(first, target, interface)[0]:
-        search.message = f"The answer is already {target.text(unit)}."
-        return search
     movable = [
         j
         for j, f in enumerate(interface.fields)
         if f.actionable and f.name not in fixed and f.type in _MOVABLE
     ]
     space = _Space(interface, row, movable, reference)
+    # The row itself and every single change go through the model in one call.
+    singles = _singles(space) if space.movable else []
+    batch = _concat([space.rows(1), singles] if singles else [space.rows(1)])
+    scores = score(estimator, space.frame(batch), interface)
+    ok, margin = _valid(scores, target, interface)
+    search = Search(prediction=scores.record(0), target=target)
+    unit = interface.output.get("unit")
+    if ok[0]:
+        search.message = f"The answer is already {target.text(unit)}."
+        return search
     if not space.movable:
         search.message = (
             "No input can change: every input is fixed, not actionable, or at the end of its "
@@ -379,7 +383,10 @@ def counterfactuals_find(
         return search
     rng = np.random.default_rng(seed)
     found: list[list[np.ndarray]] = []
-    rows_scored = 0
+    rows_scored = len(ok)
+    base_margin, ok, margin = margin[0], ok[1:], margin[1:]
+    if ok.any():
+        found.append(_take(singles, np.flatnonzero(ok)))
 
     def run(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         nonlocal rows_scored
@@ -392,9 +399,6 @@ def counterfactuals_find(
             found.append(_take(columns, np.flatnonzero(ok)))
         return ok, margin
 
-    base_margin = _valid(first, target, interface)[1][0]
-    singles = _singles(space)
-    _, margin = run(singles)
     if max_changes >= 2 and len(space.movable) >= 2 and time.perf_counter() < deadline:
         # The inputs that moved the answer most towards the target go first into pairs.
         gain = {}
@@ -403,14 +407,19 @@ def counterfactuals_find(
             rows = changed[:, j]
             gain[j] = float(margin[rows].max() - base_margin) if rows.any() else -math.inf
         ranked = sorted(space.movable, key=lambda j: -gain[j])
-        run(_pairs(space, ranked, BATCH_ROWS))
+        run(_pairs(space, ranked, PAIR_ROWS))
+    # Random rows only while singles and pairs gave fewer ideas (sets of changed inputs) than
+    # asked for: until the budget when nothing is found yet, a few rounds otherwise.
+    rounds = 0
     while (
         max_changes >= 2
-        and sum(len(f[0]) for f in found) < 20 * count
+        and _ideas(space, found) < count
+        and (not found or rounds < 3)
         and time.perf_counter() < deadline - 0.1
     ):
         run(_random(space, space.movable, max_changes, BATCH_ROWS // 2, rng))
-    for polish in (False, False, True):
+        rounds += 1
+    for polish in (False, True):
         pool = _best(space, _concat(found), limit=40)
         if not pool or time.perf_counter() > deadline:
             break
@@ -451,6 +460,12 @@ def _valid(scores: Scores, target: Target, interface: Interface) -> tuple[np.nda
     high = np.inf if target.high is None else target.high
     margin = np.minimum(values - low, high - values)
     return (values >= low) & (values <= high), margin
+
+
+def _ideas(space: _Space, found: list[list[np.ndarray]]) -> int:
+    if not found:
+        return 0
+    return len(np.unique(space.changed(_concat(found)), axis=0))
 
 
 def _best(space: _Space, columns: list[np.ndarray], *, limit: int) -> list[np.ndarray]:

@@ -299,7 +299,7 @@ def explain(
             raise ValidationError(
                 {"inputs": ["This model gives labels only, without probabilities."]}
             )
-        prediction = _first_record(scores)
+        prediction = scores.record(0)
         classes = [str(c) for c in scores.classes]
         index = _class_index(classes, target_class, str(prediction["label"]))
         chosen = classes[index]
@@ -339,16 +339,6 @@ def explain(
     )
     result.summary = explanation_summary(explanation=result, interface=interface)
     return result
-
-
-def _first_record(scores) -> dict[str, Any]:
-    names = [str(c) for c in scores.classes]
-    return {
-        "label": scores.labels[0],
-        "probabilities": {
-            c: round(float(p), 6) for c, p in zip(names, scores.probabilities[0], strict=True)
-        },
-    }
 
 
 # ------------------------------------------------------------------ the sentence

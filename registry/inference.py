@@ -40,6 +40,20 @@ class Scores:
     probabilities: np.ndarray | None = None
     values: np.ndarray | None = None
 
+    def record(self, i: int) -> dict[str, Any]:
+        """Row ``i``'s answer in the API's shape, without building every row's."""
+        if self.task == "regression":
+            return {"value": float(self.values[i])}
+        if self.probabilities is None:
+            return {"label": self.labels[i]}
+        names = [str(c) for c in self.classes]
+        return {
+            "label": self.labels[i],
+            "probabilities": {
+                n: round(float(p), 6) for n, p in zip(names, self.probabilities[i], strict=True)
+            },
+        }
+
     def records(self) -> list[dict[str, Any]]:
         """One JSON-ready answer per row, in the API's shape."""
         if self.task == "regression":

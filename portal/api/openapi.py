@@ -203,7 +203,7 @@ COUNTERFACTUALS = {
                         "label": {"type": "string"},
                         "from": ANY,
                         "to": ANY,
-                        "unit": {"type": ["string", "null"]},
+                        "unit": {"type": "string", "nullable": True},
                     },
                     "required": ["input", "from", "to"],
                 },

@@ -15,6 +15,8 @@ PATHS = {
     "/api/v1/models/{name}/aliases/{alias}/",
     "/api/v1/models/{name}/predict/",
     "/api/v1/models/{name}/whatif/",
+    "/api/v1/models/{name}/explain/",
+    "/api/v1/models/{name}/counterfactuals/",
     "/api/v1/compare/",
     "/api/v1/predictions/",
     "/api/v1/predictions/{id}/",
