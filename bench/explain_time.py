@@ -31,6 +31,7 @@ os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="model-portal-bench-")
 os.environ.setdefault("TASK_BACKEND", "immediate")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="model-portal-static-"))
 
 import django
 
@@ -106,7 +107,7 @@ def api_client() -> Client:
     user = User.objects.create_user("bench")
     user.groups.add(Group.objects.get(name="analyst"))
     token = Token.objects.create(user=user)
-    return Client(headers={"Authorization": f"Token {token.key}"})
+    return Client(headers={"Authorization": f"Token {token.key}"}, SERVER_NAME="localhost")
 
 
 def main() -> None:

@@ -19,6 +19,11 @@ def _value_text(value: Any) -> str:
     return "missing" if value is None else str(value)
 
 
+def _short(text: str, most: int = 26) -> str:
+    # Long labels would leave a phone's chart no room for its bars; the hover has the value.
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 def explanation_waterfall(
     contributions: Sequence[Mapping[str, Any]],
     *,
@@ -37,7 +42,7 @@ def explanation_waterfall(
     """
     ordered = sorted(contributions, key=lambda c: -abs(float(c["effect"])))
     kept, rest = ordered[:shown], ordered[shown:]
-    labels = [f"{c['label']} = {_value_text(c.get('value'))}" for c in kept]
+    labels = [_short(f"{c['label']} = {_value_text(c.get('value'))}") for c in kept]
     effects = [float(c["effect"]) for c in kept]
     if rest:
         labels.append(f"{len(rest)} other input{'s' * (len(rest) > 1)}")
@@ -76,4 +81,10 @@ def explanation_waterfall(
     }
     if probability:
         layout["xaxis"]["tickformat"] = ".0%"
+    else:
+        # Values rarely start at 0: show the span the bars walk through, not 0 to the answer.
+        path = [baseline + sum(effects[:i]) for i in range(len(effects) + 1)] + [answer]
+        low, high = min(path), max(path)
+        pad = (high - low) * 0.15 or abs(high) * 0.1 or 1.0
+        layout["xaxis"]["range"] = [low - pad, high + pad]
     return figure([trace], layout)

@@ -374,7 +374,9 @@ def explanation_summary(*, explanation: Explanation, interface: Interface, top: 
     """The explanation as one sentence, from the interface's labels and units.
 
     "Adelie (97%), mainly because bill length is 39.1 mm (+31 points) and island is Torgersen
-    (+12 points); flipper length 181 mm pulled it down (-4 points)." Inputs whose effect is
+    (+12 points); flipper length 181 mm pulled it down (-4 points)." The "because" names the
+    inputs that moved the answer the way it went from the average (up or down), the rest the
+    strongest ones against; a regressor's answer also gives the average. Inputs whose effect is
     under a hundredth of the largest are left out.
     """
     probability = explanation.task == "classification"
@@ -384,38 +386,37 @@ def explanation_summary(*, explanation: Explanation, interface: Interface, top: 
     else:
         target = interface.output.get("target") or "Prediction"
         value = f"{explanation.answer:.4g}{' ' + unit if unit else ''}"
-        head = f"{target[:1].upper()}{target[1:]} {value}"
+        head = f"{target[:1].upper()}{target[1:]} {value} (average {explanation.baseline:.4g})"
     contributions = explanation.contributions
     largest = max((abs(c["effect"]) for c in contributions), default=0.0)
     floor = max(largest / 100, 1e-9)
     ups = sorted((c for c in contributions if c["effect"] >= floor), key=lambda c: -c["effect"])
     downs = sorted((c for c in contributions if c["effect"] <= -floor), key=lambda c: c["effect"])
+    went_up = explanation.answer >= explanation.baseline
+    reasons, against = (ups, downs) if went_up else (downs, ups)
 
-    def phrase(c, *, verb: bool) -> str:
-        spec = interface.by_name[c["input"]].spec
-        label = label_in_sentence(c["label"])
-        value = _value_text(c["value"], spec)
-        joiner = " is " if verb else " "
-        return f"{label}{joiner}{value} ({_amount(c['effect'], probability, unit)})"
+    def amount(c) -> str:
+        return _amount(c["effect"], probability, unit)
 
-    average = (
-        f"{explanation.baseline * 100:.0f}%"
-        if probability
-        else f"{explanation.baseline:.4g}{' ' + unit if unit else ''}"
-    )
+    def value_of(c) -> str:
+        return _value_text(c["value"], interface.by_name[c["input"]].spec)
+
     parts = [head]
-    if ups:
-        parts.append(", mainly because " + " and ".join(phrase(c, verb=True) for c in ups[:top]))
-    else:
-        parts.append(f", below the average of {average}")
-    if downs:
-        pulled = " and ".join(phrase(c, verb=False) for c in downs[:top])
-        # "X (-4 points) pulled it down" reads better as "X pulled it down (-4 points)".
-        if len(downs[:top]) == 1:
-            c = downs[0]
-            spec = interface.by_name[c["input"]].spec
-            pulled = f"{label_in_sentence(c['label'])} {_value_text(c['value'], spec)}"
-            parts.append(f"; {pulled} pulled it down ({_amount(c['effect'], probability, unit)})")
+    if reasons:
+        because = " and ".join(
+            f"{label_in_sentence(c['label'])} is {value_of(c)} ({amount(c)})" for c in reasons[:top]
+        )
+        parts.append(f", mainly because {because}")
+    if against:
+        verb = "pulled it down" if went_up else "pushed it up"
+        shown = against[:top]
+        if len(shown) == 1:
+            # "X pulled it down (-4 points)" reads better than "X (-4 points) pulled it down".
+            c = shown[0]
+            parts.append(f"; {label_in_sentence(c['label'])} {value_of(c)} {verb} ({amount(c)})")
         else:
-            parts.append(f"; {pulled} pulled it down")
+            names = " and ".join(
+                f"{label_in_sentence(c['label'])} {value_of(c)} ({amount(c)})" for c in shown
+            )
+            parts.append(f"; {names} {verb}")
     return "".join(parts) + "."

@@ -229,3 +229,35 @@ def test_the_summary_reads_from_labels_and_units():
         "Adelie (97%), mainly because bill length is 39.1 mm (+31 points) and island is "
         "Torgersen (+12 points); flipper length 181 mm pulled it down (−4 points)."
     )
+
+
+def test_an_answer_below_the_average_is_explained_by_what_pulled_it_down():
+    interface = Interface(
+        {
+            "inputs": [
+                {"name": "bmi", "type": "number", "label": "BMI", "unit": "kg/m²"},
+                {"name": "hdl", "type": "number", "label": "HDL"},
+                {"name": "smoker", "type": "boolean"},
+            ],
+            "output": {"task": "regression", "target": "progression"},
+        }
+    )
+    explanation = Explanation(
+        task="regression",
+        explained="value of progression",
+        target_class=None,
+        answer=117.3,
+        baseline=152.0,
+        baseline_rows=48,
+        method="exact",
+        prediction={},
+        contributions=[
+            {"input": "bmi", "label": "BMI", "value": 24.2, "effect": -46.0},
+            {"input": "hdl", "label": "HDL", "value": 45.0, "effect": 11.3},
+            {"input": "smoker", "label": "Smoker", "value": False, "effect": 0.0},
+        ],
+    )
+    assert explanation_summary(explanation=explanation, interface=interface) == (
+        "Progression 117.3 (average 152), mainly because BMI is 24.2 kg/m² (−46); "
+        "HDL 45 pushed it up (+11.3)."
+    )
