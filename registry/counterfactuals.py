@@ -79,9 +79,9 @@ class Search:
 def counterfactual_target(*, interface: Interface, target: Any) -> Target:
     """The caller's target checked against the interface (a known class, or a range)."""
     if interface.task == "classification":
-        if isinstance(target, Mapping) or target in (None, ""):
+        if isinstance(target, bool) or not isinstance(target, str | int | float) or target == "":
             raise ValidationError({"target": ["Name the class to reach."]})
-        label = str(target)
+        label = str(target)[:200]
         classes = [str(c) for c in interface.classes]
         if label not in classes:
             raise ValidationError(

@@ -42,6 +42,8 @@ def test_another_class_can_be_explained(clinic_version, analyst):
         ({"inputs": ROW, "class": "maybe"}, "class"),
         ({"inputs": {**ROW, "bmi": "heavy"}}, "0"),
         ({"inputs": [ROW]}, "inputs"),
+        ({"inputs": ROW, "class": {"x": 1}}, "class"),
+        ({"inputs": {**ROW, "bmi": "1e999"}}, "0"),
         ({}, "inputs"),
     ],
 )
@@ -96,6 +98,9 @@ def test_a_regressor_is_asked_for_a_range(diabetes_version, analyst):
         ({"inputs": ROW, "target": "maybe"}, "target"),
         ({"inputs": ROW, "target": {"min": 1}}, "target"),
         ({"inputs": ROW}, "target"),
+        ({"inputs": ROW, "target": ["yes"]}, "target"),
+        ({"inputs": ROW, "target": {"min": {"deep": [1] * 1000}}}, "target"),
+        ({"inputs": ROW, "target": "yes", "fixed": "sex"}, "fixed"),
         ({"inputs": ROW, "target": "yes", "fixed": ["nope"]}, "fixed"),
         ({"inputs": ROW, "target": "yes", "max_changes": 0}, "max_changes"),
         ({"inputs": ROW, "target": "yes", "count": 1000}, "count"),
