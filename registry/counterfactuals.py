@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 
-from registry.explanations import label_in_sentence
-from registry.inference import Scores, score
+from registry.explanations import label_in_sentence, score_batch
+from registry.inference import Scores
 from registry.interface import InputField, Interface, _native
 
 MAX_COUNT = 10
@@ -368,7 +368,7 @@ def counterfactuals_find(
     # The row itself and every single change go through the model in one call.
     singles = _singles(space) if space.movable else []
     batch = _concat([space.rows(1), singles] if singles else [space.rows(1)])
-    scores = score(estimator, space.frame(batch), interface)
+    scores = score_batch(estimator, space.frame(batch), interface)
     ok, margin = _valid(scores, target, interface)
     search = Search(prediction=scores.record(0), target=target)
     unit = interface.output.get("unit")
@@ -392,7 +392,7 @@ def counterfactuals_find(
         nonlocal rows_scored
         if not columns:
             return np.zeros(0, bool), np.zeros(0)
-        scores = score(estimator, space.frame(columns), interface)
+        scores = score_batch(estimator, space.frame(columns), interface)
         rows_scored += len(columns[0])
         ok, margin = _valid(scores, target, interface)
         if ok.any():
@@ -524,7 +524,7 @@ def _rescored(
         for i in range(len(columns[0]))
     ]
     validated = interface.validate(rows)
-    scores = score(estimator, validated.frame, interface)
+    scores = score_batch(estimator, validated.frame, interface)
     ok, _ = _valid(scores, target, interface)
     answers = scores.records()
     costs = space.cost(_column_lists(validated.frame, space.names))

@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
+from threadpoolctl import ThreadpoolController
 
-from registry.inference import score
+from registry.inference import Scores, score
 from registry.interface import Interface, InvalidInput, _native
 
 # Background rows: more lowers the noise of sampled effects and costs rows in the batch.
@@ -45,6 +46,20 @@ BACKGROUND_ROWS = 48
 MAX_ROWS = 1500
 # Exact enumeration up to this many inputs when it fits MAX_ROWS (2^n coalitions x background).
 EXACT_MAX_INPUTS = 10
+
+
+_threads = ThreadpoolController()
+
+
+def score_batch(estimator: Any, frame: pd.DataFrame, interface: Interface) -> Scores:
+    """:func:`score` on one OpenMP thread.
+
+    Histogram gradient boosting predicts with OpenMP threads that spin while they wait: on a
+    shared two-core machine a 1,700-row batch took 8 s of wall time with them and 0.17 s on
+    one thread (bench/explain_time.py). A web worker serves one request per core anyway.
+    """
+    with _threads.limit(limits=1, user_api="openmp"):
+        return score(estimator, frame, interface)
 
 
 @dataclass
@@ -73,7 +88,7 @@ class Explanation:
 
 
 def _outputs(estimator: Any, frame: pd.DataFrame, interface: Interface) -> tuple[np.ndarray, list]:
-    scores = score(estimator, frame, interface)
+    scores = score_batch(estimator, frame, interface)
     if scores.task == "regression":
         return scores.values, []
     if scores.probabilities is None:
@@ -293,7 +308,7 @@ def explain(
     batch = pd.concat(
         [row, _mixed_frame(names, x_cols, bg_cols, from_x, rows_of)], ignore_index=True
     )
-    scores = score(estimator, batch, interface)
+    scores = score_batch(estimator, batch, interface)
     if interface.task == "classification":
         if scores.probabilities is None:
             raise ValidationError(
