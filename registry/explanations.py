@@ -46,7 +46,7 @@ from registry.interface import Interface, InvalidInput, _native
 # Background rows: more lowers the noise of sampled effects and costs rows in the batch.
 BACKGROUND_ROWS = 48
 # Rows one explanation may score (besides the background); sets how many walks are sampled.
-MAX_ROWS = 1500
+MAX_ROWS = 900
 # Exact enumeration up to this many inputs when it fits MAX_ROWS (2^n coalitions x background).
 EXACT_MAX_INPUTS = 10
 
