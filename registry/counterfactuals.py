@@ -543,6 +543,8 @@ def _rescored(
             for name in space.names
             if clean[name] != original[name]
         ]
+        for change in changes:
+            change["text"] = counterfactual_text(change)
         result.append(
             {
                 "changes": changes,

@@ -452,7 +452,13 @@ def prediction_explanation(*, prediction: Prediction) -> Explanation | None:
     is none to give: several rows, a labels-only model, or no reference rows."""
     if prediction.row_count != 1 or not prediction.inputs:
         return None
+    return answer_explanation(version=prediction.version, row=prediction.inputs[0])
+
+
+def answer_explanation(*, version: ModelVersion, row: dict[str, Any]) -> Explanation | None:
+    """The explanation of one row's answer, or None when the version cannot give one (a
+    labels-only model, no reference rows): a page then shows the answer without it."""
     try:
-        return explanation_build(version=prediction.version, row=prediction.inputs[0])
+        return explanation_build(version=version, row=row)
     except ValidationError:
         return None

@@ -204,6 +204,11 @@ COUNTERFACTUALS = {
                         "from": ANY,
                         "to": ANY,
                         "unit": {"type": "string", "nullable": True},
+                        "text": {
+                            "type": "string",
+                            "description": 'As a person reads it: "change flipper length '
+                            '181 → 214 mm".',
+                        },
                     },
                     "required": ["input", "from", "to"],
                 },

@@ -228,6 +228,7 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
         "classes": charting.class_choices(version),
         "columns": columns,
         "pair_inputs": [f for f in interface.fields if f.type not in ("text", "date")],
+        "input_names": interface.names,
         "reference_rows": _reference_choices(version),
         "selected_row": params.get("row", ""),
         "version_param": params.get("version", ""),
@@ -316,7 +317,14 @@ def _whatif_answer(version, result, pair, *, focus, columns, panels) -> dict[str
         if result.grid is not None
         else None,
     }
+    # Why this answer: redrawn with it, beside it (no explanation for a labels-only model, or
+    # a version without reference rows).
+    explanation = selectors.answer_explanation(version=version, row=row)
+    figures["why"] = (
+        charting.explanation_figure(version, explanation) if explanation is not None else None
+    )
     return {
+        "explanation": explanation,
         "prediction": prediction,
         "confidence": probabilities.get(str(prediction.get("label"))),
         "save_values": [

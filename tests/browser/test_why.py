@@ -56,3 +56,27 @@ def test_a_manager_marks_an_input_only_up_and_it_is_kept(page, make_browser_user
     expect(page.locator("main")).to_contain_text("Actionable inputs changed v1: age, sex")
     inputs = {i["name"]: i for i in ModelVersion.objects.get().interface["inputs"]}
     assert inputs["age"]["direction"] == "increase" and inputs["sex"]["actionable"] is False
+
+
+def test_applying_what_it_would_take_gets_the_target(page, make_browser_user, clinic, snap):
+    make_browser_user("ana")
+    log_in(page, "ana")
+    start = "age=30&sex=female&bmi=21&bp=80&s5=4&region=north"
+    page.goto(f"/models/clinic/whatif/?{start}")
+    answer = page.locator("[data-answer-box] [data-answer]")
+    expect(answer).to_contain_text("no")
+    # Why: the sentence and the waterfall sit beside the answer.
+    expect(page.locator("[data-explanation-summary]")).to_contain_text("no (")
+    expect(page.locator('figure[data-figure="why"] .main-svg').first).to_be_visible()
+    panel = page.get_by_role("region", name="What would it take?")
+    panel.get_by_label("To get").select_option("yes")
+    panel.get_by_role("checkbox", name="Sex").check()
+    panel.get_by_role("button", name="Find changes").click()
+    first = panel.locator("[data-cf-list] li").first
+    expect(first).to_contain_text("change ")
+    expect(first).not_to_contain_text("sex")
+    snap(page, "counterfactuals")
+    first.get_by_role("button", name="Apply").click()
+    expect(answer).to_contain_text("yes")
+    expect(page.locator("[data-whatif]")).to_have_attribute("data-state", "fresh")
+    expect(page.locator("#in-sex")).to_have_value("female")
