@@ -112,7 +112,9 @@ def test_the_whatif_page_answers_from_the_query_string(as_analyst, clinic_versio
     )[0]
     answer = figures(response)[0]["data"][0]
     assert answer["x"] == pytest.approx(list(expected), abs=1e-6)
-    sensitivity = figures(response)[1]
+    # Why, beside the answer: the waterfall from the average to this answer.
+    assert figures(response)[1]["data"][0]["type"] == "waterfall"
+    sensitivity = figures(response)[2]
     assert {t["xaxis"] for t in sensitivity["data"]} == {"x", "x2", "x3", "x4", "x5", "x6"}
     assert not Prediction.objects.exists()  # a question, not a decision
     assert inline_scripts(response) == []
@@ -133,13 +135,19 @@ def test_the_page_script_gets_the_answer_and_each_figure_as_json(as_analyst, cli
     assert body["answered"] is True
     assert re.search(r"data-answer>(yes|no)", body["answer"])
     # The figures are keyed as the page's containers are, the answer first.
-    assert list(body["figures"]) == ["answer", "sensitivity", "sensitivity_rest", "heatmap"]
+    assert list(body["figures"]) == ["answer", "sensitivity", "sensitivity_rest", "heatmap", "why"]
     assert body["figures"]["heatmap"] is None
+    assert body["figures"]["why"]["data"][0]["type"] == "waterfall"
+    assert "data-explanation-summary" in body["answer"]
     assert body["figures"]["sensitivity_rest"] is None  # 6 inputs: all in the first figure
     for fig in (body["figures"]["answer"], body["figures"]["sensitivity"]):
         go.Figure(fig)
     page = as_analyst.get("/models/clinic/whatif/", {**ROW, "bmi": "90"})
-    assert figures(page)[:2] == [body["figures"]["answer"], body["figures"]["sensitivity"]]
+    assert figures(page)[:3] == [
+        body["figures"]["answer"],
+        body["figures"]["why"],  # beside the answer
+        body["figures"]["sensitivity"],
+    ]
     # The out-of-range warning goes next to its field; the save form gets the new inputs.
     assert "outside the training range" in body["fields"]["bmi"]["warning"]
     assert ["bmi", "90.0"] in body["save"]
