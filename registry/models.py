@@ -146,6 +146,17 @@ class Prediction(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at"]),
             models.Index(fields=["version", "-created_at"]),
+            # Monitoring's traffic aggregates read this index alone, never the rows' JSON.
+            models.Index(
+                fields=["version", "created_at", "source", "latency_ms", "row_count"],
+                name="prediction_monitor_idx",
+            ),
+            # Answers with feedback are few: performance finds them without a scan.
+            models.Index(
+                fields=["version", "created_at"],
+                condition=models.Q(feedback__isnull=False),
+                name="prediction_feedback_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -351,17 +351,21 @@ def prediction_run(
     """Validate rows against the version's interface, predict, and store the call.
 
     Raises ``InvalidInput`` naming each bad row and field, or ``PayloadTooLarge``; nothing is
-    stored for a refused call. With ``store=False`` (a what-if redraw) the answer is only
-    counted in the usage table.
+    stored for a refused call, only counted (``refused.<source>``, for monitoring). With
+    ``store=False`` (a what-if redraw) the answer is only counted in the usage table.
     """
     started = time.perf_counter()
     limit = settings.PORTAL["MAX_ROWS_PER_CALL"]
-    if isinstance(rows, Sequence) and len(rows) > limit:
-        raise PayloadTooLarge({"inputs": [f"Send at most {limit} rows in one call."]})
-    interface = version_interface(version)
-    validated = interface.validate(rows)
-    estimator = version_estimator(version)
-    predictions = score(estimator, validated, interface).records()
+    try:
+        if isinstance(rows, Sequence) and len(rows) > limit:
+            raise PayloadTooLarge({"inputs": [f"Send at most {limit} rows in one call."]})
+        interface = version_interface(version)
+        validated = interface.validate(rows)
+        estimator = version_estimator(version)
+        predictions = score(estimator, validated, interface).records()
+    except ValidationError:
+        usage_count(version=version, kind=f"refused.{source}")
+        raise
     latency = (time.perf_counter() - started) * 1000
     clean_rows = validated.rows
     answer = Answer(

@@ -118,6 +118,11 @@ def batch_chunk_score(chunk_id: int) -> None:
         BatchJob.objects.filter(pk=job.pk).update(
             rows_done=F("rows_done") + chunk.rows, rows_failed=F("rows_failed") + summary["failed"]
         )
+        if summary["failed"]:
+            from registry.services import usage_count
+
+            # A refused row stores no answer; monitoring counts it with the API's refusals.
+            usage_count(version=version, kind="refused.batch", n=summary["failed"])
     _finish_if_complete(job.pk)
 
 
