@@ -25,6 +25,7 @@ from charts.evaluation import (
     roc_curves,
 )
 from charts.explanations import explanation_waterfall
+from charts.monitoring import distribution_overlay, drift_over_time, performance, traffic
 from charts.overview import headline_metrics, usage_per_day
 from charts.theme import Figure
 
@@ -34,16 +35,20 @@ __all__ = [
     "class_probabilities",
     "class_probabilities_rows",
     "confusion_matrix",
+    "distribution_overlay",
+    "drift_over_time",
     "explanation_waterfall",
     "feature_importance",
     "headline_metrics",
     "heatmap",
+    "performance",
     "precision_recall",
     "predicted_vs_actual",
     "prediction_by_input",
     "residuals",
     "roc_curves",
     "sensitivity",
+    "traffic",
     "usage_per_day",
     "value_histogram",
     "value_on_distribution",

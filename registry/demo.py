@@ -6,10 +6,14 @@ metrics the registry computes are honest held-out figures.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import skops.io as sio
 from sklearn.compose import ColumnTransformer
@@ -179,3 +183,92 @@ def diabetes() -> Demo:
 
 
 DEMOS: list[Callable[[], Demo]] = [breast_cancer, wine, diabetes]
+
+
+# ---------------------------------------------------------------- demo traffic
+TRAFFIC_DAYS = 30
+CALLS_PER_DAY = 100
+# The demo's drift: from a week ago, the diabetes model is asked about heavier patients
+# (body-mass index up by two standard deviations, as if a weight clinic now referred them),
+# so the monitoring page has a drift to show.
+SHIFTED_MODEL, SHIFTED_INPUT, SHIFT_SD, SHIFT_DAYS = "diabetes", "bmi", 2.0, 7
+
+
+@contextmanager
+def backdated(model: type) -> Iterator[None]:
+    """Let ``bulk_create`` keep the ``created_at`` it is given (seeding history only)."""
+    field_ = model._meta.get_field("created_at")
+    field_.auto_now_add = False
+    try:
+        yield
+    finally:
+        field_.auto_now_add = True
+
+
+def traffic_seed(*, demo: Demo, version: Any, now: dt.datetime, seed: int = 0) -> int:
+    """Store ``TRAFFIC_DAYS`` days of plausible API answers for a demo version.
+
+    Rows are drawn from the training rows (the population the model serves), answered by the
+    model itself in one call, spread over the day with a daytime peak; one call in twenty
+    sends several rows. A fifth of the answers older than three days have feedback (the
+    row's true outcome). Refused calls are counted as the API counts them. Returns the
+    number of answers stored.
+    """
+    from registry.inference import score
+    from registry.interface import Interface, frame_records
+    from registry.models import Prediction, Source, Usage
+    from registry.selectors import version_estimator
+
+    rng = np.random.default_rng(seed)
+    interface = Interface(version.interface)
+    calls = TRAFFIC_DAYS * CALLS_PER_DAY
+    sizes = np.where(rng.random(calls) < 0.05, rng.integers(2, 12, calls), 1)
+    picks = rng.integers(0, len(demo.train), int(sizes.sum()))
+    rows = demo.train.iloc[picks].reset_index(drop=True)
+    # Times: each day's calls peak in the afternoon; the newest call is a few minutes ago.
+    day = rng.integers(0, TRAFFIC_DAYS, calls)
+    hour = np.clip(rng.normal(14, 4, calls), 0, 23.99)
+    ages = np.sort(day * 86400.0 + (24 - hour) * 3600.0 + 300)[::-1]
+    moments = [now - dt.timedelta(seconds=float(s)) for s in ages]
+    row_moment = np.repeat(ages, sizes)
+    if demo.name == SHIFTED_MODEL:
+        recent = row_moment < SHIFT_DAYS * 86400
+        sd = demo.train[SHIFTED_INPUT].std()
+        rows.loc[recent, SHIFTED_INPUT] = (rows.loc[recent, SHIFTED_INPUT] + SHIFT_SD * sd).round(1)
+    inputs = frame_records(rows[interface.names])
+    frame = interface.validate(inputs).frame
+    answers = score(version_estimator(version), frame, interface).records()
+    truth = rows[demo.target].tolist()
+    latency = rng.lognormal(np.log(2.0), 0.35, calls)
+    records, start = [], 0
+    for i, n in enumerate(sizes):
+        end = start + int(n)
+        labelled = ages[i] > 3 * 86400 and rng.random() < 0.2
+        actual = [_plain(v) for v in truth[start:end]]
+        records.append(
+            Prediction(
+                version=version,
+                source=Source.API,
+                inputs=inputs[start:end],
+                outputs=answers[start:end],
+                row_count=int(n),
+                latency_ms=round(float(latency[i]) * (1 + 0.05 * n), 3),
+                created_at=moments[i],
+                feedback=(actual if n > 1 else actual[0]) if labelled else None,
+                feedback_at=moments[i] + dt.timedelta(days=2) if labelled else None,
+            )
+        )
+        start = end
+    with backdated(Prediction):
+        Prediction.objects.bulk_create(records, batch_size=1000)
+    refused = rng.poisson(1.5, TRAFFIC_DAYS)
+    Usage.objects.bulk_create(
+        Usage(version=version, day=(now - dt.timedelta(days=d)).date(), kind="refused.api", count=c)
+        for d, c in enumerate(refused)
+        if c
+    )
+    return calls
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value

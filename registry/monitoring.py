@@ -85,7 +85,8 @@ def numeric_drift(reference: Sequence[float], current: Sequence[float]) -> dict[
         t_p = float(stats.ttest_ind(ref, cur, equal_var=False).pvalue)
     p = min(1.0, 2 * min(float(ks.pvalue), t_p))
     moved = float(np.mean(cur) - np.mean(ref))
-    effect = moved / sd if sd > 0 else (0.0 if moved == 0 else math.copysign(math.inf, moved))
+    # A constant reference has no SD to measure by: the effect is then left unstated.
+    effect = moved / sd if sd > 0 else (0.0 if moved == 0 else None)
     return {"test": "ks+t", "statistic": float(ks.statistic), "p_value": p, "effect": effect}
 
 
@@ -197,7 +198,13 @@ def input_drift(
     )
     drifted = sum(r["drifted"] for r in results)
     status = "not_enough_data" if not enough else ("drift" if drifted else "ok")
-    return {"status": status, "rows": len(current), "min_rows": min_rows, "inputs": results}
+    return {
+        "status": status,
+        "rows": len(current),
+        "min_rows": min_rows,
+        "drifted": drifted,
+        "inputs": results,
+    }
 
 
 def output_drift(
@@ -274,29 +281,38 @@ def distributions(
         if field_.type not in TESTED_TYPES:
             continue
         ref, cur = _column(reference, field_.name), _column(current, field_.name)
-        if field_.type in ("number", "integer"):
-            ref_values, cur_values = _finite(ref), _finite(cur)
-            both = np.concatenate([ref_values, cur_values])
-            if both.size == 0:
-                continue
-            edges = np.histogram_bin_edges(both, bins=bins)
-            found[field_.name] = {
-                "kind": "number",
-                "edges": edges.round(6).tolist(),
-                "reference": _shares(np.histogram(ref_values, bins=edges)[0]),
-                "current": _shares(np.histogram(cur_values, bins=edges)[0]),
-            }
-        else:
-            ref_s = pd.Series([str(v) for v in ref if v is not None], dtype=object)
-            cur_s = pd.Series([str(v) for v in cur if v is not None], dtype=object)
-            labels = sorted(set(ref_s) | set(cur_s))
-            found[field_.name] = {
-                "kind": "category",
-                "categories": labels,
-                "reference": _shares(ref_s.value_counts().reindex(labels, fill_value=0).to_numpy()),
-                "current": _shares(cur_s.value_counts().reindex(labels, fill_value=0).to_numpy()),
-            }
+        numeric = field_.type in ("number", "integer")
+        shares = overlay_shares(ref, cur, numeric=numeric, bins=bins)
+        if shares is not None:
+            found[field_.name] = shares
     return found
+
+
+def overlay_shares(
+    reference: Sequence[Any], current: Sequence[Any], *, numeric: bool, bins: int = 24
+) -> dict[str, Any] | None:
+    """Shares of two samples on shared bins (numbers) or shared categories, to overlay."""
+    if numeric:
+        ref_values, cur_values = _finite(reference), _finite(current)
+        both = np.concatenate([ref_values, cur_values])
+        if both.size == 0:
+            return None
+        edges = np.histogram_bin_edges(both, bins=bins)
+        return {
+            "kind": "number",
+            "edges": edges.round(6).tolist(),
+            "reference": _shares(np.histogram(ref_values, bins=edges)[0]),
+            "current": _shares(np.histogram(cur_values, bins=edges)[0]),
+        }
+    ref_s = pd.Series([str(v) for v in reference if v is not None], dtype=object)
+    cur_s = pd.Series([str(v) for v in current if v is not None], dtype=object)
+    labels = sorted(set(ref_s) | set(cur_s))
+    return {
+        "kind": "category",
+        "categories": labels,
+        "reference": _shares(ref_s.value_counts().reindex(labels, fill_value=0).to_numpy()),
+        "current": _shares(cur_s.value_counts().reindex(labels, fill_value=0).to_numpy()),
+    }
 
 
 def _shares(counts: np.ndarray) -> list[float]:
@@ -604,14 +620,16 @@ def monitoring_drift(
         {"input": period.segment[0], "value": period.segment[1]} if period.segment else None
     )
     report["reference_rows"] = len(reference)
+    current_outputs = [r["__output"] for r in current if r["__output"] is not None]
     report["output"] = output_drift(
-        task=interface.task,
-        reference=reference_outputs,
-        current=[r["__output"] for r in current if r["__output"] is not None],
+        task=interface.task, reference=reference_outputs, current=current_outputs
     )
     if with_distributions:
         report["distributions"] = distributions(
             interface=interface, reference=reference, current=current
+        )
+        report["output_distribution"] = overlay_shares(
+            reference_outputs, current_outputs, numeric=interface.task == "regression"
         )
     return report
 
@@ -732,11 +750,7 @@ def monitoring_status(*, version: ModelVersion) -> dict[str, Any]:
     if found is None:
         period = period_parse(version=version)
         drift = monitoring_drift(version=version, period=period)
-        found = {
-            "status": drift["status"],
-            "drifted": sum(r["drifted"] for r in drift["inputs"]),
-            "rows": drift["rows"],
-        }
+        found = {"status": drift["status"], "drifted": drift["drifted"], "rows": drift["rows"]}
         cache.set(key, found, STATUS_SECONDS)
     return found
 

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal.api import batch, views
+from portal.api import batch, monitoring, views
 from portal.api.exceptions import not_found
 
 app_name = "api"
@@ -41,6 +41,11 @@ urlpatterns = [
         "v1/predictions/<uuid:id>/feedback/",
         views.FeedbackView.as_view(),
         name="prediction-feedback",
+    ),
+    path(
+        "v1/models/<slug:name>/monitoring/",
+        monitoring.MonitoringView.as_view(),
+        name="monitoring",
     ),
     path("v1/models/<slug:name>/batch/", batch.BatchCreateView.as_view(), name="batch"),
     path("v1/jobs/<uuid:id>/", batch.JobDetailView.as_view(), name="job-detail"),

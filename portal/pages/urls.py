@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.pages import actionability, aliases, batch, compare, views
+from portal.pages import actionability, aliases, batch, compare, monitor, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -33,3 +33,5 @@ urlpatterns += [
         name="actionability_set",
     ),
 ]
+# Monitoring (issue 13).
+urlpatterns += [path("models/<slug:name>/monitor/", monitor.monitor, name="monitor")]

@@ -34,12 +34,26 @@ from portal.pages.forms import InterfaceForm, form_data, query_values
 from registry import roles, selectors
 from registry.interface import InvalidInput
 from registry.models import Source, Task
+from registry.monitoring import monitoring_statuses
 from registry.services import prediction_feedback_set, whatif_run
 
 SWEEP_POINTS = 25
 USE_DAYS = 14  # the window of "use" on the dashboard and the model tiles
 FIRST_PANELS = 9  # small multiples drawn before "show all": three rows of three
 _embed_signer = signing.Signer(salt="portal.embed")
+
+
+def _attach_monitoring(models: list) -> None:
+    """Each champion's monitoring status (cached per version for a few minutes)."""
+    champions = {
+        a.version.pk: (m, a.version)
+        for m in models
+        for a in m.aliases.all()
+        if a.name == selectors.CHAMPION
+    }
+    statuses = monitoring_statuses(versions=[v for _, v in champions.values()])
+    for pk, (model, _) in champions.items():
+        model.monitor = statuses.get(pk)
 
 
 def _headline(model) -> dict[str, Any] | None:
@@ -88,6 +102,7 @@ def _with_use(request: HttpRequest, models) -> list:
         model.headline = _headline(model)
         found = use.get(model.name, {})
         model.last_used, model.recent_use = found.get("last"), found.get("recent", 0)
+    _attach_monitoring(models)
     return models
 
 

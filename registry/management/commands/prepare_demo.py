@@ -20,7 +20,8 @@ class Command(BaseCommand):
         self.stdout.write("  · Updating the database")
         call_command("migrate", interactive=False, verbosity=0, skip_checks=True)
         self.stdout.write("  · Demo models")
-        call_command("seed_demo", stdout=_Indented(self.stdout), skip_checks=True)
+        # With 30 days of API traffic, so the monitoring page has a drift to show.
+        call_command("seed_demo", traffic=True, stdout=_Indented(self.stdout), skip_checks=True)
         call_command("demo_user", reset=opts["reset"], stdout=self.stdout, skip_checks=True)
 
 

@@ -3,10 +3,16 @@
 A model registered by an older checkout gets the versions it lacks; a registry that already
 holds every demo version is recognised without importing scikit-learn, so ``make run`` on an
 existing checkout starts in seconds.
+
+With ``--traffic`` each newly registered champion also gets 30 days of API answers (the
+diabetes model's drifting in its last week), so the monitoring page has something to show.
 """
+
+import time
 
 from django.core.management.base import BaseCommand
 from django.db.models import Count
+from django.utils import timezone
 
 from registry.models import RegisteredModel
 
@@ -17,6 +23,13 @@ DEMO_VERSIONS = {"breast-cancer": 2, "wine": 1, "diabetes": 2}
 
 class Command(BaseCommand):
     help = "Register demo models trained on data that ships with scikit-learn."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--traffic",
+            action="store_true",
+            help="Also store 30 days of plausible API answers for each new demo champion.",
+        )
 
     def handle(self, *args, **opts):
         have = dict(
@@ -30,17 +43,32 @@ class Command(BaseCommand):
         self.stdout.write("Training the demo models (once; about 20 seconds)…")
         from registry.demo import DEMOS  # scikit-learn: imported only when there is training
 
-        for build in DEMOS:
-            self._seed(build(), have=have)
+        now = timezone.now()
+        for index, build in enumerate(DEMOS):
+            demo = build()
+            champion = self._seed(demo, have=have)
+            if champion is not None and opts["traffic"]:
+                self._traffic(demo, champion, now=now, seed=index)
 
-    def _seed(self, demo, *, have: dict[str, int]) -> None:
+    def _traffic(self, demo, version, *, now, seed: int) -> None:
+        from registry.demo import traffic_seed
+
+        started = time.perf_counter()
+        calls = traffic_seed(demo=demo, version=version, now=now, seed=seed)
+        self.stdout.write(
+            f"{demo.name}: {calls} API answers over 30 days stored "
+            f"in {time.perf_counter() - started:.2f} s"
+        )
+
+    def _seed(self, demo, *, have: dict[str, int]):
+        """Register what ``demo`` lacks; the new champion, if this registered one."""
         from registry.interface import interface_infer
         from registry.services import alias_set, model_version_register, reference_read
 
         existing = have.get(demo.name, 0)
         if existing >= len(demo.versions):
             self.stdout.write(f"{demo.name}: already registered")
-            return
+            return None
         reference = demo.reference_csv()
         versions = []
         for item in demo.versions[existing:]:
@@ -76,7 +104,7 @@ class Command(BaseCommand):
             if not model.aliases.filter(name="challenger").exists():
                 alias_set(model=model, name="challenger", version=versions[-1])
             self.stdout.write(f"{demo.name}: added {len(versions)} version(s)")
-            return
+            return None
         ranked = sorted(versions, key=lambda v: v.metrics.get(key, 0), reverse=True)
         alias_set(model=model, name="champion", version=ranked[0])
         if len(ranked) > 1:
@@ -85,3 +113,4 @@ class Command(BaseCommand):
             f"{demo.name}: registered {len(versions)} version(s); champion is "
             f"v{ranked[0].number} ({key}={ranked[0].metrics.get(key, 0):.3f})"
         )
+        return ranked[0]

@@ -1,0 +1,232 @@
+"""Figures for the monitoring page: traffic, overlaid distributions, drift over time,
+performance from feedback."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from charts.theme import ACCENT, MUTED, PALETTE, WARNING, Figure, figure, title
+
+SOURCE_COLOURS = {"api": PALETTE[0], "batch": PALETTE[2], "page": PALETTE[1]}
+
+
+def _moment(iso: str) -> str:
+    """An ISO time as Plotly's date axis reads it: no UTC offset (the times are UTC)."""
+    return iso[:19].replace("T", " ")
+
+
+def traffic(series: Sequence[Mapping[str, Any]], *, window: str = "day") -> Figure:
+    """Answers per window, stacked by source, with refused calls and p95 latency (right axis).
+
+    ``series`` items: ``{"start", "by_source": {source: answers}, "refused", "p95_ms"}``.
+    """
+    x = [s["start"] for s in series]
+    sources = sorted({k for s in series for k in s.get("by_source", {})})
+    data: list[dict[str, Any]] = [
+        {
+            "type": "bar",
+            "name": f"answers · {source}",
+            "x": x,
+            "y": [s.get("by_source", {}).get(source, 0) for s in series],
+            "marker": {"color": SOURCE_COLOURS.get(source, MUTED)},
+            "hovertemplate": f"{source} %{{x}}: %{{y}} answers<extra></extra>",
+        }
+        for source in sources
+    ]
+    if any(s.get("refused") for s in series):
+        data.append(
+            {
+                "type": "bar",
+                "name": "refused",
+                "x": x,
+                "y": [s.get("refused") or 0 for s in series],
+                "marker": {"color": WARNING},
+                "hovertemplate": "%{x}: %{y} refused<extra></extra>",
+            }
+        )
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "p95 latency (ms)",
+            "x": x,
+            "y": [s.get("p95_ms") for s in series],
+            "yaxis": "y2",
+            "line": {"color": PALETTE[7], "width": 1.5},
+            "marker": {"size": 4},
+            "hovertemplate": "%{x}: p95 %{y:.2f} ms<extra></extra>",
+        }
+    )
+    return figure(
+        data,
+        {
+            "title": title(f"Answers per {window}"),
+            "barmode": "stack",
+            "xaxis": {"type": "category" if window == "hour" else "date"},
+            "yaxis": {"title": {"text": "Answers"}, "rangemode": "tozero"},
+            "yaxis2": {
+                "title": {"text": "p95 latency (ms)"},
+                "overlaying": "y",
+                "side": "right",
+                "rangemode": "tozero",
+                "showgrid": False,
+            },
+            "margin": {"r": 56},
+            "height": 320,
+        },
+    )
+
+
+def distribution_overlay(
+    name: str,
+    distribution: Mapping[str, Any],
+    *,
+    drifted: bool = False,
+    unit: str | None = None,
+    heading: str | None = None,
+) -> Figure:
+    """Reference and current shares of one input overlaid: bars on shared bins or categories.
+
+    ``distribution`` is ``{"kind": "number", "edges", "reference", "current"}`` or
+    ``{"kind": "category", "categories", "reference", "current"}`` (shares that sum to 1).
+    A drifted input's title says so and its current bars are drawn in the warning colour.
+    """
+    if distribution["kind"] == "number":
+        edges = distribution["edges"]
+        x = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+        width = [b - a for a, b in itertools.pairwise(edges)]
+    else:
+        x, width = list(distribution["categories"]), None
+    current_colour = WARNING if drifted else ACCENT
+    data = []
+    for key, label, colour, opacity in (
+        ("reference", "reference", MUTED, 0.9),
+        ("current", "now", current_colour, 0.55),
+    ):
+        trace: dict[str, Any] = {
+            "type": "bar",
+            "name": label,
+            "x": x,
+            "y": distribution[key],
+            "marker": {"color": colour},
+            "opacity": opacity,
+            "hovertemplate": f"{label} %{{x}}: %{{y:.1%}}<extra></extra>",
+        }
+        if width:
+            trace["width"] = width
+        data.append(trace)
+    axis_title = f"{name} ({unit})" if unit else name
+    text = heading or (f"⚠ {name}: drifted" if drifted else name)
+    return figure(
+        data,
+        {
+            "title": {**title(text), "font": {"size": 15, "color": WARNING}}
+            if drifted
+            else title(text),
+            "barmode": "overlay",
+            "bargap": 0.05,
+            "xaxis": {"title": {"text": axis_title}},
+            "yaxis": {"title": {"text": "Share of rows"}, "tickformat": ".0%"},
+            "height": 260,
+            "margin": {"t": 36, "b": 44},
+            "legend": {"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+        },
+    )
+
+
+def drift_over_time(windows: Sequence[Mapping[str, Any]], inputs: Sequence[str]) -> Figure:
+    """A heatmap of inputs by window: -log10 of the adjusted p-value; windows with too few
+    rows are left blank. ``windows`` items: ``{"start", "status", "rows", "adjusted_p"}``."""
+    x = [_moment(w["start"]) for w in windows]
+    z, text = [], []
+    for name in inputs:
+        row, row_text = [], []
+        for w in windows:
+            p = (w.get("adjusted_p") or {}).get(name)
+            if w["status"] == "not_enough_data" or p is None:
+                row.append(None)
+                row_text.append(f"{w['rows']} rows: not enough data")
+            else:
+                row.append(round(min(10.0, -math.log10(max(p, 1e-10))), 3))
+                row_text.append(f"adjusted p {p:.2g} · {w['rows']} rows")
+        z.append(row)
+        text.append(row_text)
+    return figure(
+        [
+            {
+                "type": "heatmap",
+                "x": x,
+                "y": list(inputs),
+                "z": z,
+                "text": text,
+                "zmin": 0,
+                "zmax": 4,
+                # Below 1.3 (p > 0.05) stays pale; deep orange is strong evidence of drift.
+                "colorscale": [[0, "#f5f7fa"], [0.32, "#f5f7fa"], [0.33, "#f6c99b"], [1, WARNING]],
+                "colorbar": {"title": {"text": "−log10 p"}, "thickness": 10},
+                "hovertemplate": "%{y} · %{x}<br>%{text}<extra></extra>",
+                "xgap": 1,
+                "ygap": 1,
+            }
+        ],
+        {
+            "title": title("Drift per window (adjusted p-value)"),
+            "xaxis": {"type": "date"},
+            "yaxis": {"autorange": "reversed"},
+            "height": 140 + 22 * max(1, len(inputs)),
+        },
+    )
+
+
+def performance(
+    series: Sequence[Mapping[str, Any]],
+    *,
+    metric: str,
+    reference: float | None,
+) -> Figure:
+    """The realised metric per window with its bootstrap interval, beside the reference.
+
+    ``series`` items: ``{"start", "value", "interval": [low, high] | None, "labelled"}``.
+    """
+    x = [_moment(s["start"]) for s in series]
+    values = [s["value"] for s in series]
+    upper = [(s["interval"][1] - s["value"]) if s.get("interval") else 0 for s in series]
+    lower = [(s["value"] - s["interval"][0]) if s.get("interval") else 0 for s in series]
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "markers+lines",
+            "name": f"{metric} from feedback",
+            "x": x,
+            "y": values,
+            "error_y": {"type": "data", "array": upper, "arrayminus": lower, "color": ACCENT},
+            "customdata": [s.get("labelled", 0) for s in series],
+            "line": {"color": ACCENT},
+            "hovertemplate": "%{x}: %{y:.3f} (%{customdata} labelled)<extra></extra>",
+        }
+    ]
+    if reference is not None and x:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "reference",
+                "x": [x[0], x[-1]],
+                "y": [reference, reference],
+                "line": {"color": MUTED, "dash": "dash"},
+                "hovertemplate": f"reference {reference:.3f}<extra></extra>",
+            }
+        )
+    label = {"accuracy": "Accuracy", "mae": "Mean absolute error"}.get(metric, metric)
+    return figure(
+        data,
+        {
+            "title": title(f"{label} from feedback, with 95% interval"),
+            "xaxis": {"type": "date"},
+            "yaxis": {"title": {"text": label}},
+            "height": 300,
+        },
+    )

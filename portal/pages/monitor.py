@@ -1,0 +1,72 @@
+"""The monitoring page of a model: traffic, drift and performance of one version."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from portal import charting
+from portal.pages.access import model_or_404, version_or_404
+from registry import selectors
+from registry.models import Source
+from registry.monitoring import DEFAULT_DAYS, DEFAULT_SOURCES, monitoring_report, period_parse
+
+PERIODS = [(1, "Last 24 hours"), (7, "Last 7 days"), (30, "Last 30 days"), (90, "Last 90 days")]
+
+
+@login_required
+@require_GET
+def monitor(request: HttpRequest, name: str) -> HttpResponse:
+    model = model_or_404(name)
+    version = version_or_404(model, request.GET)
+    interface = selectors.version_interface(version)
+    try:
+        days = int(request.GET.get("days") or DEFAULT_DAYS)
+    except ValueError:
+        days = 0
+    sources = request.GET.getlist("source") or list(DEFAULT_SOURCES)
+    segment = request.GET.get("segment") or ""
+    ctx = {
+        "model": model,
+        "version": version,
+        "versions": list(selectors.model_version_list(model=model)),
+        "periods": PERIODS,
+        "days": days,
+        "sources": Source.choices,
+        "chosen_sources": sources,
+        "segments": [
+            (f"{f.name}:{choice}", f"{f.spec.get('label') or f.name} = {choice}")
+            for f in interface.fields
+            if f.type == "category"
+            for choice in f.choices
+        ],
+        "segment": segment,
+        "errors": None,
+    }
+    status = 200
+    try:
+        if days not in dict(PERIODS):
+            raise ValidationError({"days": ["Choose one of the periods offered."]})
+        now = timezone.now()
+        period = period_parse(
+            version=version,
+            since=(now - dt.timedelta(days=days)).isoformat(),
+            until=now.isoformat(),
+            sources=sources,
+            segment=segment,
+        )
+    except ValidationError as exc:
+        ctx["errors"] = exc.message_dict
+        status = 400
+    else:
+        report = monitoring_report(version=version, period=period, with_distributions=True)
+        ctx["report"] = report
+        ctx["figures"] = charting.monitoring_figures(version, report)
+        ctx["drifted"] = [r["input"] for r in report["drift"]["inputs"] if r["drifted"]]
+    return render(request, "portal/monitor.html", ctx, status=status)
