@@ -217,3 +217,56 @@ def test_the_waterfall_runs_from_the_baseline_to_the_answer():
     assert trace["y"][1] == "Input 12 = 12" and trace["y"][-2] == "3 other inputs"
     assert trace["x"][0] + sum(trace["x"][1:-1]) == pytest.approx(trace["x"][-1])
     assert trace["text"][1] == "+13.0%" and trace["text"][2] == "−12.0%"
+
+
+def test_monitoring_figures_are_valid_plotly():
+    from charts import monitoring
+
+    series = [
+        {"start": "2026-11-01", "by_source": {"api": 5, "batch": 1}, "refused": 2, "p95_ms": 3.1},
+        {"start": "2026-11-02", "by_source": {"api": 7}, "refused": 0, "p95_ms": None},
+    ]
+    fig = monitoring.traffic(series)
+    go.Figure(fig)
+    assert [t["name"] for t in fig["data"]][:3] == ["answers · api", "answers · batch", "refused"]
+    number = {"kind": "number", "edges": [0, 1, 2], "reference": [0.5, 0.5], "current": [0.2, 0.8]}
+    drifted = monitoring.distribution_overlay("bmi", number, drifted=True, unit="kg/m²")
+    go.Figure(drifted)
+    assert drifted["layout"]["title"]["text"].startswith("⚠ bmi")
+    category = {
+        "kind": "category",
+        "categories": ["a", "b"],
+        "reference": [1, 0],
+        "current": [0, 1],
+    }
+    go.Figure(monitoring.distribution_overlay("island", category))
+    windows = [
+        {
+            "start": "2026-11-01T00:00:00+00:00",
+            "status": "drift",
+            "rows": 200,
+            "adjusted_p": {"bmi": 1e-6, "age": 0.9},
+        },
+        {
+            "start": "2026-11-02T00:00:00+00:00",
+            "status": "not_enough_data",
+            "rows": 20,
+            "adjusted_p": {"bmi": None, "age": None},
+        },
+    ]
+    heat = monitoring.drift_over_time(windows, ["bmi", "age"])
+    go.Figure(heat)
+    assert heat["data"][0]["z"][0][1] is None and heat["data"][0]["z"][0][0] > 4
+    perf = monitoring.performance(
+        [
+            {
+                "start": "2026-11-01T00:00:00+00:00",
+                "value": 0.9,
+                "interval": [0.8, 0.95],
+                "labelled": 40,
+            }
+        ],
+        metric="accuracy",
+        reference=0.93,
+    )
+    go.Figure(perf)

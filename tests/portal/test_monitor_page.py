@@ -1,0 +1,88 @@
+"""The monitoring page: pickers, the drifted input first and marked, status on the tiles."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from registry.demo import backdated
+from registry.models import Prediction, Source
+
+
+def _store_shifted(version, n=300, shift=3.0, source=Source.API):
+    rng = np.random.default_rng(0)
+    names = [i["name"] for i in version.interface["inputs"]]
+    now = timezone.now()
+    records = []
+    for i, pick in enumerate(rng.integers(0, len(version.reference_sample), n)):
+        row = {k: version.reference_sample[pick][k] for k in names}
+        row["bmi"] = round(row["bmi"] + shift, 1)
+        records.append(
+            Prediction(
+                version=version,
+                source=source,
+                inputs=[row],
+                outputs=[{"label": "no"}],
+                latency_ms=2.0,
+                created_at=now - dt.timedelta(hours=i % 48),
+            )
+        )
+    with backdated(Prediction):
+        Prediction.objects.bulk_create(records)
+
+
+@pytest.fixture
+def as_viewer(client, viewer):
+    client.force_login(viewer)
+    return client
+
+
+def test_the_page_shows_the_drifted_input_first_and_marked(as_viewer, clinic_version):
+    _store_shifted(clinic_version)
+    response = as_viewer.get("/models/clinic/monitor/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "drift in 1 input" in html
+    rows = html[html.index("<tbody>") :]
+    assert rows.index(">bmi<") < min(rows.index(f">{n}<") for n in ("age", "bp", "s5"))
+    assert 'class="drifted"' in rows[: rows.index(">age<")]
+    assert 'data-input="bmi"' in html and "card input-drift drifted" in html
+
+
+def test_the_period_source_and_segment_pickers_narrow_the_page(as_viewer, clinic_version):
+    _store_shifted(clinic_version, source=Source.PAGE)
+    default = as_viewer.get("/models/clinic/monitor/").content.decode()
+    assert "not enough data" in default  # what-if exploration is not traffic
+    pages = as_viewer.get("/models/clinic/monitor/?source=page&days=7&segment=region:north")
+    html = pages.content.decode()
+    assert pages.status_code == 200
+    assert "with region = north" in html
+    assert '<option value="region:north" selected>' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("days=5", "Choose one of the periods offered."),
+        ("days=abc", "Choose one of the periods offered."),
+        ("source=email", "Unknown source"),
+        ("segment=region:atlantis", "is not one of the choices of region"),
+    ],
+)
+def test_a_bad_picker_value_is_explained_not_a_500(as_viewer, clinic_version, query, message):
+    response = as_viewer.get(f"/models/clinic/monitor/?{query}")
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_the_catalog_and_model_card_link_to_the_monitor_with_its_status(as_viewer, clinic_version):
+    _store_shifted(clinic_version)
+    for url in ("/models/", "/"):
+        html = as_viewer.get(url).content.decode()
+        assert 'href="/models/clinic/monitor/"' in html
+        assert "drift in 1 input" in html
+    card = as_viewer.get("/models/clinic/").content.decode()
+    assert "/models/clinic/monitor/?version=1" in card
