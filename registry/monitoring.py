@@ -28,7 +28,7 @@ import pandas as pd
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import CharField, Count, Func, QuerySet, Sum
+from django.db.models import CharField, Count, Func, Q, QuerySet, Sum
 from django.utils import timezone
 from scipy import stats
 
@@ -54,6 +54,10 @@ BOOTSTRAP_RESAMPLES = 1000
 DEFAULT_SOURCES = (Source.API.value, Source.BATCH.value)
 DEFAULT_DAYS = 30
 STATUS_SECONDS = 300
+# A window that is over never changes: its traffic figures are kept this long.
+WINDOW_SECONDS = 24 * 3600
+# The period's latency percentiles are numpy's on the newest calls, at most this many.
+LATENCY_ROWS = 50_000
 OTHER = "(other)"
 TESTED_TYPES = ("number", "integer", "category", "boolean")
 
@@ -413,7 +417,10 @@ def period_parse(
     start = _parse_moment(since, "since", errors)
     if start is None:
         try:
-            start = end - dt.timedelta(days=DEFAULT_DAYS)
+            # Today and the 29 days before, from midnight UTC: whole days, so every window
+            # but the current one is over and its traffic figures can be kept.
+            start = (end - dt.timedelta(days=DEFAULT_DAYS - 1)).astimezone(dt.UTC)
+            start = start.replace(hour=0, minute=0, second=0, microsecond=0)
         except OverflowError:
             errors["until"] = ["Choose an 'until' after the year 1."]
     for moment, name in ((start, "since"), (end, "until")):
@@ -474,58 +481,97 @@ def _answers(version: ModelVersion, period: Period) -> QuerySet[Prediction]:
 
 
 def monitoring_traffic(*, version: ModelVersion, period: Period) -> dict[str, Any]:
-    """Answers, rows and refused calls per window and source; exact latency percentiles.
+    """Answers, rows and refused calls per window and source, with latency percentiles.
 
-    Three queries: the aggregate per window and source, the refusals per day (counted in the
-    usage table, since a refused call stores nothing), and the latency column of the period
-    in time order (batch jobs left out: their latency is a whole job's). The latencies are
-    split into windows by the aggregate's counts, so no timestamp is fetched.
+    Per window (exact): answers and rows by source from one SQL aggregate over the covering
+    index, and the p95 latency of the window's calls from their latency column, fetched in
+    time order and split by the aggregate's counts (no timestamp is fetched). A window that
+    is over never changes, so it is cached (``WINDOW_SECONDS``): a warm page reads only the
+    current window and a partial first one. Refusals come from the usage table (a refused
+    call stores nothing). The period's p50/p95/p99 are numpy's on the latencies of its
+    newest ``LATENCY_ROWS`` calls: all of them unless the period holds more. Batch jobs
+    count as answers but not in latency: theirs is a whole job's.
     """
     keys = period.windows()
-    answers = _answers(version, period)
-    rows = (
+    now = timezone.now()
+    complete = {
+        k
+        for k in keys
+        if period.window_start(k) >= period.since
+        and period.window_start(k) + period.window_length <= min(now, period.until)
+    }
+    cache_keys = {k: _window_key(version, period, k) for k in complete}
+    cached = cache.get_many(list(cache_keys.values()))
+    per_window = {k: cached[cache_keys[k]] for k in complete if cache_keys[k] in cached}
+    missing = [k for k in keys if k not in per_window]
+    if missing:
+        fresh = _windows_read(version, period, missing)
+        per_window.update(fresh)
+        cache.set_many({cache_keys[k]: fresh[k] for k in missing if k in complete}, WINDOW_SECONDS)
+    refused = _refused(version, period)
+    series = [
+        {
+            "start": k,
+            "answers": per_window[k]["answers"],
+            "rows": per_window[k]["rows"],
+            "by_source": per_window[k]["by_source"],
+            "refused": None if period.hourly else refused.get(k, 0),
+            "p95_ms": per_window[k]["p95_ms"],
+        }
+        for k in keys
+    ]
+    return {
+        "answers": sum(s["answers"] for s in series),
+        "rows": sum(s["rows"] for s in series),
+        "refused": sum(refused.values()),
+        "latency_ms": latency_percentiles(_latencies(_answers(version, period), LATENCY_ROWS)),
+        "window": "hour" if period.hourly else "day",
+        "series": series,
+    }
+
+
+def _window_key(version: ModelVersion, period: Period, key: str) -> str:
+    # The creation time too: a primary key can come back after a rollback.
+    stamp = version.created_at.timestamp()
+    return f"monitoring-window:{version.pk}:{stamp}:{','.join(sorted(period.sources))}:{key}"
+
+
+def _windows_read(version: ModelVersion, period: Period, keys: list[str]) -> dict[str, dict]:
+    """Aggregates and p95 latency of the given windows, in two queries."""
+    spans: list[list[dt.datetime]] = []
+    for key in keys:  # contiguous windows make one time range
+        start = max(period.since, period.window_start(key))
+        end = min(period.until, period.window_start(key) + period.window_length)
+        if spans and spans[-1][1] == start:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    ranges = Q()
+    for start, end in spans:
+        ranges |= Q(created_at__gte=start, created_at__lt=end)
+    answers = _answers(version, period).filter(ranges)
+    found = {k: {"answers": 0, "rows": 0, "timed": 0, "by_source": {}} for k in keys}
+    aggregate = (
         answers.annotate(w=_Window("created_at", hourly=period.hourly))
         .values_list("w", "source")
-        .annotate(n=Count("id"), r=Sum("row_count"))
+        # COUNT(*), not COUNT(id): the id is not in the covering index.
+        .annotate(n=Count("*"), r=Sum("row_count"))
         .order_by()
     )
-    per_window = {k: {"answers": 0, "rows": 0, "timed": 0, "by_source": {}} for k in keys}
-    totals = {"answers": 0, "rows": 0}
-    for window, source, n, r in rows:
-        slot = per_window.setdefault(window, {"answers": 0, "rows": 0, "timed": 0, "by_source": {}})
+    for window, source, n, r in aggregate:
+        slot = found.setdefault(window, {"answers": 0, "rows": 0, "timed": 0, "by_source": {}})
         slot["answers"] += n
         slot["rows"] += r or 0
         slot["by_source"][source] = n
         if source != Source.BATCH:
             slot["timed"] += n
-        totals["answers"] += n
-        totals["rows"] += r or 0
-    refused = _refused(version, period)
-    latencies = _latencies(answers)
-    series = []
+    latencies = _latencies(answers, None)
     offset = 0
     for key in keys:
-        slot = per_window[key]
-        chunk = latencies[offset : offset + slot["timed"]]
-        offset += slot["timed"]
-        series.append(
-            {
-                "start": key,
-                "answers": slot["answers"],
-                "rows": slot["rows"],
-                "by_source": slot["by_source"],
-                "refused": None if period.hourly else refused.get(key, 0),
-                "p95_ms": latency_percentiles(chunk)["p95"],
-            }
-        )
-    return {
-        "answers": totals["answers"],
-        "rows": totals["rows"],
-        "refused": sum(refused.values()),
-        "latency_ms": latency_percentiles(latencies),
-        "window": "hour" if period.hourly else "day",
-        "series": series,
-    }
+        slot = found[key]
+        slot["p95_ms"] = latency_percentiles(latencies[offset : offset + slot["timed"]])["p95"]
+        offset += slot.pop("timed")
+    return found
 
 
 def _refused(version: ModelVersion, period: Period) -> dict[str, int]:
@@ -542,29 +588,35 @@ def _refused(version: ModelVersion, period: Period) -> dict[str, int]:
     return found
 
 
-def _latencies(answers: QuerySet[Prediction]) -> np.ndarray:
-    """The latency column of answered calls in time order, read straight from the cursor
-    (a million floats through the ORM's row machinery cost several times as much)."""
-    query = (
-        answers.exclude(source=Source.BATCH)
-        .order_by("created_at")
-        .values_list("latency_ms", flat=True)
-    )
+def _latencies(answers: QuerySet[Prediction], newest: int | None) -> np.ndarray:
+    """The latency column of answered calls in time order (of the ``newest`` only, if
+    given), read straight from the cursor: a million floats through the ORM's row
+    machinery cost several times as much. Batch jobs are left out."""
+    calls = answers.exclude(source=Source.BATCH)
+    if newest is None:
+        query = calls.order_by("created_at").values_list("latency_ms", flat=True)
+    else:
+        query = calls.order_by("-created_at").values_list("latency_ms", flat=True)[:newest]
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        values = np.fromiter((row[0] for row in cursor.fetchall()), dtype="float64")
-    return values
+        return np.fromiter((row[0] for row in cursor.fetchall()), dtype="float64")
 
 
 def _rows_of(predictions: Iterable[tuple[Any, Any, Any]], limit: int) -> list[dict[str, Any]]:
-    """Stored answers flattened to rows: inputs with ``__output`` and ``__actual`` beside."""
+    """Stored answers flattened to rows: inputs with ``__output`` and ``__actual`` beside.
+
+    A column that was not read comes as the record's row count (an int) instead of a list.
+    """
     flat: list[dict[str, Any]] = []
     for inputs, outputs, feedback in predictions:
-        actual = feedback if isinstance(feedback, list) else [feedback] * len(inputs)
-        if len(actual) != len(inputs):
-            actual = [None] * len(inputs)  # feedback for a job's whole file, not its head
-        for row, output, truth in zip(inputs, outputs or [], actual, strict=False):
+        n = inputs if isinstance(inputs, int) else len(inputs)
+        rows = inputs if isinstance(inputs, list) else [{}] * n
+        answers = outputs if isinstance(outputs, list) else [{}] * n
+        actual = feedback if isinstance(feedback, list) else [feedback] * n
+        if isinstance(feedback, int) or len(actual) != n:
+            actual = [None] * n  # not read, or feedback for a job's whole file, not its head
+        for row, output, truth in zip(rows, answers, actual, strict=False):
             if not isinstance(row, dict) or not isinstance(output, dict):
                 continue
             flat.append(
@@ -576,13 +628,25 @@ def _rows_of(predictions: Iterable[tuple[Any, Any, Any]], limit: int) -> list[di
 
 
 def _sample(
-    queryset: QuerySet[Prediction], limit: int, *, labelled: bool = False
+    queryset: QuerySet[Prediction],
+    limit: int,
+    *,
+    labelled: bool = False,
+    inputs: bool = True,
+    answers: bool = True,
 ) -> list[dict[str, Any]]:
+    """The newest rows of ``queryset``, at most ``limit``, decoding only the columns asked
+    for (decoding JSON is most of a sample's cost)."""
     qs = queryset.order_by("-created_at")
     if labelled:
         qs = qs.filter(feedback__isnull=False)
+    columns = [
+        "inputs" if inputs else "row_count",
+        "outputs" if answers else "row_count",
+        "feedback" if answers else "row_count",
+    ]
     # Most calls are one row; a record holds at most the rows of its call (or a job's head).
-    found = qs.values_list("inputs", "outputs", "feedback")[:limit]
+    found = qs.values_list(*columns)[:limit]
     return _rows_of(found.iterator(chunk_size=500), limit)
 
 
@@ -672,7 +736,9 @@ def monitoring_drift_over_time(*, version: ModelVersion, period: Period) -> list
     found = []
     for start, end in _drift_windows(period):
         part = Period(since=start, until=end, sources=period.sources, segment=period.segment)
-        rows = segment_rows(_sample(_answers(version, part), WINDOW_ROWS), period.segment)
+        rows = segment_rows(
+            _sample(_answers(version, part), WINDOW_ROWS, answers=False), period.segment
+        )
         report = input_drift(interface=interface, reference=reference, current=rows)
         found.append(
             {
@@ -707,7 +773,10 @@ def monitoring_performance(*, version: ModelVersion, period: Period) -> dict[str
     task = version.interface["output"]["task"]
     metric = "accuracy" if task == "classification" else "mae"
     answers = _answers(version, period)
-    rows = segment_rows(_sample(answers, SAMPLE_ROWS, labelled=True), period.segment)
+    segmented = period.segment is not None
+    rows = segment_rows(
+        _sample(answers, SAMPLE_ROWS, labelled=True, inputs=segmented), period.segment
+    )
     rows = [r for r in rows if r["__actual"] is not None]
     if not rows:
         return None
@@ -717,7 +786,7 @@ def monitoring_performance(*, version: ModelVersion, period: Period) -> dict[str
     for start, end in _drift_windows(period):
         part = Period(since=start, until=end, sources=period.sources)
         window_rows = segment_rows(
-            _sample(_answers(version, part), SAMPLE_ROWS // MAX_DRIFT_WINDOWS, labelled=True),
+            _sample(_answers(version, part), WINDOW_ROWS, labelled=True, inputs=segmented),
             period.segment,
         )
         window_scores = _row_scores(task, [r for r in window_rows if r["__actual"] is not None])

@@ -54,9 +54,13 @@ def monitor(request: HttpRequest, name: str) -> HttpResponse:
         if days not in dict(PERIODS):
             raise ValidationError({"days": ["Choose one of the periods offered."]})
         now = timezone.now()
+        since = now - dt.timedelta(days=days)
+        if days > 1:  # whole UTC days, as the API's default: past days' figures are kept
+            since = (since + dt.timedelta(days=1)).astimezone(dt.UTC)
+            since = since.replace(hour=0, minute=0, second=0, microsecond=0)
         period = period_parse(
             version=version,
-            since=(now - dt.timedelta(days=days)).isoformat(),
+            since=since.isoformat(),
             until=now.isoformat(),
             sources=sources,
             segment=segment,

@@ -1,0 +1,53 @@
+"""The demo's drifted model in a real browser: its monitoring page puts the shifted input
+first and marks it, and draws every figure."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from registry.demo import SHIFTED_INPUT, SHIFTED_MODEL, diabetes, traffic_seed
+from registry.selectors import model_version_resolve
+from tests.browser.conftest import log_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def drifted_demo(demo_models, make_browser_user) -> None:
+    """The demo models with 30 days of the diabetes model's traffic, as ``make run`` seeds."""
+    version = model_version_resolve(name=SHIFTED_MODEL)
+    traffic_seed(demo=diabetes(), version=version, now=timezone.now(), seed=2)
+    make_browser_user("vic", "viewer")
+
+
+def test_the_drifted_input_comes_first_and_marked(page, drifted_demo, snap):
+    log_in(page, "vic")
+    page.goto("/models/")
+    tile = page.locator("article.model-card", has_text="Diabetes progression")
+    expect(tile.locator(".monitor-status")).to_have_text("drift in 1 input")
+    tile.locator(".monitor-status").click()
+    page.wait_for_url(re.compile(rf"/models/{SHIFTED_MODEL}/monitor/"))
+
+    expect(page.locator("#status-heading")).to_have_text("drift in 1 input")
+    first_row = page.locator(".drift-table tbody tr").first
+    expect(first_row.locator("th")).to_have_text(SHIFTED_INPUT)
+    expect(first_row.locator(".badge")).to_have_text("drifted")
+    expect(page.locator(".drift-table tbody tr .badge")).to_have_count(1)
+
+    first_figure = page.locator(".monitor-inputs .input-drift").first
+    expect(first_figure).to_have_attribute("data-input", SHIFTED_INPUT)
+    expect(first_figure).to_have_class(re.compile(r"\bdrifted\b"))
+    expect(first_figure.locator("figure")).to_have_attribute(
+        "aria-label", re.compile(r"^⚠ .*drifted")
+    )
+    # Every figure on the page is drawn (traffic, inputs, answers, drift over time, feedback).
+    figures = page.locator("figure.plot")
+    expect(figures.first).to_have_class(re.compile(r"\bis-drawn\b"))
+    count = figures.count()
+    assert count >= 14
+    expect(page.locator("figure.plot.is-drawn")).to_have_count(count)
+    snap(page, "monitor")
