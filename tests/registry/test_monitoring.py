@@ -186,3 +186,19 @@ def test_a_bad_period_is_refused_naming_the_field(clinic_version, kwargs, field)
     with pytest.raises(ValidationError) as caught:
         period_parse(version=clinic_version, **kwargs)
     assert field in caught.value.message_dict
+
+
+def test_finished_days_are_kept_and_today_is_read_afresh(clinic_version):
+    from django.core.cache import cache
+
+    cache.clear()
+    rows = _reference_rows(clinic_version, 60)
+    _store(clinic_version, rows[:30], ages=[30 + i for i in range(30)])  # days ago
+    period = period_parse(version=clinic_version)
+    first = monitoring_traffic(version=clinic_version, period=period)
+    # A row stored now lands in today's window, the one window never kept.
+    _store(clinic_version, rows[30:31], ages=[0.01])
+    again = monitoring_traffic(version=clinic_version, period=period_parse(version=clinic_version))
+    assert again["answers"] == first["answers"] + 1
+    assert again["series"][:-1] == first["series"][:-1]
+    assert again["series"][-1]["answers"] == first["series"][-1]["answers"] + 1
