@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-import numpy as np
 import pytest
-from django.utils import timezone
 
-from registry.demo import backdated
-from registry.models import Prediction, Source
+from registry.models import Source
+from tests.monitoring_rows import reference_rows, store_answers
 
 
 def _store_shifted(version, n=300, shift=3.0, source=Source.API):
-    rng = np.random.default_rng(0)
-    names = [i["name"] for i in version.interface["inputs"]]
-    now = timezone.now()
-    records = []
-    for i, pick in enumerate(rng.integers(0, len(version.reference_sample), n)):
-        row = {k: version.reference_sample[pick][k] for k in names}
+    rows = reference_rows(version, n)
+    for row in rows:
         row["bmi"] = round(row["bmi"] + shift, 1)
-        records.append(
-            Prediction(
-                version=version,
-                source=source,
-                inputs=[row],
-                outputs=[{"label": "no"}],
-                latency_ms=2.0,
-                created_at=now - dt.timedelta(hours=i % 48),
-            )
-        )
-    with backdated(Prediction):
-        Prediction.objects.bulk_create(records)
+    store_answers(version, rows, source=source, ages=[i % 48 for i in range(n)])
 
 
 @pytest.fixture

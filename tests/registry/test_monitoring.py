@@ -6,9 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from django.utils import timezone
 
-from registry.demo import backdated
 from registry.interface import InvalidInput
 from registry.models import Prediction, Source
 from registry.monitoring import (
@@ -19,45 +17,16 @@ from registry.monitoring import (
     period_parse,
 )
 from registry.services import prediction_run
+from tests.monitoring_rows import reference_rows, store_answers
 
 pytestmark = pytest.mark.django_db
 
 
-def _store(version, rows, *, source=Source.API, latencies=None, feedback=None, ages=None):
-    """Stored one-row answers, each ``ages[i]`` hours old (default: spread over a day)."""
-    now = timezone.now()
-    latencies = latencies if latencies is not None else np.full(len(rows), 2.0)
-    records = []
-    for i, row in enumerate(rows):
-        age = ages[i] if ages is not None else (i % 24) + 0.5
-        records.append(
-            Prediction(
-                version=version,
-                source=source,
-                inputs=[row],
-                outputs=[{"label": "no"}],
-                row_count=1,
-                latency_ms=float(latencies[i]),
-                created_at=now - dt.timedelta(hours=float(age)),
-                feedback=None if feedback is None else feedback[i],
-            )
-        )
-    with backdated(Prediction):
-        Prediction.objects.bulk_create(records)
-
-
-def _reference_rows(version, n, seed=0):
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(version.reference_sample), n)
-    names = [i["name"] for i in version.interface["inputs"]]
-    return [{k: version.reference_sample[p][k] for k in names} for p in picks]
-
-
 def test_latency_percentiles_equal_numpys_on_the_same_stored_rows(clinic_version):
     latencies = np.random.default_rng(1).lognormal(0.7, 0.5, 400).round(3)
-    rows = _reference_rows(clinic_version, 400)
-    _store(clinic_version, rows[:300], latencies=latencies[:300])
-    _store(clinic_version, rows[300:], latencies=latencies[300:], source=Source.BATCH)
+    rows = reference_rows(clinic_version, 400)
+    store_answers(clinic_version, rows[:300], latencies=latencies[:300])
+    store_answers(clinic_version, rows[300:], latencies=latencies[300:], source=Source.BATCH)
     period = period_parse(version=clinic_version)
     traffic = monitoring_traffic(version=clinic_version, period=period)
     expected = np.percentile(latencies[:300], [50, 95, 99])  # batch jobs are not calls
@@ -81,12 +50,12 @@ def test_what_if_answers_are_not_traffic_unless_asked_for(clinic_version, make_u
     for _ in range(3):
         prediction_run(
             version=clinic_version,
-            rows=_reference_rows(clinic_version, 1),
+            rows=reference_rows(clinic_version, 1),
             user=user,
             source=Source.PAGE,
         )
     prediction_run(
-        version=clinic_version, rows=_reference_rows(clinic_version, 2), user=user, source="api"
+        version=clinic_version, rows=reference_rows(clinic_version, 2), user=user, source="api"
     )
     default = monitoring_traffic(
         version=clinic_version, period=period_parse(version=clinic_version)
@@ -97,7 +66,7 @@ def test_what_if_answers_are_not_traffic_unless_asked_for(clinic_version, make_u
 
 
 def test_a_refused_call_is_counted_though_nothing_is_stored(clinic_version, make_user):
-    row = {**_reference_rows(clinic_version, 1)[0], "region": "atlantis"}
+    row = {**reference_rows(clinic_version, 1)[0], "region": "atlantis"}
     with pytest.raises(InvalidInput):
         prediction_run(version=clinic_version, rows=[row], user=make_user(), source="api")
     traffic = monitoring_traffic(
@@ -108,20 +77,20 @@ def test_a_refused_call_is_counted_though_nothing_is_stored(clinic_version, make
 
 
 def test_fifty_stored_rows_are_not_enough_data(clinic_version):
-    rows = _reference_rows(clinic_version, 50)
+    rows = reference_rows(clinic_version, 50)
     for row in rows:
         row["bmi"] = row["bmi"] + 30  # far away, but too few rows to say
-    _store(clinic_version, rows)
+    store_answers(clinic_version, rows)
     drift = monitoring_drift(version=clinic_version, period=period_parse(version=clinic_version))
     assert drift["status"] == "not_enough_data" and drift["rows"] == 50
     assert not any(r["drifted"] for r in drift["inputs"])
 
 
 def test_a_shifted_input_in_stored_rows_is_drift_and_comes_first(clinic_version):
-    rows = _reference_rows(clinic_version, 300, seed=3)
+    rows = reference_rows(clinic_version, 300, seed=3)
     for row in rows:
         row["bmi"] = round(row["bmi"] + 3.0, 1)
-    _store(clinic_version, rows)
+    store_answers(clinic_version, rows)
     report = monitoring_report(
         version=clinic_version,
         period=period_parse(version=clinic_version),
@@ -135,11 +104,11 @@ def test_a_shifted_input_in_stored_rows_is_drift_and_comes_first(clinic_version)
 
 
 def test_the_segment_filter_narrows_drift_to_its_rows(clinic_version):
-    rows = _reference_rows(clinic_version, 600, seed=4)
+    rows = reference_rows(clinic_version, 600, seed=4)
     for row in rows:
         if row["region"] == "north":
             row["bmi"] = round(row["bmi"] + 4.0, 1)
-    _store(clinic_version, rows)
+    store_answers(clinic_version, rows)
     north = period_parse(version=clinic_version, segment="region:north")
     south = period_parse(version=clinic_version, segment="region:south")
     found = monitoring_drift(version=clinic_version, period=north)
@@ -150,9 +119,9 @@ def test_the_segment_filter_narrows_drift_to_its_rows(clinic_version):
 
 
 def test_performance_comes_from_feedback_with_an_interval_beside_the_reference(clinic_version):
-    rows = _reference_rows(clinic_version, 200)
+    rows = reference_rows(clinic_version, 200)
     truth = ["no"] * 150 + ["yes"] * 50  # every answer stored says "no": accuracy 0.75
-    _store(clinic_version, rows, feedback=truth)
+    store_answers(clinic_version, rows, feedback=truth)
     found = monitoring_performance(
         version=clinic_version, period=period_parse(version=clinic_version)
     )
@@ -164,7 +133,7 @@ def test_performance_comes_from_feedback_with_an_interval_beside_the_reference(c
 
 
 def test_no_feedback_means_no_performance(clinic_version):
-    _store(clinic_version, _reference_rows(clinic_version, 10))
+    store_answers(clinic_version, reference_rows(clinic_version, 10))
     period = period_parse(version=clinic_version)
     assert monitoring_performance(version=clinic_version, period=period) is None
 
@@ -192,12 +161,12 @@ def test_finished_days_are_kept_and_today_is_read_afresh(clinic_version):
     from django.core.cache import cache
 
     cache.clear()
-    rows = _reference_rows(clinic_version, 60)
-    _store(clinic_version, rows[:30], ages=[30 + i for i in range(30)])  # days ago
+    rows = reference_rows(clinic_version, 60)
+    store_answers(clinic_version, rows[:30], ages=[30 + i for i in range(30)])  # days ago
     period = period_parse(version=clinic_version)
     first = monitoring_traffic(version=clinic_version, period=period)
     # A row stored now lands in today's window, the one window never kept.
-    _store(clinic_version, rows[30:31], ages=[0.01])
+    store_answers(clinic_version, rows[30:31], ages=[0.01])
     again = monitoring_traffic(version=clinic_version, period=period_parse(version=clinic_version))
     assert again["answers"] == first["answers"] + 1
     assert again["series"][:-1] == first["series"][:-1]
