@@ -728,29 +728,55 @@ def _drift_windows(period: Period) -> list[tuple[dt.datetime, dt.datetime]]:
     return spans
 
 
+def _per_window(
+    version: ModelVersion, period: Period, kind: str, compute: Any, seconds: int
+) -> list[Any]:
+    """``compute(start, end)`` for each drift window; a finished window's answer is cached
+    for ``seconds`` (only the current window is computed on a warm page)."""
+    now = timezone.now()
+    spans = _drift_windows(period)
+    segment = ":".join(period.segment) if period.segment else ""
+    stamp = version.created_at.timestamp()
+    keys = [
+        f"monitoring-{kind}:{version.pk}:{stamp}:{','.join(sorted(period.sources))}:"
+        f"{segment}:{start.isoformat()}:{end.isoformat()}"
+        for start, end in spans
+    ]
+    cached = cache.get_many([k for k, (_, end) in zip(keys, spans, strict=True) if end <= now])
+    found, fresh = [], {}
+    for key, (start, end) in zip(keys, spans, strict=True):
+        if key not in cached:
+            cached[key] = compute(start, end)
+            if end <= now:
+                fresh[key] = cached[key]
+        found.append(cached[key])
+    if fresh:
+        cache.set_many(fresh, seconds)
+    return found
+
+
 def monitoring_drift_over_time(*, version: ModelVersion, period: Period) -> list[dict[str, Any]]:
     """Drift per window (at most ``MAX_DRIFT_WINDOWS``), each on its newest ``WINDOW_ROWS``
-    rows: one bounded query per window."""
+    rows: one bounded query per window not yet cached (finished windows are kept)."""
     interface = Interface(version.interface)
     reference, _ = _segment_reference(version, interface, period.segment)
-    found = []
-    for start, end in _drift_windows(period):
+
+    def compute(start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
         part = Period(since=start, until=end, sources=period.sources, segment=period.segment)
         rows = segment_rows(
             _sample(_answers(version, part), WINDOW_ROWS, answers=False), period.segment
         )
         report = input_drift(interface=interface, reference=reference, current=rows)
-        found.append(
-            {
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                "status": report["status"],
-                "rows": report["rows"],
-                "adjusted_p": {r["input"]: r["adjusted_p"] for r in report["inputs"]},
-                "drifted": [r["input"] for r in report["inputs"] if r["drifted"]],
-            }
-        )
-    return found
+        return {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "status": report["status"],
+            "rows": report["rows"],
+            "adjusted_p": {r["input"]: r["adjusted_p"] for r in report["inputs"]},
+            "drifted": [r["input"] for r in report["inputs"] if r["drifted"]],
+        }
+
+    return _per_window(version, period, "drift", compute, WINDOW_SECONDS)
 
 
 def _row_scores(task: str, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -782,23 +808,26 @@ def monitoring_performance(*, version: ModelVersion, period: Period) -> dict[str
         return None
     scores = _row_scores(task, rows)
     interval = bootstrap_interval(scores)
-    series = []
-    for start, end in _drift_windows(period):
+
+    def compute(start: dt.datetime, end: dt.datetime) -> dict[str, Any] | None:
         part = Period(since=start, until=end, sources=period.sources)
         window_rows = segment_rows(
             _sample(_answers(version, part), WINDOW_ROWS, labelled=True, inputs=segmented),
             period.segment,
         )
         window_scores = _row_scores(task, [r for r in window_rows if r["__actual"] is not None])
-        if window_scores.size:
-            series.append(
-                {
-                    "start": start.isoformat(),
-                    "labelled": int(window_scores.size),
-                    "value": float(window_scores.mean()),
-                    "interval": bootstrap_interval(window_scores),
-                }
-            )
+        if not window_scores.size:
+            return None
+        return {
+            "start": start.isoformat(),
+            "labelled": int(window_scores.size),
+            "value": float(window_scores.mean()),
+            "interval": bootstrap_interval(window_scores),
+        }
+
+    # Feedback arrives after the answer, so a finished window is kept minutes, not a day.
+    windows = _per_window(version, period, "performance", compute, STATUS_SECONDS)
+    series = [w for w in windows if w is not None]
     reference = version.metrics.get(metric)
     return {
         "metric": metric,
