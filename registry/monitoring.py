@@ -41,6 +41,7 @@ from registry.models import ModelVersion, Prediction, Source, Usage
 # and the chi-square approximation wants about five expected rows per cell, which a
 # category holding 5% of the rows reaches at 100.
 MIN_ROWS = 100
+MIN_REFERENCE_ROWS = 30
 # False discovery rate across inputs (Benjamini-Hochberg).
 ALPHA = 0.05
 # The newest stored rows that drift, output drift and performance read.
@@ -186,8 +187,9 @@ def input_drift(
 
     Returns ``{"status", "rows", "min_rows", "inputs": [...]}``: the inputs sorted with the
     drifted first (smallest adjusted p first), each with its test, statistic, p-value,
-    adjusted p-value, effect size and ``drifted``. Fewer than ``min_rows`` current rows give
-    ``not_enough_data`` and no input is called drifted. Text and date inputs are not tested.
+    adjusted p-value, effect size and ``drifted``. Fewer than ``min_rows`` current rows (or
+    ``MIN_REFERENCE_ROWS`` reference rows) give ``not_enough_data``: no input is drifted.
+    Text and date inputs are not tested.
     """
     fields = [f for f in interface.fields if f.type in TESTED_TYPES]
     results = []
@@ -200,7 +202,9 @@ def input_drift(
         else:
             found = boolean_drift(ref, cur)
         results.append({"input": field_.name, "type": field_.type, **found})
-    enough = len(current) >= min_rows
+    # A version registered without reference data, or a segment it hardly holds, cannot be
+    # judged either: that too is not enough data.
+    enough = len(current) >= min_rows and len(reference) >= MIN_REFERENCE_ROWS
     adjusted = fdr_adjust([r["p_value"] if enough else None for r in results])
     for result, adj in zip(results, adjusted, strict=True):
         result["adjusted_p"] = adj

@@ -161,3 +161,11 @@ def test_a_shift_inside_one_segment_is_found_with_the_segment_filter():
     )
     assert narrowed["status"] == "drift"
     assert narrowed["inputs"][0]["input"] == "mass" and narrowed["inputs"][0]["drifted"]
+
+
+def test_without_reference_rows_nothing_can_be_judged():
+    rng = np.random.default_rng(0)
+    report = input_drift(
+        interface=_numbers(2), reference=[], current=_rows(rng.normal(size=(300, 2)))
+    )
+    assert report["status"] == "not_enough_data"
