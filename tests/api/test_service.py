@@ -23,6 +23,7 @@ PATHS = {
     "/api/v1/predictions/{id}/feedback/",
     "/api/v1/health/",
     "/api/v1/models/{name}/batch/",
+    "/api/v1/models/{name}/monitoring/",
     "/api/v1/jobs/{id}/",
     "/api/v1/jobs/{id}/result/",
 }
