@@ -352,7 +352,8 @@ def prediction_run(
 
     Raises ``InvalidInput`` naming each bad row and field, or ``PayloadTooLarge``; nothing is
     stored for a refused call, only counted (``refused.<source>``, for monitoring). With
-    ``store=False`` (a what-if redraw) the answer is only counted in the usage table.
+    ``store=False`` (a what-if redraw) the answer is only counted in the usage table, and a
+    refusal not at all.
     """
     started = time.perf_counter()
     limit = settings.PORTAL["MAX_ROWS_PER_CALL"]
@@ -364,7 +365,8 @@ def prediction_run(
         estimator = version_estimator(version)
         predictions = score(estimator, validated, interface).records()
     except ValidationError:
-        usage_count(version=version, kind=f"refused.{source}")
+        if store:  # a what-if redraw is exploration, not a call the model serves
+            usage_count(version=version, kind=f"refused.{source}")
         raise
     latency = (time.perf_counter() - started) * 1000
     clean_rows = validated.rows

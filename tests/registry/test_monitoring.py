@@ -67,13 +67,18 @@ def test_what_if_answers_are_not_traffic_unless_asked_for(clinic_version, make_u
 
 def test_a_refused_call_is_counted_though_nothing_is_stored(clinic_version, make_user):
     row = {**reference_rows(clinic_version, 1)[0], "region": "atlantis"}
+    user = make_user()
     with pytest.raises(InvalidInput):
-        prediction_run(version=clinic_version, rows=[row], user=make_user(), source="api")
+        prediction_run(version=clinic_version, rows=[row], user=user, source="api")
     traffic = monitoring_traffic(
         version=clinic_version, period=period_parse(version=clinic_version)
     )
     assert traffic["refused"] == 1 and traffic["answers"] == 0
     assert traffic["series"][-1]["refused"] == 1
+    # A refusal is not an answer on the dashboard's usage graph.
+    from registry.selectors import usage_by_day
+
+    assert usage_by_day(user=user, days=2)[1] == {}
 
 
 def test_fifty_stored_rows_are_not_enough_data(clinic_version):
