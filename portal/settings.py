@@ -216,6 +216,10 @@ PORTAL = {
     "ESTIMATOR_CACHE_SIZE": env_int("PORTAL_ESTIMATOR_CACHE_SIZE", 16),
     # Largest model file accepted at registration.
     "MAX_ARTIFACT_BYTES": env_int("PORTAL_MAX_ARTIFACT_BYTES", 200 * 1024 * 1024),
+    # What a model file (a zip) may unpack to, all members together.
+    "MAX_ARTIFACT_UNPACKED_BYTES": env_int(
+        "PORTAL_MAX_ARTIFACT_UNPACKED_BYTES", 1024 * 1024 * 1024
+    ),
     # Rows of reference data kept on a version for charts, sweeps and drift.
     "REFERENCE_SAMPLE_ROWS": env_int("PORTAL_REFERENCE_SAMPLE_ROWS", 500),
     # Batch scoring: largest CSV accepted, rows per chunk (the unit of parallel work and of

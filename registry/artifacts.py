@@ -18,11 +18,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import skops.io as sio
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
+
+from registry.artifact_checks import structures_check
 
 # Types outside scikit-learn that tree models, random states and sparse outputs need.
 TRUSTED_TYPES = frozenset(
@@ -53,7 +56,22 @@ TRUSTED_TYPES = frozenset(
     }
 )
 # scikit-learn packages whose classes are never needed by a fitted model.
-_UNTRUSTED_SKLEARN = ("sklearn.utils._testing", "sklearn.externals", "sklearn.datasets")
+# The fitting machinery (criteria, splitters) and t-SNE's quad tree are compiled objects no
+# fitted predictor holds; rebuilding them from a file only widens what a file can reach.
+_UNTRUSTED_SKLEARN = (
+    "sklearn.utils._testing",
+    "sklearn.externals",
+    "sklearn.datasets",
+    "sklearn.tree._criterion",
+    "sklearn.tree._splitter",
+    "sklearn.neighbors._quad_tree",
+)
+# A skops file is a zip: limits on what it unpacks to, checked on the declared sizes before
+# anything is read (zipfile stops a member at its declared size, so a lie fails its CRC).
+MAX_ZIP_ENTRIES = 50_000
+MAX_SCHEMA_BYTES = 32 * 1024 * 1024  # parsed JSON costs ~10x its size in memory
+MAX_COMPRESSION_RATIO = 200  # real arrays deflate 1-50x; bombs deflate 1000x
+_RATIO_FLOOR = 1024 * 1024  # small members may deflate well (repeated JSON keys, zeros)
 
 
 class ArtifactError(ValidationError):
@@ -102,6 +120,7 @@ def estimator_from_bytes(data: bytes) -> Any:
             "This is not a skops file. Save the model with skops.io.dump(); "
             "pickle and joblib files are never loaded."
         )
+    archive_check(data)
     try:
         untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:  # skops raises several kinds for a damaged archive
@@ -121,7 +140,98 @@ def estimator_from_bytes(data: bytes) -> Any:
         raise ArtifactError(
             f"The file holds a {type(obj).__name__}, not a fitted estimator with predict()."
         )
+    try:
+        structures_check(obj)
+    except Exception as exc:  # a malformed structure can fail a check in many ways
+        raise ArtifactError(
+            f"Refused: the model's internal structure is inconsistent: {exc}."
+        ) from None
+    settings_check(obj)
     return obj
+
+
+def archive_check(data: bytes) -> None:
+    """Refuse a zip that would unpack to far more than it weighs (a zip bomb), by its directory.
+
+    Counts members and adds up their declared sizes, and compares each member's size with
+    its compressed size; nothing is decompressed.
+    """
+    limit = settings.PORTAL["MAX_ARTIFACT_UNPACKED_BYTES"]
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ArtifactError(f"This skops file cannot be read: {exc}") from None
+    if len(members) > MAX_ZIP_ENTRIES:
+        raise ArtifactError(
+            f"Refused: the file holds {len(members):,} members (at most {MAX_ZIP_ENTRIES:,})."
+        )
+    total = 0
+    for member in members:
+        total += member.file_size
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _RATIO_FLOOR and ratio > MAX_COMPRESSION_RATIO:
+            raise ArtifactError(
+                f"Refused: {member.filename} unpacks to {member.file_size:,} bytes from "
+                f"{member.compress_size:,} ({ratio:,.0f} times; at most "
+                f"{MAX_COMPRESSION_RATIO}): this looks like a zip bomb."
+            )
+        if member.filename == "schema.json" and member.file_size > MAX_SCHEMA_BYTES:
+            raise ArtifactError(
+                f"Refused: schema.json is {member.file_size:,} bytes "
+                f"(at most {MAX_SCHEMA_BYTES:,})."
+            )
+    if total > limit:
+        raise ArtifactError(
+            f"Refused: the file unpacks to {total:,} bytes "
+            f"(at most {limit:,}, PORTAL_MAX_ARTIFACT_UNPACKED_BYTES)."
+        )
+
+
+def _estimators_in(obj: Any) -> list[Any]:
+    """Every scikit-learn estimator reachable from ``obj`` (nested pipelines, ensembles)."""
+    from sklearn.base import BaseEstimator
+
+    found, seen, stack = [], set(), [obj]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, BaseEstimator):
+            found.append(item)
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, np.ndarray) and item.dtype == object:
+            stack.extend(item.ravel())
+        elif isinstance(item, BaseEstimator):
+            stack.extend(vars(item).values())
+    return found
+
+
+def settings_check(obj: Any) -> None:
+    """Refuse estimators set up to reach outside the process; cap their parallelism.
+
+    Text vectorizers with ``input="filename"`` (or ``"file"``) open whatever path a request
+    sends, and a ``memory`` cache reads and writes a directory on this server. ``n_jobs`` is
+    reset: a file must not decide how many processes or threads one request starts.
+    """
+    for estimator in _estimators_in(obj):
+        name = type(estimator).__name__
+        params = vars(estimator)
+        if "input" in params and params["input"] != "content" and hasattr(estimator, "analyzer"):
+            raise ArtifactError(
+                f"Refused: {name}(input={params['input']!r}) reads files named by its input; "
+                'only input="content" is accepted.'
+            )
+        if params.get("memory") is not None:
+            raise ArtifactError(
+                f"Refused: {name}(memory=...) caches on this server's disk; save the model "
+                "with memory=None."
+            )
+        if "n_jobs" in params:
+            estimator.n_jobs = None
 
 
 def sha256_of(data: bytes) -> str:
