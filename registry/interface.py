@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 
+_INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 INPUT_TYPES = ("number", "integer", "boolean", "category", "text", "date")
 TASKS = ("classification", "regression")
 # Which way "what would it take" may move an input (DESIGN.md: age only increases).
@@ -162,7 +163,10 @@ class InputField:
             except ValueError:
                 raise ValueError("Enter a number.") from None
         elif isinstance(value, int | float | np.integer | np.floating):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an integer too large for a float (10**400)
+                raise ValueError("Enter a finite number (this one is too large).") from None
         else:
             raise ValueError("Enter a number.")
         if not math.isfinite(value):
@@ -183,6 +187,9 @@ class InputField:
             if not math.isfinite(number) or not number.is_integer():
                 raise ValueError("Enter a whole number.")
             value = int(number)
+        # Whole numbers travel as int64: a larger one (1e300, 9.3e18) cannot reach the model.
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise ValueError(f"Enter a whole number between {_INT64_MIN:,} and {_INT64_MAX:,}.")
         self._check_limits(value)
         return value
 
