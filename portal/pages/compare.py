@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -342,7 +341,7 @@ def _version_number(model, raw: str | None, default: int | None) -> ModelVersion
         raise Http404(str(exc)) from None
 
 
-@login_required
+@role_required(roles.VIEWER)
 @require_GET
 def version_diff(request: HttpRequest, name: str) -> HttpResponse:
     model = model_or_404(name)

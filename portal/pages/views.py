@@ -62,7 +62,7 @@ def _headline(model) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------- dashboard and catalog
-@login_required
+@role_required(roles.VIEWER)
 def dashboard(request: HttpRequest) -> HttpResponse:
     models = _with_use(request, selectors.registered_model_list())
     headlines = []
@@ -106,7 +106,7 @@ def _with_use(request: HttpRequest, models) -> list:
     return models
 
 
-@login_required
+@role_required(roles.VIEWER)
 def catalog(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     task = request.GET.get("task", "")
@@ -125,7 +125,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
 
 # ---------------------------------------------------------------- model card
-@login_required
+@role_required(roles.VIEWER)
 def model_card(request: HttpRequest, name: str) -> HttpResponse:
     model = model_or_404(name)
     version = version_or_404(model, request.GET)
@@ -355,7 +355,7 @@ def _whatif_answer(version, result, pair, *, focus, columns, panels) -> dict[str
 
 
 # ---------------------------------------------------------------- predictions
-@login_required
+@role_required(roles.VIEWER)
 def prediction_list(request: HttpRequest) -> HttpResponse:
     model = request.GET.get("model", "")
     source = request.GET.get("source", "")
@@ -395,7 +395,7 @@ def share_token(prediction) -> str:
     return _embed_signer.sign(str(prediction.id)).rsplit(":", 1)[1]
 
 
-@login_required
+@role_required(roles.VIEWER)
 @require_http_methods(["GET", "POST"])
 def prediction_detail(request: HttpRequest, id) -> HttpResponse:
     prediction = _prediction_or_404(request, id)
