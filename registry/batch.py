@@ -31,6 +31,9 @@ from registry.inference import ModelCannotAnswer, Scores, score
 from registry.interface import FrameCheck, Interface, InvalidInput, frame_records
 
 MAX_ERRORS = 1000
+MAX_ROW_BYTES = 1024 * 1024  # one row, quoted newlines included
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SAMPLE_ROWS = 2000
 HEAD_ROWS = 10  # rows kept on the job's Prediction record, to show and re-open
 
@@ -82,6 +85,11 @@ def header_check(*, interface: Interface, head: bytes) -> list[str]:
     columns = [c.strip() for c in columns]
     if not any(columns):
         raise ValidationError({"file": ["The first line must be a header of column names."]})
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise ValidationError(
+            {"file": [f"The header names these columns more than once: {', '.join(repeated)}."]}
+        )
     missing = [f.name for f in interface.fields if f.required and f.name not in columns]
     if missing:
         raise ValidationError(
@@ -90,16 +98,54 @@ def header_check(*, interface: Interface, head: bytes) -> list[str]:
     return columns
 
 
+def _ends_in_quotes(line: bytes, in_quotes: bool) -> bool:
+    """Whether a quoted field is still open at the end of ``line``.
+
+    The rule pandas' reader follows (RFC 4180): a quote opens a quoted field only as the
+    first character of a field (after leading spaces); inside one, ``""`` is a quote and a
+    lone ``"`` closes it; anywhere else a quote is an ordinary character, as in ``5" screen``.
+    Counting quotes instead would let one such cell swallow the rest of the file as one row.
+    """
+    i, n = 0, len(line)
+    while i <= n:
+        if in_quotes:
+            close = line.find(b'"', i)
+            while close != -1 and line[close + 1 : close + 2] == b'"':
+                close = line.find(b'"', close + 2)
+            if close == -1:
+                return True
+            in_quotes, i = False, close + 1
+            comma = line.find(b",", i)  # text after the closing quote belongs to the field
+            if comma == -1:
+                return False
+            i = comma + 1
+            continue
+        while i < n and line[i : i + 1] == b" ":
+            i += 1
+        if line[i : i + 1] == b'"':
+            in_quotes, i = True, i + 1
+            continue
+        comma = line.find(b",", i)
+        if comma == -1:
+            return False
+        i = comma + 1
+    return in_quotes
+
+
 def split(handle: IO[bytes], *, chunk_rows: int) -> tuple[bytes, list[Span]]:
     """One pass over the file: its header line and the byte ranges of chunks of whole rows.
 
-    A row may span several lines when a quoted field holds a newline; quotes are counted so
-    such a row is never cut. Every line is checked to be UTF-8 on the way.
+    A row may span several lines when a quoted field holds a newline; quoted fields are
+    tracked (see :func:`_ends_in_quotes`) so such a row is never cut, and a quoted field left
+    open for more than ``MAX_ROW_BYTES`` fails the file naming the line it opened on (else
+    one row could hold the whole file and defeat the chunks' memory bound). Every line is
+    checked to be UTF-8 on the way.
     """
     header = handle.readline()
     position = len(header)
     spans: list[Span] = []
     start, rows_in_chunk, row, open_quotes = position, 0, 0, False
+    row_start, row_line = position, 2
     # readline, not iteration: Django's File iterates by chunks() from the start of the file.
     for number, line in enumerate(iter(handle.readline, b""), start=2):
         try:
@@ -108,10 +154,21 @@ def split(handle: IO[bytes], *, chunk_rows: int) -> tuple[bytes, list[Span]]:
             raise ValidationError(
                 {"file": [f"Line {number} is not UTF-8 text (byte {exc.start} of the line)."]}
             ) from None
+        if not open_quotes:
+            row_start, row_line = position, number
         position += len(line)
-        if line.count(b'"') % 2:
-            open_quotes = not open_quotes
+        if open_quotes or b'"' in line:
+            open_quotes = _ends_in_quotes(line, open_quotes)
         if open_quotes:
+            if position - row_start > MAX_ROW_BYTES:
+                raise ValidationError(
+                    {
+                        "file": [
+                            f"Line {row_line} opens a quoted field that is not closed within "
+                            f"{MAX_ROW_BYTES:,} bytes; check the quotes on that line."
+                        ]
+                    }
+                )
             continue
         if not line.strip():
             continue  # a blank line is no row
@@ -267,6 +324,10 @@ def score_span(
             error["id"] = {"column": kept_id, "value": "" if pd.isna(value) else str(value)}
         errors.append(error)
     columns[PROBLEM_COLUMN] = problems
+    # Never overwrite nor repeat a column of the user's: ours get a suffix where they clash.
+    columns = dict(
+        zip(output_names(header_columns(header), list(columns)), columns.values(), strict=True)
+    )
     if scores is not None:
         summary["head"] = {
             "inputs": frame_records(checked.frame.head(HEAD_ROWS)),
@@ -282,14 +343,39 @@ def score_span(
     return _with_columns(body, raw, columns), errors, summary
 
 
+def csv_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text: one that would start a formula gets a leading ``'``.
+
+    Numbers (``-3.5``, ``+1``) are left alone: a spreadsheet reads them as numbers, not code.
+    """
+    if text.startswith(FORMULA_STARTS):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+_RISKY_CELL = re.compile(rb"(?:^|,)[=+\-@\t\r]", re.MULTILINE)
+
+
+def _safe_line(line: bytes) -> bytes:
+    """An unquoted CSV line with each risky cell neutralised."""
+    if not _RISKY_CELL.search(line):
+        return line
+    return b",".join(csv_safe(cell).encode() for cell in line.decode("utf-8").split(","))
+
+
 def _cells(values: Any) -> list[str]:
     """One column as CSV cells: repr for numbers (exact, and far quicker than to_csv), empty
-    for a missing value, quoted where a label needs it."""
+    for a missing value, quoted where a label needs it, neutralised where it would be a
+    formula."""
     cells = []
     for v in values.tolist() if hasattr(values, "tolist") else values:
         if v is None or (isinstance(v, float) and v != v):
             cells.append("")
         elif isinstance(v, str):
+            v = csv_safe(v)
             cells.append(
                 f'"{v.replace(chr(34), chr(34) * 2)}"' if any(c in v for c in ',"\r\n') else v
             )
@@ -301,13 +387,15 @@ def _cells(values: Any) -> list[str]:
 def _with_columns(body: bytes, raw: pd.DataFrame, columns: dict[str, Any]) -> bytes:
     """The span's own lines with the prediction columns appended.
 
-    The input text is kept byte for byte (no re-formatting of numbers, ids or dates) and only
-    the new columns are serialised. A span with quoted fields, whose rows may span lines, is
-    written through pandas instead.
+    The input text is kept byte for byte (no re-formatting of numbers, ids or dates), except
+    cells a spreadsheet would run as formulas, and only the new columns are serialised. A span
+    with quoted fields, whose rows may span lines, is written through pandas instead.
     """
     if b'"' not in body:
         lines = [line.rstrip(b"\r") for line in body.split(b"\n") if line.strip()]
         if len(lines) == len(raw):
+            if _RISKY_CELL.search(body):
+                lines = [_safe_line(line) for line in lines]
             added = [
                 ",".join(row).encode() for row in zip(*map(_cells, columns.values()), strict=True)
             ]
@@ -315,12 +403,14 @@ def _with_columns(body: bytes, raw: pd.DataFrame, columns: dict[str, Any]) -> by
                 line + b"," + new + b"\n" for line, new in zip(lines, added, strict=True)
             )
     out = io.StringIO()
-    raw.assign(**columns).to_csv(out, index=False, header=False, lineterminator="\n")
+    frame = pd.concat([raw, pd.DataFrame(columns, index=raw.index)], axis=1)
+    frame = frame.map(lambda v: csv_safe(v) if isinstance(v, str) else v)
+    frame.to_csv(out, index=False, header=False, lineterminator="\n")
     return out.getvalue().encode()
 
 
 def _sample_predictions(columns: dict[str, Any], good: np.ndarray, n: int) -> list[Any]:
-    values = columns["prediction"][good][:n]
+    values = next(iter(columns.values()))[good][:n]  # the prediction column comes first
     return [v if isinstance(v, str) else round(float(v), 6) for v in values]
 
 
@@ -328,13 +418,36 @@ def _sample_predictions(columns: dict[str, Any], good: np.ndarray, n: int) -> li
 PROBLEM_COLUMN = "problem"
 
 
+def output_names(user_columns: list[str], names: list[str]) -> list[str]:
+    """Our column names, each suffixed (``prediction_2``…) if the user's file already has it:
+    a result never overwrites nor repeats one of the user's columns."""
+    taken, result = set(user_columns), []
+    for name in names:
+        final, n = name, 1
+        while final in taken:
+            n += 1
+            final = f"{name}_{n}"
+        taken.add(final)
+        result.append(final)
+    return result
+
+
 def output_header(header: bytes, interface: Interface, classes: list[str]) -> bytes:
+    """The result's header: the user's line (formula-like names neutralised), then ours."""
     extra = ["prediction"]
     if interface.task == "classification":
         extra += [f"probability_{c}" for c in classes]
     extra.append(PROBLEM_COLUMN)
+    user_columns = header_columns(header)
+    extra = output_names(user_columns, extra)
     line = header.rstrip(b"\r\n").decode("utf-8-sig")
-    return (line + "," + ",".join(extra) + "\n").encode()
+    if any(csv_safe(c) != c for c in user_columns):
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow([csv_safe(c) for c in user_columns])
+        line = out.getvalue()
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([csv_safe(c) for c in extra])
+    return (line + "," + out.getvalue()).encode()
 
 
 def merge_summaries(task: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -457,7 +570,12 @@ def rounded_result(handle: IO[bytes], decimals: dict[str, int]) -> Iterator[byte
     header = next(reader, None)
     if header is None:
         return
-    places = {i: decimals[name] for i, name in enumerate(header) if name in decimals}
+    places = {}
+    for name, places_of in decimals.items():
+        # Ours are appended last, suffixed (prediction_2) where the user's file had the name.
+        ours = [i for i, h in enumerate(header) if re.fullmatch(rf"{re.escape(name)}(_\d+)?", h)]
+        if ours:
+            places[ours[-1]] = places_of
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)

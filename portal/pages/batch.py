@@ -16,6 +16,7 @@ from portal.charting import job_figures
 from portal.pages.access import model_or_404, role_required, version_or_404
 from registry import batch as batch_files
 from registry import roles, selectors
+from registry.batch import csv_safe
 from registry.services import PayloadTooLarge, batch_job_create, batch_job_refresh
 
 
@@ -56,8 +57,8 @@ def batch(request: HttpRequest, name: str) -> HttpResponse:
 def _template_csv(name: str, interface) -> HttpResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(interface.names)
-    writer.writerow(["" if v is None else v for v in interface.defaults().values()])
+    writer.writerow([csv_safe(name) for name in interface.names])
+    writer.writerow(["" if v is None else csv_safe(str(v)) for v in interface.defaults().values()])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}-template.csv"'
     return response
