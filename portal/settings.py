@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "portal.middleware.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -112,7 +113,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        # Seconds a write waits for the lock before the request is answered 503 (busy).
+        "timeout": env_int("SQLITE_TIMEOUT", 20),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -180,6 +182,23 @@ _TASK_BACKENDS = {
 if TASK_BACKEND == "rq":
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+# The cache that throttles and login lockouts count in must be shared by every process
+# (gunicorn workers, hosts): Redis when REDIS_URL is set in the environment, else a table in
+# the database (`migrate` creates it, see registry.apps).
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+        }
+    }
+# Proxies in front that append to X-Forwarded-For (deploy/nginx.conf: 1). The client's
+# address is the one that many entries from the right; with 0, REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 if TASK_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASK_BACKEND must be one of {sorted(_TASK_BACKENDS)}.")
 TASKS = {"default": _TASK_BACKENDS[TASK_BACKEND]}
@@ -197,9 +216,11 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
     "form-action": [CSP.SELF],
-    "frame-ancestors": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
 }
-X_FRAME_OPTIONS = "SAMEORIGIN"
+# No page may be framed (clickjacking); the embed view alone is exempt and sends its own
+# frame-ancestors (EMBED_FRAME_ANCESTORS).
+X_FRAME_OPTIONS = "DENY"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -207,6 +228,13 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 if env_bool("BEHIND_TLS_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Production over HTTPS (README, "Production"): redirect plain HTTP (but the health check,
+# which load balancers call over HTTP) and tell browsers to use HTTPS only (HSTS).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
 # Model Portal's own limits.
 PORTAL = {
@@ -227,6 +255,14 @@ PORTAL = {
     "MAX_BATCH_BYTES": env_int("PORTAL_MAX_BATCH_BYTES", 1024 * 1024 * 1024),
     "BATCH_CHUNK_ROWS": env_int("PORTAL_BATCH_CHUNK_ROWS", 50_000),
     "BATCH_STALE_SECONDS": env_int("PORTAL_BATCH_STALE_SECONDS", 300),
+    # Seconds a signed embed (share) link stays valid; resetting a prediction's link
+    # revokes every link given out before.
+    "EMBED_LINK_MAX_AGE": env_int("PORTAL_EMBED_LINK_MAX_AGE", 30 * 24 * 3600),
+    # Login lockout: wrong passwords per username / per address before logins there are
+    # refused, and for how long (counted in the shared cache).
+    "LOGIN_FAILURES_PER_USER": env_int("PORTAL_LOGIN_FAILURES_PER_USER", 5),
+    "LOGIN_FAILURES_PER_ADDRESS": env_int("PORTAL_LOGIN_FAILURES_PER_ADDRESS", 30),
+    "LOGIN_LOCKOUT_SECONDS": env_int("PORTAL_LOGIN_LOCKOUT_SECONDS", 900),
 }
 
 LOGGING = {
@@ -251,7 +287,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "portal.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [],
     # Calls that run a model (predict, compare, what-if), per user. Generous by default.
-    "DEFAULT_THROTTLE_RATES": {"model_calls": os.environ.get("PORTAL_API_RATE", "6000/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "model_calls": os.environ.get("PORTAL_API_RATE", "6000/min"),
+        "batch_uploads": os.environ.get("PORTAL_BATCH_RATE", "60/hour"),
+    },
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
 }
 # The largest request body (JSON) in bytes; more is payload_too_large. 10,000 rows of 30
 # inputs are about 8 MB of JSON.

@@ -140,6 +140,8 @@ class Prediction(models.Model):
     feedback = models.JSONField(null=True, blank=True, help_text="The actual outcome.")
     feedback_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Part of what a share link signs: a new key revokes every link given out before.
+    share_key = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]

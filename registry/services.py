@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import io
 import math
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -110,7 +111,6 @@ def _check_predicts(estimator: Any, interface: Interface, frame: pd.DataFrame) -
 
 
 # ------------------------------------------------------------------ registration
-@transaction.atomic
 def model_version_register(
     *,
     name: str,
@@ -133,8 +133,10 @@ def model_version_register(
     Loads the file safely, takes the interface given or infers it from the reference data,
     checks that the model predicts on that data, refuses a breaking interface change unless
     ``allow_breaking``, computes metrics when ``target`` is given, and records lineage (with
-    ``origin``, where the version came from in another registry) and an audit event, all in
-    one transaction.
+    ``origin``, where the version came from in another registry) and an audit event. The slow
+    work (loading, reading the CSV, predicting, metrics, storing the file) is done before the
+    transaction opens: on SQLite a transaction holds the one write lock, and every other
+    request that writes would wait for it.
     """
     try:
         validate_slug(name)
@@ -175,7 +177,57 @@ def model_version_register(
     metrics, evaluation = {}, {}
     if target and frame is not None:
         metrics, evaluation = evaluate(estimator, spec, inputs, frame[target])
+    stored = artifact_store(data=artifact)  # by content: harmless if the transaction fails
+    with transaction.atomic():
+        version = _version_record(
+            name=name,
+            spec=spec,
+            estimator=estimator,
+            stored=stored,
+            frame=frame,
+            reference=reference,
+            reference_sample=reference_sample,
+            target=target,
+            metrics=metrics,
+            evaluation=evaluation,
+            title=title,
+            description=description,
+            alias=alias,
+            allow_breaking=allow_breaking,
+            tags=tags,
+            source=source,
+            notes=notes,
+            origin=origin,
+            user=user,
+        )
+    # The estimator is already in memory: answering its first request needs no file read.
+    estimator_cache.put(stored.sha256, estimator)
+    return version
 
+
+def _version_record(
+    *,
+    name: str,
+    spec: Interface,
+    estimator: Any,
+    stored: Any,
+    frame: pd.DataFrame | None,
+    reference: bytes | None,
+    reference_sample: list[dict[str, Any]],
+    target: str | None,
+    metrics: dict[str, Any],
+    evaluation: dict[str, Any],
+    title: str,
+    description: str,
+    alias: str | None,
+    allow_breaking: bool,
+    tags: Sequence[str],
+    source: str,
+    notes: str,
+    origin: Mapping[str, Any] | None,
+    user: User | None,
+) -> ModelVersion:
+    """The database half of registration: quick writes, inside the caller's transaction."""
     model = RegisteredModel.objects.select_for_update().filter(name=name).first()
     created = model is None
     if created:
@@ -220,7 +272,6 @@ def model_version_register(
                 }
             )
 
-    stored = artifact_store(data=artifact)
     sample_rows = settings.PORTAL["REFERENCE_SAMPLE_ROWS"]
     version = ModelVersion(
         model=model,
@@ -256,8 +307,6 @@ def model_version_register(
     )
     if alias:
         alias_set(model=model, name=alias, version=version, user=user)
-    # The estimator is already in memory: answering its first request needs no file read.
-    transaction.on_commit(lambda: estimator_cache.put(stored.sha256, estimator))
     return version
 
 
@@ -537,6 +586,13 @@ def prediction_feedback_set(*, prediction: Prediction, actual: Any) -> Predictio
     prediction.feedback = values if isinstance(actual, list) else values[0]
     prediction.feedback_at = timezone.now()
     prediction.save(update_fields=["feedback", "feedback_at"])
+    return prediction
+
+
+def prediction_share_reset(*, prediction: Prediction) -> Prediction:
+    """Give a prediction a new share key: every share link made before stops working."""
+    prediction.share_key = secrets.token_urlsafe(16)
+    prediction.save(update_fields=["share_key"])
     return prediction
 
 

@@ -100,6 +100,19 @@ def _fresh_estimator_cache():
     estimator_cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_shared_cache(django_db_setup, django_db_blocker):
+    """Throttle counters and login failures live in the shared cache (a database table
+    here, which a transactional test's flush leaves alone); each test starts with none."""
+    from django.core.cache import cache
+
+    with django_db_blocker.unblock():
+        cache.clear()
+    yield
+    with django_db_blocker.unblock():
+        cache.clear()
+
+
 @pytest.fixture
 def make_user(db):
     def make(username: str = "ana", role: str | None = "analyst", **extra) -> User:

@@ -29,6 +29,7 @@ from portal.api import serializers as s
 from portal.api.batch_serializers import QUEUED_EXAMPLE, BatchRequestSerializer, JobSerializer
 from portal.api.exceptions import RequestTooLarge
 from portal.api.permissions import IsAnalyst
+from portal.api.throttles import BatchUploadThrottle
 from portal.api.views import VERSION_QUERY, VersionedView, errors
 from portal.pages.batch import result_filename
 from registry.models import BatchJob, JobStatus
@@ -93,6 +94,7 @@ def _no_job() -> dict[int, OpenApiResponse]:
 
 class BatchCreateView(VersionedView):
     permission_classes = [IsAnalyst]
+    throttle_classes = [BatchUploadThrottle]
     parser_classes = [BatchUploadParser]
 
     @extend_schema(
@@ -134,7 +136,7 @@ class BatchCreateView(VersionedView):
                 "Queued: poll `url` until `status` is succeeded or failed.",
                 examples=[QUEUED_EXAMPLE],
             ),
-            **errors(400, 401, 403, 404, 413, 415),
+            **errors(400, 401, 403, 404, 413, 415, 429),
         },
     )
     def post(self, request: Request, name: str) -> Response:

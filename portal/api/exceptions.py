@@ -24,6 +24,7 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -45,6 +46,7 @@ CODES = (
     "unsupported_media_type",
     "throttled",
     "server_error",
+    "busy",
 )
 
 
@@ -130,6 +132,16 @@ def _from_django_validation(exc: DjangoValidationError, status_code: int, code: 
     return ApiError(status_code, code, messages[0] if messages else "Invalid input.")
 
 
+BUSY_RETRY_AFTER = 5  # seconds
+
+
+def database_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's "database is locked": a wait, not a bug (a 503 to retry)."""
+    return isinstance(exc, OperationalError) and any(
+        word in str(exc).lower() for word in ("database is locked", "database table is locked")
+    )
+
+
 def describe(exc: BaseException) -> ApiError | None:
     """The status, code, message and fields an exception is answered with; None for a bug."""
     if isinstance(exc, PayloadTooLarge):
@@ -146,6 +158,13 @@ def describe(exc: BaseException) -> ApiError | None:
         )
     if isinstance(exc, SuspiciousOperation):
         return ApiError(status.HTTP_400_BAD_REQUEST, "invalid_input", "The request was refused.")
+    if database_busy(exc):
+        return ApiError(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "busy",
+            "The database is busy with another write; try again in a few seconds.",
+            headers={"Retry-After": str(BUSY_RETRY_AFTER)},
+        )
     if isinstance(exc, ObjectDoesNotExist | Http404):
         return ApiError(status.HTTP_404_NOT_FOUND, "not_found", str(exc) or "Not found.")
     if isinstance(exc, DjangoPermissionDenied):

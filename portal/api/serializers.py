@@ -21,7 +21,7 @@ import charts.compare
 from portal import charting
 from portal.api import openapi
 from portal.api.exceptions import CODES
-from portal.pages.views import share_token
+from portal.sharing import share_token
 from registry.compare import MAX_MODELS, MIN_MODELS
 from registry.counterfactuals import MAX_CHANGES, MAX_COUNT
 from registry.models import ModelVersion, Prediction, RegisteredModel, Source

@@ -1,4 +1,8 @@
-"""Per-user rate limits for the calls that run a model (predict, compare, what-if)."""
+"""Per-user rate limits for the calls that run a model (predict, compare, what-if) and for
+batch uploads, API and pages alike (pages use them through ``portal.pages.access``).
+
+They count in Django's cache, which settings make shared by every process (Redis, or the
+database): with a per-process cache, N workers would let N times the rate through."""
 
 from __future__ import annotations
 
@@ -42,3 +46,9 @@ class ModelCallThrottle(SimpleRateThrottle):
 
     def wait(self) -> float:
         return self.duration - (time.time() % self.duration)
+
+
+class BatchUploadThrottle(ModelCallThrottle):
+    """At most ``DEFAULT_THROTTLE_RATES["batch_uploads"]`` batch files per user and window."""
+
+    scope = "batch_uploads"

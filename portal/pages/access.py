@@ -1,12 +1,14 @@
 """Who may open a page: one helper used by every view that needs more than a login."""
 
+import math
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
 
 from registry import selectors
 from registry.roles import has_role
@@ -27,6 +29,31 @@ def role_required(role: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def throttled(throttle_class: type, methods: tuple[str, ...] = ("GET", "POST")) -> Callable:
+    """Count the view's requests (``methods``) against the API's throttle of the same kind:
+    one budget per user for pages and API alike. Over it: 429 with Retry-After."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.method in methods:
+                throttle = throttle_class()
+                if not throttle.allow_request(request, None):
+                    return too_many_requests(request, throttle.wait())
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def too_many_requests(request, wait: float) -> HttpResponse:
+    seconds = max(1, math.ceil(wait))
+    response = render(request, "429.html", {"seconds": seconds}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
 
 
 def model_or_404(name: str):

@@ -12,8 +12,9 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from portal.api.throttles import BatchUploadThrottle
 from portal.charting import job_figures
-from portal.pages.access import model_or_404, role_required, version_or_404
+from portal.pages.access import model_or_404, role_required, throttled, version_or_404
 from registry import batch as batch_files
 from registry import roles, selectors
 from registry.batch import csv_safe
@@ -21,6 +22,7 @@ from registry.services import PayloadTooLarge, batch_job_create, batch_job_refre
 
 
 @role_required(roles.ANALYST)
+@throttled(BatchUploadThrottle, methods=("POST",))
 @require_http_methods(["GET", "POST"])
 def batch(request: HttpRequest, name: str) -> HttpResponse:
     model = model_or_404(name)

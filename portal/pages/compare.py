@@ -22,7 +22,8 @@ import charts
 import charts.compare
 from charts import Figure
 from portal import charting
-from portal.pages.access import model_or_404, role_required
+from portal.api.throttles import ModelCallThrottle
+from portal.pages.access import model_or_404, role_required, throttled
 from portal.pages.forms import InterfaceForm, form_data, query_values
 from registry import roles, selectors
 from registry.compare import (
@@ -116,6 +117,7 @@ def _resolve(specs: list[str]) -> tuple[list[ModelVersion | None], list[str], in
 
 
 @role_required(roles.ANALYST)
+@throttled(ModelCallThrottle)
 @require_GET
 def compare(request: HttpRequest) -> HttpResponse:
     specs = [s.strip() for s in request.GET.getlist("m") if s.strip()]

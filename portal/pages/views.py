@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -28,19 +27,20 @@ from rest_framework.authtoken.models import Token
 
 import charts
 from portal import charting
+from portal.api.throttles import ModelCallThrottle
 from portal.pages import actionability
-from portal.pages.access import model_or_404, role_required, version_or_404
+from portal.pages.access import model_or_404, role_required, throttled, version_or_404
 from portal.pages.forms import InterfaceForm, form_data, query_values
+from portal.sharing import share_token, shared_prediction
 from registry import roles, selectors
 from registry.interface import InvalidInput
 from registry.models import Source, Task
 from registry.monitoring import monitoring_statuses
-from registry.services import prediction_feedback_set, whatif_run
+from registry.services import prediction_feedback_set, prediction_share_reset, whatif_run
 
 SWEEP_POINTS = 25
 USE_DAYS = 14  # the window of "use" on the dashboard and the model tiles
 FIRST_PANELS = 9  # small multiples drawn before "show all": three rows of three
-_embed_signer = signing.Signer(salt="portal.embed")
 
 
 def _attach_monitoring(models: list) -> None:
@@ -182,6 +182,7 @@ def _columns(params) -> int:
 
 
 @role_required(roles.ANALYST)
+@throttled(ModelCallThrottle)  # every redraw runs the model
 @require_http_methods(["GET", "POST"])
 def whatif(request: HttpRequest, name: str) -> HttpResponse:
     """The what-if page; its script asks the same view for JSON (``format=json``) on each
@@ -391,17 +392,18 @@ def whatif_url(prediction) -> str:
     return f"{reverse('whatif', args=[prediction.version.model.name])}?{urlencode(params)}"
 
 
-def share_token(prediction) -> str:
-    return _embed_signer.sign(str(prediction.id)).rsplit(":", 1)[1]
-
-
 @role_required(roles.VIEWER)
+@throttled(ModelCallThrottle, methods=("GET",))  # its sensitivity curves run the model
 @require_http_methods(["GET", "POST"])
 def prediction_detail(request: HttpRequest, id) -> HttpResponse:
     prediction = _prediction_or_404(request, id)
     if request.method == "POST":
         if not roles.has_role(request.user, roles.ANALYST):
             raise PermissionDenied
+        if request.POST.get("action") == "share_reset":
+            prediction_share_reset(prediction=prediction)
+            messages.success(request, "A new share link was made; earlier links no longer work.")
+            return redirect("prediction_detail", id=prediction.id)
         try:
             prediction_feedback_set(prediction=prediction, actual=request.POST.get("actual"))
             messages.success(request, "Thank you: the actual outcome is recorded.")
@@ -417,6 +419,7 @@ def prediction_detail(request: HttpRequest, id) -> HttpResponse:
         "inputs": list(zip(version.interface["inputs"], _row_values(prediction), strict=True)),
         "classes": version.interface["output"].get("classes"),
         "can_feedback": roles.has_role(request.user, roles.ANALYST),
+        "embed_days": settings.PORTAL["EMBED_LINK_MAX_AGE"] // 86400,
         "embed_url": request.build_absolute_uri(
             reverse("prediction_embed", args=[prediction.id]) + f"?s={share_token(prediction)}"
         ),
@@ -453,11 +456,7 @@ def prediction_embed(request: HttpRequest, id) -> HttpResponse:
     token = request.GET.get("s", "")
     prediction = None
     if token:
-        try:
-            _embed_signer.unsign(f"{id}:{token}")
-        except signing.BadSignature:
-            raise Http404("This share link is not valid.") from None
-        prediction = selectors.prediction_by_id(id=id)
+        prediction = shared_prediction(id=id, token=token)
     elif request.user.is_authenticated:
         prediction = _prediction_or_404(request, id)
     else:

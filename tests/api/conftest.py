@@ -62,16 +62,6 @@ def error_of(response, status: int, code: str) -> dict:
     return body["error"]
 
 
-@pytest.fixture(autouse=True)
-def _fresh_throttle_counts():
-    """Throttle counters live in the cache; each test starts with none."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture(scope="session")
 def _clinic_registered(django_db_setup, django_db_blocker, clinic_forest_bytes, clinic_csv):
     """The clinic model registered once, through the real service, then rolled back.
