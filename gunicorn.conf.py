@@ -11,9 +11,16 @@ workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count
 # (gunicorn 27 drains the socket first), which cost a one-row predict more than answering it.
 # The model work itself is CPU-bound; the threads overlap only the waiting.
 threads = int(os.environ.get("WEB_THREADS", 4))
+# A worker silent for this long (a request that never ends, a client that never finishes
+# sending) is killed and replaced. Slow clients are the proxy's job (deploy/nginx.conf):
+# a worker serves only as many connections as it has threads.
 timeout = int(os.environ.get("WEB_TIMEOUT", 60))
 graceful_timeout = 30
 keepalive = 5
+# Bounds on what a request may send before the app sees it (gunicorn answers 400 above them).
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
 # Load the app once in the master so workers share its memory (copy-on-write).
 preload_app = True
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", 0))

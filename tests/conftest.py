@@ -101,15 +101,24 @@ def _fresh_estimator_cache():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_shared_cache(django_db_setup, django_db_blocker):
+def _fresh_shared_cache(request):
     """Throttle counters and login failures live in the shared cache (a database table
-    here, which a transactional test's flush leaves alone); each test starts with none."""
+    here, which a transactional test's flush leaves alone); each test that uses the
+    database starts with none."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(
+        request.fixturenames
+    )
+    if not uses_db:
+        yield
+        return
     from django.core.cache import cache
 
-    with django_db_blocker.unblock():
+    blocker = request.getfixturevalue("django_db_blocker")
+    request.getfixturevalue("django_db_setup")
+    with blocker.unblock():
         cache.clear()
     yield
-    with django_db_blocker.unblock():
+    with blocker.unblock():
         cache.clear()
 
 
