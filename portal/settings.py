@@ -194,6 +194,9 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "portal_cache",
+            # Past MAX_ENTRIES the table is culled, counters included: set it well above
+            # the live counters (users x kinds, plus addresses) so none is dropped early.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 # Proxies in front that append to X-Forwarded-For (deploy/nginx.conf: 1). The client's
