@@ -62,14 +62,19 @@ SCRIPT = textwrap.dedent(
     analyst.groups.add(Group.objects.get_or_create(name="analyst")[0])
     client = Client()
     client.force_login(analyst)
+    row = {"age": 50, "bmi": 26, "bp": 90, "s5": 4.6}
+    stored = client.post("/api/v1/models/big/predict/", {"inputs": [row]},
+                         content_type="application/json").json()["id"]
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # someone else writes for a long time
-    api = client.post("/api/v1/models/big/predict/",
-                      {"inputs": [{"age": 50, "bmi": 26, "bp": 90, "s5": 4.6}]},
+    api = client.post("/api/v1/models/big/predict/", {"inputs": [row]},
                       content_type="application/json")
+    page = client.post(f"/predictions/{stored}/", {"actual": "120"})
     holder.execute("ROLLBACK")
     print(json.dumps({"errors": errors, "took": took, "attempts": attempts, "refused": refused,
-                      "api": [api.status_code, api.get("Retry-After"), api.json()]}))
+                      "api": [api.status_code, api.get("Retry-After"), api.json()],
+                      "page": [page.status_code, page.get("Retry-After"),
+                               page.content.decode()]}))
     """
 )
 
@@ -84,6 +89,7 @@ def test_registration_leaves_the_write_lock_free_and_a_locked_write_is_a_503(tmp
         "DATA_DIR": str(tmp_path),
         "TASK_BACKEND": "immediate",
         "SQLITE_TIMEOUT": "1",
+        "DEBUG": "1",  # static files from the finders: no collectstatic here
         "ALLOWED_HOSTS": "testserver",
         "LOG_LEVEL": "CRITICAL",
     }
@@ -99,3 +105,5 @@ def test_registration_leaves_the_write_lock_free_and_a_locked_write_is_a_503(tmp
     assert result["attempts"] >= 5, result
     status, retry_after, body = result["api"]
     assert (status, retry_after, body["error"]["code"]) == (503, "5", "busy")
+    status, retry_after, html = result["page"]
+    assert (status, retry_after) == (503, "5") and "The portal is busy" in html
