@@ -35,13 +35,14 @@ class ModelCallThrottle(SimpleRateThrottle):
         if self.rate is None:
             return True
         key = self.get_cache_key(request, view)
-        if cache.add(key, 1, self.duration):
-            return True
+        # Increment first: after a window's first call that is the only step (on the
+        # database cache, half the queries of trying add() every time).
         try:
             count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, self.duration)
-            return True
+        except ValueError:  # the window's first call (or the key just expired)
+            if cache.add(key, 1, self.duration):
+                return True
+            count = cache.incr(key)  # another process added it between the two
         return count <= self.num_requests
 
     def wait(self) -> float:
