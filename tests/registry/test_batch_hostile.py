@@ -118,3 +118,18 @@ def test_a_users_prediction_column_is_kept_and_ours_is_suffixed(
     assert (row["prediction"], row["probability_yes"]) == ("mine", "0.5")
     assert row["prediction_2"] in {"yes", "no"}
     assert float(row["probability_yes_2"]) + float(row["probability_no"]) == pytest.approx(1)
+
+
+def test_the_rounded_download_rounds_our_columns_not_the_users(
+    clinic_version, django_capture_on_commit_callbacks, client, make_user
+):
+    user = make_user("ana", "analyst")
+    data = f"{HEADER},probability_yes,prediction\n{ROW},0.123456,mine\n".encode()
+    job = run(clinic_version, data, django_capture_on_commit_callbacks, user=user)
+    assert job.status == JobStatus.SUCCEEDED, job.message
+    client.force_login(user)
+    response = client.get(f"/jobs/{job.pk}/result/")
+    (row,) = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert (row["probability_yes"], row["prediction"]) == ("0.123456", "mine")
+    assert len(row["probability_yes_2"].partition(".")[2]) == 3
+    assert row["prediction_2"] in {"yes", "no"}
