@@ -199,6 +199,9 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
+# Throttles count in Redis when there is one, else in one database row per caller and kind
+# of call (portal.models.RateCount), updated by a single atomic statement.
+RATE_COUNTS_IN_CACHE = bool(os.environ.get("REDIS_URL"))
 # Proxies in front that append to X-Forwarded-For (deploy/nginx.conf: 1). The client's
 # address is the one that many entries from the right; with 0, REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
