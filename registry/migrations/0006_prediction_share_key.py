@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0004_version_origin"),
+        ("registry", "0005_actionability_audit"),
     ]
 
     operations = [
