@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal.lockout import AdminLoginForm, LoginForm
+from portal.v2 import views as v2_views
 
 admin.site.login_form = AdminLoginForm
 
@@ -13,6 +14,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/", include("portal.api.urls")),
-    path("v2", include("portal.v2.urls")),
+    path("v2", v2_views.server_metadata, name="v2-server"),
+    path("v2/", include("portal.v2.urls")),
     path("", include("portal.pages.urls")),
 ]
