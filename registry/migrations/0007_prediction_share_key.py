@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0005_actionability_audit"),
+        ("registry", "0006_monitoring_indexes"),
     ]
 
     operations = [
