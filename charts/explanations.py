@@ -47,7 +47,7 @@ def explanation_waterfall(
     if rest:
         labels.append(f"{len(rest)} other input{'s' * (len(rest) > 1)}")
         effects.append(sum(float(c["effect"]) for c in rest))
-    fmt = ".1%" if probability else ".4g"
+    fmt = ".1%" if probability else ".3g"
     suffix = f" {unit}" if unit and not probability else ""
 
     def text(v: float, signed: bool) -> str:

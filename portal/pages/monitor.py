@@ -47,6 +47,7 @@ def monitor(request: HttpRequest, name: str) -> HttpResponse:
             for choice in f.choices
         ],
         "segment": segment,
+        "labels": {f.name: f.spec.get("label") or f.name for f in interface.fields},
         "errors": None,
     }
     status = 200

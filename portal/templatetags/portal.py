@@ -212,3 +212,9 @@ def query(context, **changes: Any) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def lookup(mapping: dict, key: Any) -> Any:
+    """``mapping[key]``, or None: for tables keyed by an input's name."""
+    return mapping.get(key) if isinstance(mapping, dict) else None

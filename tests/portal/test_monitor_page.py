@@ -28,8 +28,9 @@ def test_the_page_shows_the_drifted_input_first_and_marked(as_viewer, clinic_ver
     html = response.content.decode()
     assert "drift in 1 input" in html
     rows = html[html.index("<tbody>") :]
-    assert rows.index(">bmi<") < min(rows.index(f">{n}<") for n in ("age", "bp", "s5"))
-    assert 'class="drifted"' in rows[: rows.index(">age<")]
+    # Inputs are named by their interface labels, the drifted one first.
+    assert rows.index(">BMI<") < min(rows.index(f">{n}<") for n in ("Age", "BP", "S5"))
+    assert 'class="drifted"' in rows[: rows.index(">Age<")]
     assert 'data-input="bmi"' in html and "card input-drift drifted" in html
 
 
