@@ -199,6 +199,15 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
+# Monitoring keeps derived figures (finished days, champions' statuses) for minutes to a day.
+# Many small entries read and written per page: in Redis when there is one (one round trip
+# for many keys), else in each process's memory, where a database cache would cost several
+# statements per entry.
+CACHES["monitoring"] = (
+    CACHES["default"]
+    if os.environ.get("REDIS_URL")
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "monitoring"}
+)
 # Throttles count in Redis when there is one, else in one database row per caller and kind
 # of call (portal.models.RateCount), updated by a single atomic statement.
 RATE_COUNTS_IN_CACHE = bool(os.environ.get("REDIS_URL"))

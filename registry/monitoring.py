@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import CharField, Count, Func, Q, QuerySet, Sum
@@ -505,13 +505,15 @@ def monitoring_traffic(*, version: ModelVersion, period: Period) -> dict[str, An
         and period.window_start(k) + period.window_length <= min(now, period.until)
     }
     cache_keys = {k: _window_key(version, period, k) for k in complete}
-    cached = cache.get_many(list(cache_keys.values()))
+    cached = caches["monitoring"].get_many(list(cache_keys.values()))
     per_window = {k: cached[cache_keys[k]] for k in complete if cache_keys[k] in cached}
     missing = [k for k in keys if k not in per_window]
     if missing:
         fresh = _windows_read(version, period, missing)
         per_window.update(fresh)
-        cache.set_many({cache_keys[k]: fresh[k] for k in missing if k in complete}, WINDOW_SECONDS)
+        caches["monitoring"].set_many(
+            {cache_keys[k]: fresh[k] for k in missing if k in complete}, WINDOW_SECONDS
+        )
     refused = _refused(version, period)
     series = [
         {
@@ -746,7 +748,9 @@ def _per_window(
         f"{segment}:{start.isoformat()}:{end.isoformat()}"
         for start, end in spans
     ]
-    cached = cache.get_many([k for k, (_, end) in zip(keys, spans, strict=True) if end <= now])
+    cached = caches["monitoring"].get_many(
+        [k for k, (_, end) in zip(keys, spans, strict=True) if end <= now]
+    )
     found, fresh = [], {}
     for key, (start, end) in zip(keys, spans, strict=True):
         if key not in cached:
@@ -755,7 +759,7 @@ def _per_window(
                 fresh[key] = cached[key]
         found.append(cached[key])
     if fresh:
-        cache.set_many(fresh, seconds)
+        caches["monitoring"].set_many(fresh, seconds)
     return found
 
 
@@ -875,7 +879,7 @@ def monitoring_statuses(*, versions: Sequence[ModelVersion]) -> dict[int, dict[s
     ``SAMPLE_ROWS`` answers of each, one bounded sub-select per version joined by UNION ALL.
     """
     keys = {_status_key(v): v for v in versions}
-    found = cache.get_many(list(keys))
+    found = caches["monitoring"].get_many(list(keys))
     missing = [v for k, v in keys.items() if k not in found]
     if missing:
         samples = _newest_rows_of(missing)
@@ -891,7 +895,7 @@ def monitoring_statuses(*, versions: Sequence[ModelVersion]) -> dict[int, dict[s
                 "drifted": drift["drifted"],
                 "rows": drift["rows"],
             }
-        cache.set_many(computed, STATUS_SECONDS)
+        caches["monitoring"].set_many(computed, STATUS_SECONDS)
         found.update(computed)
     return {v.pk: found[k] for k, v in keys.items()}
 

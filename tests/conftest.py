@@ -111,15 +111,17 @@ def _fresh_shared_cache(request):
     if not uses_db:
         yield
         return
-    from django.core.cache import cache
+    from django.core.cache import caches
 
     blocker = request.getfixturevalue("django_db_blocker")
     request.getfixturevalue("django_db_setup")
     with blocker.unblock():
-        cache.clear()
+        for cache in caches.all():
+            cache.clear()
     yield
     with blocker.unblock():
-        cache.clear()
+        for cache in caches.all():
+            cache.clear()
 
 
 @pytest.fixture

@@ -50,8 +50,9 @@ def test_the_whatif_page_works_without_javascript(open_page, make_browser_user, 
     answer = page.locator("#result [data-answer]")
     first = answer.inner_text()
     assert first.startswith(("yes", "no"))
-    # The figures are there to draw, but nothing draws them: that is expected without JS.
-    expect(page.locator("#result figure.plot:not([hidden])")).to_have_count(2)
+    # The figures (the answer, why, how it moves) are there to draw, but nothing draws them:
+    # that is expected without JS.
+    expect(page.locator("#result figure.plot:not([hidden])")).to_have_count(3)
     expect(page.locator("figure.plot.is-drawn")).to_have_count(0)
 
     page.fill("#in-bmi", "38")

@@ -163,9 +163,9 @@ def test_a_bad_period_is_refused_naming_the_field(clinic_version, kwargs, field)
 
 
 def test_finished_days_are_kept_and_today_is_read_afresh(clinic_version):
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    caches["monitoring"].clear()
     rows = reference_rows(clinic_version, 60)
     store_answers(clinic_version, rows[:30], ages=[30 + i for i in range(30)])  # days ago
     period = period_parse(version=clinic_version)
