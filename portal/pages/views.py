@@ -264,6 +264,9 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
         {"field": form[f.name], "spec": f, "warning": warnings.get(f.name, "")}
         for f in interface.fields
     ]
+    # "What would it take?" asks for another answer than this one by default.
+    answered = str((ctx.get("prediction") or {}).get("label"))
+    ctx["cf_target"] = next((c for c in ctx["classes"] if c != answered), None)
     response = (
         _whatif_json(request, ctx)
         if _wants_json(request)

@@ -79,3 +79,12 @@ def test_only_a_manager_may_set_what_can_change(as_analyst, clinic_version):
     response = as_analyst.post("/models/clinic/actionability/?version=1", {"can-age": "fixed"})
     assert response.status_code == 403
     assert 'name="can-age"' not in as_analyst.get("/models/clinic/").content.decode()
+
+
+def test_what_would_it_take_asks_for_the_other_answer_by_default(as_analyst, clinic_version):
+    html = as_analyst.get("/models/clinic/whatif/").content.decode()
+    answered = re.search(r"data-answer>(\w+)", html).group(1)
+    picker = html[html.index('id="cf-target"') :]
+    picker = picker[: picker.index("</select>")]
+    selected = re.search(r'<option value="(\w+)" selected>', picker).group(1)
+    assert {answered, selected} == {"yes", "no"}
