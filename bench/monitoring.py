@@ -48,7 +48,7 @@ call_command("collectstatic", "--noinput", verbosity=0)
 
 import numpy as np  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
-from django.core.cache import cache  # noqa: E402
+from django.core.cache import caches  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -104,6 +104,7 @@ def fill(version, rows: int) -> float:
         "row_count",
         "latency_ms",
         "name",
+        "share_key",
         "feedback",
         "feedback_at",
         "created_at",
@@ -128,6 +129,7 @@ def fill(version, rows: int) -> float:
                         empty,
                         1,
                         latency[i],
+                        "",
                         "",
                         feedback[picks[i]] if labelled[i] else None,
                         when if labelled[i] else None,
@@ -191,14 +193,24 @@ def api_call(chart: bool = False):
     assert response.status_code == 200, response.content[:300]
 
 
+def clear_caches() -> None:
+    for each in caches.all():
+        each.clear()
+
+
 def page_cold():
-    cache.clear()
+    clear_caches()
     page()
 
 
 def catalog_cold():
-    cache.clear()
+    clear_caches()
     assert client.get("/models/").status_code == 200
+
+
+def dashboard_cold():
+    clear_caches()
+    assert client.get("/").status_code == 200
 
 
 print("                              first ms  median ms  CPU ms  queries")
@@ -208,6 +220,7 @@ for label, call in (
     ("API", api_call),
     ("API with chart", lambda: api_call(True)),
     ("catalog, statuses not cached", catalog_cold),
+    ("dashboard, statuses not cached", dashboard_cold),
 ):
     first, median, cpu, queries = timed(call)
     print(f"  {label:<28}{first:>9.0f}{median:>11.0f}{cpu:>8.0f}{queries:>9}")
