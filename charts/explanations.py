@@ -42,7 +42,10 @@ def explanation_waterfall(
     """
     ordered = sorted(contributions, key=lambda c: -abs(float(c["effect"])))
     kept, rest = ordered[:shown], ordered[shown:]
-    labels = [_short(f"{c['label']} = {_value_text(c.get('value'))}") for c in kept]
+    # Label and value on two lines: the labels' width is what a phone's plot area loses.
+    labels = [
+        f"{_short(str(c['label']))}<br>= {_short(_value_text(c.get('value')), 18)}" for c in kept
+    ]
     effects = [float(c["effect"]) for c in kept]
     if rest:
         labels.append(f"{len(rest)} other input{'s' * (len(rest) > 1)}")
@@ -75,7 +78,7 @@ def explanation_waterfall(
         "title": title(f"Why: {explained}"),
         "xaxis": {"title": {"text": axis_title}},
         "yaxis": {"autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"},
-        "height": 140 + 30 * (len(effects) + 2),
+        "height": 140 + 36 * (len(effects) + 2),
         "showlegend": False,
         "margin": {"l": 16, "r": 56},
     }
@@ -85,6 +88,7 @@ def explanation_waterfall(
         # Values rarely start at 0: show the span the bars walk through, not 0 to the answer.
         path = [baseline + sum(effects[:i]) for i in range(len(effects) + 1)] + [answer]
         low, high = min(path), max(path)
-        pad = (high - low) * 0.15 or abs(high) * 0.1 or 1.0
+        # Room beside the bars for their signed text, which sits outside a bar's end.
+        pad = (high - low) * 0.3 or abs(high) * 0.1 or 1.0
         layout["xaxis"]["range"] = [low - pad, high + pad]
     return figure([trace], layout)

@@ -214,7 +214,7 @@ def test_the_waterfall_runs_from_the_baseline_to_the_answer():
     (trace,) = valid(fig)["data"]
     # The ten largest effects one by one, the three smallest summed: the bars end at the answer.
     assert trace["y"][0] == "Average (baseline)" and trace["y"][-1] == "This answer"
-    assert trace["y"][1] == "Input 12 = 12" and trace["y"][-2] == "3 other inputs"
+    assert trace["y"][1] == "Input 12<br>= 12" and trace["y"][-2] == "3 other inputs"
     assert trace["x"][0] + sum(trace["x"][1:-1]) == pytest.approx(trace["x"][-1])
     assert trace["text"][1] == "+13.0%" and trace["text"][2] == "−12.0%"
 
