@@ -246,6 +246,20 @@ def browser_db(transactional_db) -> None:
 
 
 @pytest.fixture
+def clinic(browser_db, clinic_forest_bytes, clinic_csv):
+    """The clinic pipeline registered as champion, for tests that need one real model."""
+    from registry.services import model_version_register
+
+    return model_version_register(
+        name="clinic",
+        artifact=clinic_forest_bytes,
+        reference=clinic_csv,
+        target="high_risk",
+        alias="champion",
+    )
+
+
+@pytest.fixture
 def make_browser_user(browser_db):
     def make(username: str, role: str = "analyst") -> User:
         user = User.objects.create_user(username=username, password=PASSWORD)

@@ -10,21 +10,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
-from registry.services import model_version_register
 from tests.browser.conftest import BrowserLog, log_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def clinic(browser_db, clinic_forest_bytes, clinic_csv):
-    return model_version_register(
-        name="clinic",
-        artifact=clinic_forest_bytes,
-        reference=clinic_csv,
-        target="high_risk",
-        alias="champion",
-    )
 
 
 def test_a_viewer_gets_the_403_page_on_whatif(page, browser_log, make_browser_user, clinic):

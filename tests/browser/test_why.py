@@ -7,23 +7,12 @@ import pytest
 from playwright.sync_api import expect
 
 from registry.models import ModelVersion
-from registry.services import model_version_register, prediction_run
+from registry.services import prediction_run
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
 ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"}
-
-
-@pytest.fixture
-def clinic(browser_db, clinic_forest_bytes, clinic_csv):
-    return model_version_register(
-        name="clinic",
-        artifact=clinic_forest_bytes,
-        reference=clinic_csv,
-        target="high_risk",
-        alias="champion",
-    )
 
 
 def test_the_permalink_shows_why_with_a_waterfall(page, make_browser_user, clinic, snap):
