@@ -1,11 +1,14 @@
 """Start Django for a benchmark on a throwaway SQLite database, with the demo models."""
 
 import os
+import socket
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 
 def django_with_demo() -> None:
@@ -26,3 +29,26 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
     return {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gunicorn_launch(*, workers: int, port: int, **env: str) -> subprocess.Popen:
+    """The portal under gunicorn with the project's config, as `make run` serves it; ``env``
+    adds to this process's environment. Returns at once: callers wait for it to answer."""
+    return subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            *("--config", str(ROOT / "gunicorn.conf.py"), "--workers", str(workers)),
+            *("--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"),
+            "portal.wsgi",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )

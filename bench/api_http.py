@@ -28,7 +28,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from _setup import django_with_demo, percentiles
+from _setup import django_with_demo, free_port, gunicorn_launch, percentiles
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "breast-cancer"
@@ -116,34 +115,10 @@ def server_cpu_seconds(root: int) -> float:
     return total
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_gunicorn(workers: int, port: int) -> subprocess.Popen:
     # The per-user rate limit (6000/min by default) would throttle a run that measures
     # throughput, not the limit.
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_API_RATE": "10000/s"}
-    return subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "--config",
-            str(ROOT / "gunicorn.conf.py"),
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
-            "portal.wsgi",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    return gunicorn_launch(workers=workers, port=port, PORTAL_API_RATE="10000/s")
 
 
 def first_answer(process: subprocess.Popen, port: int, call: Call, started: float) -> float:
