@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pandas as pd
 import pytest
@@ -137,15 +138,34 @@ def make_user(db):
     return make
 
 
+def portal_process_env(data_dir, **settings: str) -> dict[str, str]:
+    """The environment for a portal run in processes of its own (gunicorn, workers) over the
+    file database in ``data_dir``: this process's, less what pins it to pytest's database and
+    event loop, plus ``settings``."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        DATA_DIR=str(data_dir),
+        LOG_LEVEL="WARNING",
+        **settings,
+    )
+    return env
+
+
+def clinic_register(forest_bytes: bytes, csv: bytes):
+    """The clinic pipeline registered as the champion of `clinic`."""
+    return model_version_register(
+        name="clinic", artifact=forest_bytes, reference=csv, target="high_risk", alias="champion"
+    )
+
+
 @pytest.fixture
 def clinic_version(db, clinic_forest_bytes, clinic_csv):
-    return model_version_register(
-        name="clinic",
-        artifact=clinic_forest_bytes,
-        reference=clinic_csv,
-        target="high_risk",
-        alias="champion",
-    )
+    return clinic_register(clinic_forest_bytes, clinic_csv)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -33,6 +32,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from tests.conftest import portal_process_env
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "c" * 40  # an analyst's
@@ -124,17 +125,7 @@ def portals(tmp_path_factory, clinic_frame, clinic_forest_bytes, clinic_csv) -> 
     (tmp / "forest.skops").write_bytes(clinic_forest_bytes)
     (tmp / "logistic.skops").write_bytes(sio.dumps(logistic))
     (tmp / "clinic.csv").write_bytes(clinic_csv)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL")
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="tests.settings",
-        DATA_DIR=str(data),
-        LOG_LEVEL="WARNING",
-        WEB_CONCURRENCY="1",
-    )
+    env = portal_process_env(data, WEB_CONCURRENCY="1")
     setup = SETUP.format(
         token=TOKEN,
         doomed=DOOMED,

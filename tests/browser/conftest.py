@@ -24,6 +24,8 @@ from django.core import serializers
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from tests.conftest import clinic_register
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PASSWORD = "pw-for-browser-tests"
 CHROMIUM_ARGS = [
@@ -248,15 +250,7 @@ def browser_db(transactional_db) -> None:
 @pytest.fixture
 def clinic(browser_db, clinic_forest_bytes, clinic_csv):
     """The clinic pipeline registered as champion, for tests that need one real model."""
-    from registry.services import model_version_register
-
-    return model_version_register(
-        name="clinic",
-        artifact=clinic_forest_bytes,
-        reference=clinic_csv,
-        target="high_risk",
-        alias="champion",
-    )
+    return clinic_register(clinic_forest_bytes, clinic_csv)
 
 
 @pytest.fixture

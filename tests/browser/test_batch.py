@@ -38,7 +38,7 @@ from playwright.sync_api import expect
 
 from registry.services import model_version_register
 from tests.browser.conftest import PASSWORD, TIMEOUT_MS, BrowserLog, finish, log_in, watch
-from tests.conftest import csv_bytes
+from tests.conftest import csv_bytes, portal_process_env
 
 pytestmark = pytest.mark.browser
 
@@ -202,18 +202,8 @@ def worker_portal(tmp_path, clinic_forest_bytes, clinic_csv) -> Iterator[Portal]
     data.mkdir()
     (tmp_path / "clinic.skops").write_bytes(clinic_forest_bytes)
     (tmp_path / "clinic.csv").write_bytes(clinic_csv)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL")
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="tests.settings",
-        DATA_DIR=str(data),
-        TASK_BACKEND="database",
-        PORTAL_BATCH_CHUNK_ROWS="100",
-        LOG_LEVEL="WARNING",
-        WEB_CONCURRENCY="2",
+    env = portal_process_env(
+        data, TASK_BACKEND="database", PORTAL_BATCH_CHUNK_ROWS="100", WEB_CONCURRENCY="2"
     )
     setup = SETUP.format(
         password=PASSWORD,
