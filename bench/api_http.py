@@ -1,19 +1,20 @@
 """Single-row predict over HTTP: the portal's two APIs beside `mlflow models serve`.
 
     .venv/bin/python bench/api_http.py [--requests 3000] [--concurrency 1 8] [--workers 1 2]
-                                       [--targets v1 v2 mlflow]
+                                       [--targets v1 v2 mlflow] [--model breast-cancer]
 
 Seeds a throwaway SQLite DATA_DIR with the demo models and a manager's token, starts gunicorn
-on 127.0.0.1 (a free port) with the repo's gunicorn.conf.py, and POSTs the same one-row
-breast-cancer call (30 inputs, every call stored as a Prediction) from client threads
-holding one connection each: to /api/v1/models/…/predict/ (v1) and to the Open Inference
-Protocol's /v2/models/…/infer (v2). For mlflow, the same model (the demo's champion, read from
-its skops file) is saved with MLflow in the skops format, answering predict_proba, and served
-by `mlflow models serve --env-manager local` with as many uvicorn workers, from the Python
-of a separate virtualenv: MLFLOW_PYTHON (default .venv-mlflow/bin/python, built by
-`make .venv-mlflow/.installed` from requirements-mlflow.txt; MLflow pins gunicorn<27 and
-cannot share the portal's). Without it the mlflow line says why it is missing.
-MLflow stores nothing; the portal stores every call.
+on 127.0.0.1 (a free port) with the repo's gunicorn.conf.py, and POSTs the same one-row call
+from client threads holding one connection each: to /api/v1/models/…/predict/ (v1) and to the
+Open Inference Protocol's /v2/models/…/infer (v2). The model is the breast-cancer pipeline
+(30 inputs); `--model wine` takes the demo's random forest, whose one-row call is mostly
+per-call work that concurrent calls share (registry/coalescing.py). For mlflow, the same
+model (the demo's champion, read from its skops file) is saved with MLflow in the skops
+format, answering predict_proba, and served by `mlflow models serve --env-manager local`
+with as many uvicorn workers, from the Python of a separate virtualenv: MLFLOW_PYTHON
+(default .venv-mlflow/bin/python, built by `make .venv-mlflow/.installed` from
+requirements-mlflow.txt; MLflow pins gunicorn<27 and cannot share the portal's). Without it
+the mlflow line says why it is missing. MLflow stores nothing; the portal stores every call.
 
 Prints requests/s, client-side p50/p99, the server's CPU time per request (all its
 processes, from /proc), the server-side time the service stored (Prediction.latency_ms), the
@@ -39,7 +40,7 @@ from pathlib import Path
 from _setup import django_with_demo, free_port, gunicorn_launch, percentiles
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = "breast-cancer"
+MODEL = "breast-cancer"  # --model chooses another demo model
 
 django_with_demo()
 
@@ -51,6 +52,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
+from portal.v2.tensors import DATATYPE_OF  # noqa: E402
 from registry import selectors  # noqa: E402
 from registry.models import Prediction  # noqa: E402
 
@@ -158,11 +160,14 @@ import json, sys
 import pandas as pd, skops.io as sio, mlflow.sklearn
 from mlflow.models import infer_signature
 artifact, out, row = sys.argv[1:4]
-estimator = sio.load(artifact, trusted=sio.get_untrusted_types(file=artifact))
+# The bench's own file (the portal checked it at registration): its types are trusted.
+trusted = sio.get_untrusted_types(file=artifact)
+estimator = sio.load(artifact, trusted=trusted)
 frame = pd.DataFrame([json.loads(row)])
 mlflow.sklearn.save_model(
     estimator, out, serialization_format="skops", pyfunc_predict_fn="predict_proba",
     signature=infer_signature(frame, estimator.predict_proba(frame)),
+    skops_trusted_types=trusted,
 )
 """
 
@@ -277,8 +282,10 @@ def load(port: int, call: Call, requests: int, concurrency: int) -> dict:
 
 def calls(token: str, row: dict) -> dict[str, Call]:
     auth = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    kinds = selectors.version_interface(selectors.model_version_resolve(name=MODEL)).by_name
     tensors = [
-        {"name": name, "datatype": "FP64", "shape": [1], "data": [value]}
+        {"name": name, "datatype": DATATYPE_OF.get(kinds[name].type, "BYTES"), "shape": [1]}
+        | {"data": [value]}
         for name, value in row.items()
     ]
     split = {"dataframe_split": {"columns": list(row), "data": [list(row.values())]}}
@@ -294,12 +301,15 @@ def calls(token: str, row: dict) -> dict[str, Call]:
 
 
 def main() -> None:
+    global MODEL
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--targets", nargs="+", default=["v1", "v2", "mlflow"])
+    parser.add_argument("--model", default=MODEL, help="a demo model (default: %(default)s)")
     args = parser.parse_args()
+    MODEL = args.model
 
     token = manager_token()
     row = one_row()

@@ -40,6 +40,16 @@ class Scores:
     probabilities: np.ndarray | None = None
     values: np.ndarray | None = None
 
+    def rows(self, start: int, stop: int) -> Scores:
+        """The answers of rows ``start`` to ``stop`` (views, not copies)."""
+        return Scores(
+            task=self.task,
+            classes=self.classes,
+            labels=None if self.labels is None else self.labels[start:stop],
+            probabilities=None if self.probabilities is None else self.probabilities[start:stop],
+            values=None if self.values is None else self.values[start:stop],
+        )
+
     def record(self, i: int) -> dict[str, Any]:
         """Row ``i``'s answer in the API's shape, without building every row's."""
         if self.task == "regression":
@@ -78,29 +88,40 @@ def score(estimator: Any, frame: pd.DataFrame | Validated, interface: Interface)
     Raises :class:`ModelCannotAnswer` when the model fails on the frame, and ``InvalidInput``
     naming the rows whose answer is not finite.
     """
+    scores = score_unchecked(estimator, frame, interface)
+    finite_check(scores)
+    return scores
+
+
+def score_unchecked(
+    estimator: Any, frame: pd.DataFrame | Validated, interface: Interface
+) -> Scores:
+    """:func:`score` without the check that every answer is finite (the caller's to make)."""
     try:
-        # Overflow shows up below as a refused row; numpy need not also warn about it.
+        # Overflow shows up as a refused row (finite_check); numpy need not also warn.
         with np.errstate(over="ignore", invalid="ignore"):
-            scores = _score(estimator, frame, interface)
+            return _score(estimator, frame, interface)
     except (ValueError, TypeError, ArithmeticError) as exc:
         # Valid inputs the model still cannot take (a value too large for its float32
         # arithmetic, say): the caller's error, not a 500.
         raise ModelCannotAnswer(
             {"inputs": [f"The model could not answer these inputs: {exc}"]}
         ) from None
+
+
+def finite_check(scores: Scores) -> None:
+    """Raise ``InvalidInput`` naming each row whose answer is not finite."""
     answers = scores.values if scores.task == "regression" else scores.probabilities
-    if answers is not None:
-        finite = np.isfinite(answers) if answers.ndim == 1 else np.isfinite(answers).all(axis=1)
-        if not finite.all():
-            raise InvalidInput(
-                {
-                    int(row): {
-                        "inputs": ["The model gave no finite answer: check for extreme values."]
-                    }
-                    for row in np.flatnonzero(~finite)
-                }
-            )
-    return scores
+    if answers is None:
+        return
+    finite = np.isfinite(answers) if answers.ndim == 1 else np.isfinite(answers).all(axis=1)
+    if not finite.all():
+        raise InvalidInput(
+            {
+                int(row): {"inputs": ["The model gave no finite answer: check for extreme values."]}
+                for row in np.flatnonzero(~finite)
+            }
+        )
 
 
 # Whether each estimator answers a float matrix exactly as it answers the same DataFrame,

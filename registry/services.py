@@ -28,6 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from registry.artifacts import artifact_store, estimator_cache, estimator_from_bytes
+from registry.coalescing import score_coalesced
 from registry.evaluation import evaluate
 from registry.inference import grid, score, sweep
 from registry.interface import (
@@ -412,7 +413,8 @@ def prediction_run(
         interface = version_interface(version)
         validated = interface.validate(rows)
         estimator = version_estimator(version)
-        predictions = score(estimator, validated, interface).records()
+        # Calls arriving while the model answers another are answered with it, in one batch.
+        predictions = score_coalesced(estimator, validated, interface).records()
     except ValidationError:
         if store:  # a what-if redraw is exploration, not a call the model serves
             usage_count(version=version, kind=f"refused.{source}")
