@@ -50,6 +50,12 @@ def _labels(version: ModelVersion) -> dict[str, str]:
     return {f.name: f.spec.get("label") or f.name for f in version_interface(version).fields}
 
 
+def labelled_warnings(version: ModelVersion, warnings: list[dict[str, Any]]) -> list[dict]:
+    """Stored warnings (``field``, ``message``, maybe ``row``), each with its input's label."""
+    labels = _labels(version)
+    return [{**w, "label": labels.get(w.get("field"), w.get("field"))} for w in warnings]
+
+
 def focus_of(version: ModelVersion, prediction: dict[str, Any]) -> str | None:
     """The class whose probability sensitivity charts follow: the one predicted."""
     if version.interface["output"]["task"] != "classification":

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from portal.api.throttles import BatchUploadThrottle
-from portal.charting import job_figures
+from portal.charting import job_figures, labelled_warnings
 from portal.pages.access import model_or_404, role_required, throttled, version_or_404
 from registry import batch as batch_files
 from registry import roles, selectors
@@ -78,6 +78,7 @@ def job_detail(request: HttpRequest, id) -> HttpResponse:
     job = batch_job_refresh(job=_job_or_404(request, id))
     header, rows = selectors.batch_result_head(job=job) if job.output_file else ([], [])
     header, rows = _answers_first(job, header, rows)
+    counts = (job.summary or {}).get("warnings", {})
     ctx = {
         "job": job,
         "model": job.version.model,
@@ -86,6 +87,14 @@ def job_detail(request: HttpRequest, id) -> HttpResponse:
         "header": header,
         "rows": rows,
         "id_column": next((e["id"]["column"] for e in job.errors if e.get("id")), None),
+        # How many rows of each input lay outside the training range, by the input's label.
+        "warning_counts": [
+            (w["label"], w["rows"])
+            for w in labelled_warnings(
+                job.version,
+                [{"field": name, "rows": n} for name, n in counts.items()],
+            )
+        ],
     }
     template = "portal/job.html#status" if request.htmx else "portal/job.html"
     return render(request, template, ctx)

@@ -354,7 +354,7 @@ def _whatif_answer(version, result, pair, *, focus, columns, panels) -> dict[str
             ("version", str(version.number)),
         ],
         "figures": figures,
-        "warnings": result.answer.warnings,
+        "warnings": charting.labelled_warnings(version, result.answer.warnings),
     }
 
 
@@ -421,6 +421,7 @@ def prediction_detail(request: HttpRequest, id) -> HttpResponse:
         "answer_figure": charting.answer_figure(version, prediction.outputs),
         "inputs": list(zip(version.interface["inputs"], _row_values(prediction), strict=True)),
         "classes": version.interface["output"].get("classes"),
+        "warnings": charting.labelled_warnings(version, prediction.warnings),
         "can_feedback": roles.has_role(request.user, roles.ANALYST),
         "embed_days": settings.PORTAL["EMBED_LINK_MAX_AGE"] // 86400,
         "embed_url": request.build_absolute_uri(

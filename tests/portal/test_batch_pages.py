@@ -44,6 +44,16 @@ def test_an_upload_is_scored_and_shown_with_graphs_and_a_download(
     assert len(rows) == 120 and rows[0]["prediction"] in ("yes", "no")
 
 
+def test_rows_outside_the_training_range_are_counted_by_input_label(
+    as_analyst, clinic_version, clinic_frame, django_capture_on_commit_callbacks
+):
+    frame = clinic_frame.drop(columns="high_risk").head(20).copy()
+    frame.loc[:2, "bmi"] = 90.0  # three rows far above the training range
+    response = post_file(as_analyst, csv_bytes(frame), django_capture_on_commit_callbacks)
+    html = as_analyst.get(response["Location"]).content.decode()
+    assert re.search(r"trained on \(answered, but extrapolated\):\s+BMI in 3 rows\.", html)
+
+
 def test_a_file_missing_columns_is_refused_with_their_names(
     as_analyst, clinic_version, clinic_frame, django_capture_on_commit_callbacks
 ):

@@ -292,6 +292,16 @@ def test_saving_a_scenario_stores_it_and_opens_its_permalink(as_analyst, analyst
     assert figures(redraw)[0] == figures(page)[0]  # the same answer, drawn the same
 
 
+def test_out_of_range_warnings_name_the_input_as_people_read_it(as_analyst, clinic_version):
+    # "bmi" is labelled "BMI": the warning under the answer and on the saved prediction says so.
+    body = redraw(as_analyst, {**ROW, "bmi": "90"})
+    assert re.search(r"<li>BMI: 90 is outside the training range", body["answer"])
+    response = as_analyst.post("/models/clinic/whatif/", {**ROW, "bmi": "90", "scenario_name": "x"})
+    page = as_analyst.get(response["Location"]).content.decode()
+    assert re.search(r"<li>BMI: 90 is outside the training range", page)
+    assert "<li>bmi:" not in page
+
+
 def test_history_is_own_unless_manager(client, make_user, clinic_version):
     ana, bob, mia = make_user("ana"), make_user("bob"), make_user("mia", "manager")
     mine = prediction_run(version=clinic_version, rows=[ROW], user=ana, source="api").prediction
