@@ -11,8 +11,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count
 # (gunicorn 27 drains the socket first), which cost a one-row predict more than answering it.
 # The model work itself is CPU-bound; the threads overlap only the waiting, and calls to a
 # busy model wait and are answered with it in one batch (registry/coalescing.py). A slow
-# model gains from more threads (the demo's forest, at 8 clients: 51 req/s with 4, 76 with
-# 8); a fast one loses tail latency to them (breast cancer p99: ~105 ms with 4, ~155 with 8).
+# model gains from more threads, a fast one loses tail latency to them (bench/api_http.py,
+# one worker, 8 clients: the demo's forest 50 req/s with 4 threads, 77 with 8; the breast
+# cancer pipeline p99 87 ms with 4, 150 ms with 8).
 threads = int(os.environ.get("WEB_THREADS", 4))
 # A worker silent for this long (a request that never ends, a client that never finishes
 # sending) is killed and replaced. Slow clients are the proxy's job (deploy/nginx.conf):
