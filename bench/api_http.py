@@ -284,8 +284,12 @@ def calls(token: str, row: dict) -> dict[str, Call]:
     auth = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
     kinds = selectors.version_interface(selectors.model_version_resolve(name=MODEL)).by_name
     tensors = [
-        {"name": name, "datatype": DATATYPE_OF.get(kinds[name].type, "BYTES"), "shape": [1]}
-        | {"data": [value]}
+        {
+            "name": name,
+            "datatype": DATATYPE_OF.get(kinds[name].type, "BYTES"),
+            "shape": [1],
+            "data": [value],
+        }
         for name, value in row.items()
     ]
     split = {"dataframe_split": {"columns": list(row), "data": [list(row.values())]}}
