@@ -187,7 +187,12 @@ if TASK_BACKEND == "rq":
 # the database (`migrate` creates it, see registry.apps).
 if os.environ.get("REDIS_URL"):
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Portals sharing one Redis keep their counts apart with a prefix each.
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", ""),
+        }
     }
 else:
     CACHES = {
