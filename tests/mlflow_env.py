@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
@@ -23,17 +22,13 @@ from typing import Any
 
 import pytest
 
+from tests.net import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 MLFLOW_VENV = ROOT / ".venv-mlflow"
 SCRIPT = ROOT / "tests" / "mlflow_script.py"
 # MLflow would otherwise report usage to its makers: there is no network here to wait for.
 QUIET = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _need_mlflow() -> Path:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import http.client
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from tests.conftest import portal_process_env
+from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "c" * 40  # an analyst's
@@ -65,12 +65,6 @@ for artifact, alias in (({forest!r}, "champion"), ({logistic!r}, None)):
         alias=alias,
     )
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -133,7 +127,7 @@ def portals(tmp_path_factory, clinic_frame, clinic_forest_bytes, clinic_csv) -> 
         logistic=str(tmp / "logistic.skops"),
         reference=str(tmp / "clinic.csv"),
     )
-    portals = Portals([f"127.0.0.1:{_free_port()}" for _ in range(2)], env)
+    portals = Portals([f"127.0.0.1:{free_port()}" for _ in range(2)], env)
     portals.elsewhere(setup)
     started = []
     try:

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ from playwright.sync_api import expect
 from registry.services import model_version_register
 from tests.browser.conftest import PASSWORD, TIMEOUT_MS, BrowserLog, finish, log_in, watch
 from tests.conftest import csv_bytes, portal_process_env
+from tests.net import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -189,12 +189,6 @@ model_version_register(
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def worker_portal(tmp_path, clinic_forest_bytes, clinic_csv) -> Iterator[Portal]:
     """A portal of its own on a file-based SQLite database: gunicorn and a db_worker."""
@@ -220,7 +214,7 @@ def worker_portal(tmp_path, clinic_forest_bytes, clinic_csv) -> Iterator[Portal]
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     started: list[subprocess.Popen] = []
 
     def start(name: str, *command: str) -> subprocess.Popen:

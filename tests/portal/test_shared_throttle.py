@@ -9,7 +9,6 @@ each worker would let the whole rate through.
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import textwrap
@@ -19,6 +18,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 10
@@ -47,12 +48,6 @@ SETUP = textwrap.dedent(
     print(Token.objects.create(user=user).key)
     """
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _redis_url() -> str:
@@ -100,14 +95,15 @@ def test_two_gunicorn_workers_share_one_rate_limit(tmp_path, cache):
     }
     if cache == "redis":
         env["REDIS_URL"] = _redis_url()
-        # Counts left in Redis by an earlier run (the window is a day) must not count here.
+        # Another run against the same Redis at the same time (one day-long window, the
+        # same user) must not count here: _redis_url's flush only clears what came before.
         env["CACHE_KEY_PREFIX"] = tmp_path.name + str(time.time_ns())
     setup = subprocess.run(
         [sys.executable, "-c", SETUP], cwd=ROOT, env=env, capture_output=True, timeout=300
     )
     assert setup.returncode == 0, setup.stderr.decode()[-2000:]
     token = setup.stdout.decode().split()[-1]
-    port, log = _free_port(), tmp_path / "access.log"
+    port, log = free_port(), tmp_path / "access.log"
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),

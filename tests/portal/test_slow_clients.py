@@ -16,15 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.net import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
 THREADS = 4  # gunicorn.conf.py's default: each thread can be held by one slow client
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _health(port: int, timeout: float) -> int:
@@ -71,7 +67,7 @@ def portal(tmp_path):
         "LOG_LEVEL": "WARNING",
     }
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -101,7 +97,7 @@ def nginx(tmp_path, portal):
         if os.environ.get("REQUIRE_NGINX"):
             pytest.fail("nginx is required (REQUIRE_NGINX=1) but is not installed.")
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
-    port, home = _free_port(), tmp_path / "nginx"
+    port, home = free_port(), tmp_path / "nginx"
     home.mkdir()
     temp = "\n".join(
         f"    {kind}_temp_path {home / kind};"
