@@ -8,7 +8,7 @@ MLFLOW_VENV := .venv-mlflow
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run dev test test-sqlite test-postgres lint format bench bench-venv clean
+.PHONY: run dev test test-sqlite test-postgres lint format bench bench-venv clean plotly-bundle
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
@@ -34,6 +34,11 @@ staticfiles/.collected: $(VENV)/.installed $(shell find static -type f 2>/dev/nu
 	@echo "  · Collecting and compressing the static files (after a change to them)"
 	@SECRET_KEY=collectstatic $(PY) manage.py collectstatic --noinput -v0
 	@touch $@
+
+# static/vendor/plotly.min.js: plotly.js with the trace types charts/ draws (vendor/plotly/).
+# Only after upgrading plotly or adding a trace type; needs Node.js and npm.
+plotly-bundle:
+	cd vendor/plotly && npm ci --ignore-scripts --no-audit --no-fund && node build.mjs
 
 # The portal as it runs in production (gunicorn, DEBUG off, whitenoise), with a task worker.
 # `make run PORT=8001 HOST=0.0.0.0` listens elsewhere; NEW_PASSWORD=1 renews the demo login.

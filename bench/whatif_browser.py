@@ -25,6 +25,7 @@ prints; never asserts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import statistics
@@ -159,15 +160,20 @@ def wait_all_drawn(page) -> None:
     )
 
 
+def log_in(page) -> None:
+    """Log in as the benchmark's analyst from the login page."""
+    page.fill("#id_username", "bench")
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
 def measure(browser, base: str, model: str, changes: int) -> None:
     context = browser.new_context(base_url=base, viewport={"width": 1366, "height": 900})
     context.add_init_script(TIMING)
     page = context.new_page()
     page.goto("/accounts/login/")
-    page.fill("#id_username", "bench")
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    log_in(page)
     # Log in again in a fresh context holding only the session cookie: an empty cache.
     cookies = context.cookies()
     context.close()
@@ -258,12 +264,10 @@ def measure(browser, base: str, model: str, changes: int) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--changes", type=int, default=30)
-    parser.add_argument("--models", nargs="+", default=["diabetes", "breast-cancer"])
-    args = parser.parse_args()
-
+@contextlib.contextmanager
+def portal_in_chromium():
+    """The demo portal under gunicorn (static files collected, an analyst ``bench`` with
+    PASSWORD) and Debian's Chromium: yields the browser and the portal's address."""
     django_with_demo()
     from django.contrib.auth.models import Group, User
     from django.core.management import call_command
@@ -276,19 +280,29 @@ def main() -> None:
     port = free_port()
     server = start_gunicorn(port)
     try:
-        print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before the run")
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path="/usr/bin/chromium",
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )
-            for model in args.models:
-                measure(browser, f"http://127.0.0.1:{port}", model, args.changes)
+            yield browser, f"http://127.0.0.1:{port}"
             browser.close()
-        print(f"\nload average {os.getloadavg()[0]:.2f} after the run")
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--changes", type=int, default=30)
+    parser.add_argument("--models", nargs="+", default=["diabetes", "breast-cancer"])
+    args = parser.parse_args()
+
+    with portal_in_chromium() as (browser, base):
+        print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before the run")
+        for model in args.models:
+            measure(browser, base, model, args.changes)
+        print(f"\nload average {os.getloadavg()[0]:.2f} after the run")
 
 
 if __name__ == "__main__":

@@ -142,7 +142,6 @@ WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "portal.staticfinders.PlotlyFinder",  # vendor/plotly.min.js from the plotly package
 ]
 
 # Model artifacts: any Django storage. The default keeps them on the local disk; point

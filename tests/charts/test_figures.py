@@ -31,6 +31,11 @@ CURVES = [
     },
 ]
 
+# Accuracy over one window, with its interval.
+PERFORMANCE = [
+    {"start": "2026-11-01T00:00:00+00:00", "value": 0.9, "interval": [0.8, 0.95], "labelled": 40}
+]
+
 
 def valid(fig):
     """The figure passes Plotly's own schema and travels as plain JSON (no binary arrays)."""
@@ -257,16 +262,5 @@ def test_monitoring_figures_are_valid_plotly():
     heat = monitoring.drift_over_time(windows, ["bmi", "age"])
     go.Figure(heat)
     assert heat["data"][0]["z"][0][1] is None and heat["data"][0]["z"][0][0] > 4
-    perf = monitoring.performance(
-        [
-            {
-                "start": "2026-11-01T00:00:00+00:00",
-                "value": 0.9,
-                "interval": [0.8, 0.95],
-                "labelled": 40,
-            }
-        ],
-        metric="accuracy",
-        reference=0.93,
-    )
+    perf = monitoring.performance(PERFORMANCE, metric="accuracy", reference=0.93)
     go.Figure(perf)

@@ -4,9 +4,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import plotly.graph_objects as go
-import plotly.offline
 import pytest
-from django.contrib.staticfiles import finders
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -344,13 +342,6 @@ def test_the_embed_works_with_a_signed_link_only(client, as_analyst, analyst, cl
 def test_every_page_sends_a_strict_script_policy(as_analyst, clinic_version):
     policy = as_analyst.get("/").headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("style-src")[0]
-
-
-def test_plotly_js_is_the_packages_own_bundle():
-    path = finders.find("vendor/plotly.min.js")
-    with open(path, encoding="utf-8") as handle:
-        head = handle.read(400)
-    assert f"plotly.js v{plotly.offline.get_plotlyjs_version()}" in head
 
 
 def test_the_profile_page_makes_an_api_token(as_analyst, analyst):
