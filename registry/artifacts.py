@@ -19,13 +19,36 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import skops.io as sio
+import sklearn.utils
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
 from registry.artifact_checks import structures_check
+
+
+def _import_skops_io():
+    """skops.io, without its list of every scikit-learn estimator.
+
+    On import, skops makes that list its default trust (``sklearn.utils.all_estimators()``,
+    which imports every module of scikit-learn: about 0.4 s of a server's start, most of it
+    for models nobody registered). The portal does not need it: every type a file names that
+    skops does not trust is put to our allow-list (``is_trusted_type``), which takes any
+    scikit-learn class outside ``_UNTRUSTED_SKLEARN`` and imports only the modules a file
+    names. So the same files load and the same are refused; tests/registry/test_artifacts.py
+    checks that every estimator skops would have trusted is on our allow-list.
+    """
+    listed = sklearn.utils.all_estimators
+    sklearn.utils.all_estimators = lambda type_filter=None: []
+    try:
+        import skops.io
+    finally:
+        sklearn.utils.all_estimators = listed
+    return skops.io
+
+
+sio = _import_skops_io()
 
 # Types outside scikit-learn that tree models, random states and sparse outputs need.
 TRUSTED_TYPES = frozenset(

@@ -1,7 +1,11 @@
+import json
 import os
 import pickle
+import subprocess
+import sys
 import zipfile
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 import skops.io as sio
@@ -16,7 +20,10 @@ from registry.artifacts import (
     estimator_cache,
     estimator_from_bytes,
     estimator_load,
+    is_trusted_type,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Payload:
@@ -112,3 +119,41 @@ def test_the_cache_is_bounded():
     for key in ("a", "b", "c"):
         cache.put(key, object())
     assert "a" not in cache and "b" in cache and "c" in cache
+
+
+def test_every_estimator_skops_would_trust_by_default_is_on_our_allow_list():
+    # The portal imports skops without its default list of every scikit-learn estimator
+    # (registry.artifacts._import_skops_io); our allow-list must take each of them instead,
+    # so that the same files load as with skops' default.
+    from sklearn.utils import all_estimators
+    from skops.io._utils import get_type_name
+
+    names = [get_type_name(cls) for _, cls in all_estimators()]
+    names = [name for name in names if name.startswith("sklearn.")]
+    assert len(names) > 150
+    assert [name for name in names if not is_trusted_type(name)] == []
+
+
+def test_a_fresh_process_loads_a_model_as_before_without_importing_all_of_sklearn(
+    clinic_forest_bytes, clinic_frame, tmp_path
+):
+    artifact = tmp_path / "forest.skops"
+    artifact.write_bytes(clinic_forest_bytes)
+    rows = clinic_frame.drop(columns="high_risk").head(20)
+    rows.to_pickle(tmp_path / "rows.pkl")  # our own test data, read back by our own code
+    code = (
+        "import os, sys, django, pandas as pd; "
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'; django.setup(); "
+        "from registry.artifacts import estimator_from_bytes; "
+        "from skops.io import _trusted_types; "
+        "assert _trusted_types.SKLEARN_ESTIMATOR_TYPE_NAMES == []; "
+        "assert 'sklearn.gaussian_process' not in sys.modules; "
+        f"model = estimator_from_bytes(open({str(artifact)!r}, 'rb').read()); "
+        f"rows = pd.read_pickle({str(tmp_path / 'rows.pkl')!r}); "
+        "print(model.predict_proba(rows).tolist())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    expected = estimator_from_bytes(clinic_forest_bytes).predict_proba(rows).tolist()
+    assert json.loads(out) == expected
