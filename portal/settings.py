@@ -54,13 +54,15 @@ INSTALLED_APPS = [
     "portal.staticstorage.PortalStaticFilesConfig",  # django.contrib.staticfiles, trimmed
     "django.contrib.humanize",
     "django_htmx",
-    "django_tasks_db",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "registry",
     "portal",
+    # After registry, whose db_worker (the library's, waiting out a locked or unreachable
+    # database) then takes the place of the library's own.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
