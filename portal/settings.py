@@ -280,9 +280,12 @@ PORTAL = {
     # Seconds a signed embed (share) link stays valid; resetting a prediction's link
     # revokes every link given out before.
     "EMBED_LINK_MAX_AGE": env_int("PORTAL_EMBED_LINK_MAX_AGE", 30 * 24 * 3600),
-    # Login lockout: wrong passwords per username / per address before logins there are
-    # refused, and for how long (counted in the shared cache).
+    # Login lockout (portal/lockout.py, counted in the shared cache): wrong passwords for one
+    # account from one address before that address is locked out of it, and after which the
+    # account's attempts from anywhere are slowed down (up to the maximum wait); names that
+    # are no account, per address, before the address may try no more; how long a lock lasts.
     "LOGIN_FAILURES_PER_USER": env_int("PORTAL_LOGIN_FAILURES_PER_USER", 5),
+    "LOGIN_SLOWDOWN_MAX_SECONDS": env_int("PORTAL_LOGIN_SLOWDOWN_MAX_SECONDS", 60),
     "LOGIN_FAILURES_PER_ADDRESS": env_int("PORTAL_LOGIN_FAILURES_PER_ADDRESS", 30),
     "LOGIN_LOCKOUT_SECONDS": env_int("PORTAL_LOGIN_LOCKOUT_SECONDS", 900),
 }
