@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import portal_process_env
+from tests.conftest import manage_shell, portal_process_env
 from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,19 +64,6 @@ while job.status not in ("succeeded", "failed") and time.monotonic() < deadline:
     job.refresh_from_db()
 print(job.status, job.rows_done)
 """
-
-
-def _manage_shell(env: dict[str, str], code: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip()
 
 
 def _cluster() -> list[str]:
@@ -176,7 +163,7 @@ def test_a_postgresql_restart_under_load_answers_503_then_recovers(
         artifact=str(tmp_path / "clinic.skops"),
         reference=str(tmp_path / "clinic.csv"),
     )
-    _manage_shell(env, setup)
+    manage_shell(env, setup)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 (closed with the process)
@@ -238,7 +225,7 @@ def test_a_postgresql_restart_under_load_answers_503_then_recovers(
         with urllib.request.urlopen(f"{url}/api/v1/health/", timeout=10) as health:
             assert json.load(health) == {"status": "ok", "database": "ok"}
         worker_alive = worker.poll() is None
-        job = _manage_shell(worker_env, SUBMIT.format(csv=str(tmp_path / "clinic.csv")))
+        job = manage_shell(worker_env, SUBMIT.format(csv=str(tmp_path / "clinic.csv")))
     finally:
         stop.set()
         for process in (server, worker):

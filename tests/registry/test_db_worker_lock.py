@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import portal_process_env
+from tests.conftest import manage_shell, portal_process_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,19 +38,6 @@ print(batch_job_create(version=version, upload=ContentFile(Path({csv!r}).read_by
 """
 
 
-def _shell(env: dict[str, str], code: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.strip()
-
-
 def _wait_for(condition, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -68,7 +55,7 @@ def test_the_worker_waits_out_a_locked_database_and_scores_the_next_job(
     (tmp_path / "clinic.skops").write_bytes(clinic_forest_bytes)
     (tmp_path / "clinic.csv").write_bytes(clinic_csv)
     env = portal_process_env(data, TASK_BACKEND="database", SQLITE_TIMEOUT="1")
-    _shell(
+    manage_shell(
         env,
         SETUP.format(
             artifact=str(tmp_path / "clinic.skops"), reference=str(tmp_path / "clinic.csv")
@@ -95,7 +82,7 @@ def test_the_worker_waits_out_a_locked_database_and_scores_the_next_job(
         assert worker.poll() is None, f"the worker exited ({worker.returncode}):\n{log[-3000:]}"
         assert "The database is locked" in log, log[-3000:]  # it did meet the lock
 
-        job = _shell(env, SUBMIT.format(csv=str(tmp_path / "clinic.csv")))
+        job = manage_shell(env, SUBMIT.format(csv=str(tmp_path / "clinic.csv")))
         reader = sqlite3.connect(data / "db.sqlite3")
 
         def finished() -> bool:
