@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import portal_process_env
 from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,15 +28,8 @@ def test_workers_are_replaced_after_a_number_of_requests_by_default(monkeypatch)
 def test_a_real_worker_is_replaced_after_its_requests(tmp_path):
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
         pytest.skip("gunicorn's own behaviour: once, in the SQLite pass, is enough")
-    env = {
-        "PATH": os.environ["PATH"],
-        "DJANGO_SETTINGS_MODULE": "portal.settings",
-        "SECRET_KEY": "max-requests-test",
-        "DATA_DIR": str(tmp_path),
-        "TASK_BACKEND": "immediate",
-        "LOG_LEVEL": "WARNING",
-        "WEB_MAX_REQUESTS": "20",  # jitter 2: replaced within 22 requests
-    }
+    # jitter 2: replaced within 22 requests
+    env = portal_process_env(tmp_path, WEB_MAX_REQUESTS="20")
     port = free_port()
     server = subprocess.Popen(
         [
