@@ -1,21 +1,44 @@
-"""Login lockout: repeated wrong passwords for one username, or from one address, lock
-logins there for a while, on the site's login and the admin's alike.
+"""Login lockout that an attacker cannot turn against the people it protects.
 
-Failures are counted in the shared cache (Redis or the database table, see settings), so
-every process and host sees the same counts. A small module rather than django-axes: the
-portal already has the shared cache, and this needs no tables, middleware or backend of its
-own. The lock is checked before the password, so the right one does not get through either.
+Three counts of wrong passwords, on the site's login and the admin's alike:
+
+- **account and address** (django-axes' "combination" mode): ``LOGIN_FAILURES_PER_USER``
+  wrong passwords for one account from one address lock that address out of that account for
+  ``LOGIN_LOCKOUT_SECONDS``; the right password does not get through meanwhile. Its owner,
+  elsewhere, still logs in.
+- **account**, from anywhere: past ``LOGIN_FAILURES_PER_USER`` wrong passwords, each further
+  attempt at the account must wait 1 s after the last failure, then 2, 4… up to
+  ``LOGIN_SLOWDOWN_MAX_SECONDS``: a guesser spread over many addresses gets a few guesses a
+  minute, and the account is never locked. An address that has logged into the account
+  before (remembered ``KNOWN_SECONDS``) does not wait.
+- **address**, for names that are no account: ``LOGIN_FAILURES_PER_ADDRESS`` of them and
+  the address may try no more such names for ``LOGIN_LOCKOUT_SECONDS``; its attempts at real
+  accounts are counted as above, so people behind one proxy do not lock each other out.
+  (User names are no secret here: model cards show who registered each version.)
+
+An account is the user the name logs in as (``get_by_natural_key``, as Django's backend looks
+it up), so variants of a name that are no account ("ADMIN ", "Admin") never touch the
+account's counts. Counts live in the shared cache (Redis or the database table, see settings),
+so every process and host sees the same. A small module rather than django-axes: axes locks
+(it has no slow-down, and no rule for unknown names) and brings its own backend, middleware
+and tables; this needs the cache the portal already shares.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
+
+# How long an address that logged into an account is spared that account's slow-down.
+KNOWN_SECONDS = 30 * 24 * 3600
 
 
 def client_address(request: Any) -> str:
@@ -30,60 +53,104 @@ def client_address(request: Any) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def _keys(request: Any, username: str) -> list[tuple[str, int]]:
-    limits = settings.PORTAL
-    return [
-        (f"login-failures:user:{username.strip().lower()}", limits["LOGIN_FAILURES_PER_USER"]),
-        (f"login-failures:address:{client_address(request)}", limits["LOGIN_FAILURES_PER_ADDRESS"]),
-    ]
+def account_id(username: str) -> int | None:
+    """The id of the user ``username`` logs in as, or None when it names no account."""
+    model = get_user_model()
+    try:
+        return model._default_manager.get_by_natural_key(username).pk
+    except model.DoesNotExist:
+        return None
 
 
-def login_locked(*, request: Any, username: str) -> bool:
-    """Whether logins for ``username`` or from the request's address are locked now."""
-    return any((cache.get(key) or 0) >= limit for key, limit in _keys(request, username))
+def _count(key: str, seconds: int) -> int:
+    """Add one to a count that lasts ``seconds`` after its latest addition."""
+    if cache.add(key, 1, seconds):
+        return 1
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, seconds)
+        return 1
+    cache.touch(key, seconds)  # the database cache's incr resets the timeout to its default
+    return count
 
 
-def login_failed(*, request: Any, username: str) -> None:
-    """Count a wrong password; a count that reaches its limit locks for the full period."""
-    seconds = settings.PORTAL["LOGIN_LOCKOUT_SECONDS"]
-    for key, limit in _keys(request, username):
-        if cache.add(key, 1, seconds):
-            continue
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, seconds)
-            continue
-        if count >= limit:
-            cache.touch(key, seconds)
+class Attempt:
+    """One login attempt's keys: who it names, from where."""
 
+    def __init__(self, request: Any, username: str):
+        self.user = account_id(username) if username else None
+        address = client_address(request)
+        self.pair = f"login-failures:pair:{self.user}:{address}"
+        self.account = f"login-failures:account:{self.user}"
+        self.wait_until = f"login-wait:account:{self.user}"
+        self.known = f"login-known:{self.user}:{address}"
+        self.address = f"login-failures:unknown-names:{address}"
 
-def login_succeeded(*, request: Any, username: str) -> None:
-    """A right password (while not locked) clears the username's count, not the address's."""
-    cache.delete(_keys(request, username)[0][0])
+    def refusal(self) -> str | None:
+        """Why this attempt is refused before its password is checked, or None."""
+        limits = settings.PORTAL
+        minutes = max(1, round(limits["LOGIN_LOCKOUT_SECONDS"] / 60))
+        if self.user is None:
+            if (cache.get(self.address) or 0) >= limits["LOGIN_FAILURES_PER_ADDRESS"]:
+                return (
+                    "Too many failed logins from your address with names that are no account. "
+                    f"Such logins from there are refused for {minutes} minutes."
+                )
+            return None
+        if (cache.get(self.pair) or 0) >= limits["LOGIN_FAILURES_PER_USER"]:
+            return (
+                "Too many failed logins for this account from your address. Logins to it from "
+                f"there are locked for {minutes} minutes; try again later."
+            )
+        until = cache.get(self.wait_until)
+        if until and not cache.get(self.known):
+            seconds = math.ceil(until - time.time())
+            if seconds > 0:
+                return (
+                    "Too many failed logins for this account lately. "
+                    f"Try again in {seconds} second{'s' if seconds != 1 else ''}."
+                )
+        return None
+
+    def failed(self) -> None:
+        """Count a wrong password."""
+        limits = settings.PORTAL
+        period = limits["LOGIN_LOCKOUT_SECONDS"]
+        if self.user is None:
+            _count(self.address, period)
+            return
+        _count(self.pair, period)
+        beyond = _count(self.account, period) - limits["LOGIN_FAILURES_PER_USER"]
+        if beyond >= 0:
+            wait = min(2**beyond, limits["LOGIN_SLOWDOWN_MAX_SECONDS"])
+            cache.set(self.wait_until, time.time() + wait, wait)
+
+    def succeeded(self) -> None:
+        """A right password clears this address's count for the account and remembers the
+        address; the account's count from everywhere stays (it is someone else's)."""
+        cache.delete(self.pair)
+        cache.set(self.known, 1, KNOWN_SECONDS)
 
 
 class LockoutMixin:
-    """For an ``AuthenticationForm``: refuse while locked, count wrong passwords."""
+    """For an ``AuthenticationForm``: refuse locked or too-early attempts, count failures."""
 
     locked = False
 
     def clean(self) -> dict[str, Any]:
-        username = self.cleaned_data.get("username") or ""
-        self.locked = login_locked(request=self.request, username=username)
-        if self.locked:
-            minutes = max(1, round(settings.PORTAL["LOGIN_LOCKOUT_SECONDS"] / 60))
-            raise forms.ValidationError(
-                "Too many failed logins for this account or from your address. Logins "
-                f"there are locked for {minutes} minutes; try again later.",
-                code="locked",
-            )
+        attempt = Attempt(self.request, self.cleaned_data.get("username") or "")
+        refusal = attempt.refusal()
+        self.locked = refusal is not None
+        if refusal:
+            raise forms.ValidationError(refusal, code="locked")
         try:
             cleaned = super().clean()
         except forms.ValidationError:
-            login_failed(request=self.request, username=username)
+            attempt.failed()
             raise
-        login_succeeded(request=self.request, username=username)
+        if self.user_cache is not None:
+            attempt.succeeded()
         return cleaned
 
 

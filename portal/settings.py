@@ -54,13 +54,15 @@ INSTALLED_APPS = [
     "portal.staticstorage.PortalStaticFilesConfig",  # django.contrib.staticfiles, trimmed
     "django.contrib.humanize",
     "django_htmx",
-    "django_tasks_db",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "registry",
     "portal",
+    # After registry, whose db_worker (the library's, waiting out a locked or unreachable
+    # database) then takes the place of the library's own.
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -116,6 +118,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # Seconds a write waits for the lock before the request is answered 503 (busy).
         "timeout": env_int("SQLITE_TIMEOUT", 20),
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that does not answer at all (not one that refuses) must not hold a request
+    # until the worker is killed: after this many seconds the request answers 503.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DB_CONNECT_TIMEOUT", 5
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -277,9 +285,12 @@ PORTAL = {
     # Seconds a signed embed (share) link stays valid; resetting a prediction's link
     # revokes every link given out before.
     "EMBED_LINK_MAX_AGE": env_int("PORTAL_EMBED_LINK_MAX_AGE", 30 * 24 * 3600),
-    # Login lockout: wrong passwords per username / per address before logins there are
-    # refused, and for how long (counted in the shared cache).
+    # Login lockout (portal/lockout.py, counted in the shared cache): wrong passwords for one
+    # account from one address before that address is locked out of it, and after which the
+    # account's attempts from anywhere are slowed down (up to the maximum wait); names that
+    # are no account, per address, before the address may try no more; how long a lock lasts.
     "LOGIN_FAILURES_PER_USER": env_int("PORTAL_LOGIN_FAILURES_PER_USER", 5),
+    "LOGIN_SLOWDOWN_MAX_SECONDS": env_int("PORTAL_LOGIN_SLOWDOWN_MAX_SECONDS", 60),
     "LOGIN_FAILURES_PER_ADDRESS": env_int("PORTAL_LOGIN_FAILURES_PER_ADDRESS", 30),
     "LOGIN_LOCKOUT_SECONDS": env_int("PORTAL_LOGIN_LOCKOUT_SECONDS", 900),
 }

@@ -18,3 +18,6 @@ urlpatterns = [
     path("v2/", include("portal.v2.urls")),
     path("", include("portal.pages.urls")),
 ]
+
+# A database outage is a 503 to retry, not a 500 (portal/outage.py).
+handler500 = "portal.outage.server_error"

@@ -3,8 +3,9 @@
 ``exception_handler`` is DRF's ``EXCEPTION_HANDLER``: it maps DRF's exceptions, Django's
 ``ValidationError`` (the registry's services raise those, ``InvalidInput`` with errors by row and
 field, ``PayloadTooLarge``, ``ArtifactError``), ``ObjectDoesNotExist``/``Http404`` and oversized
-requests to their status and code. Anything else is a bug: it is logged with its traceback and
-answered 500 in the same shape, without the traceback.
+requests to their status and code; SQLite's lock (``busy``) and a lost or refused database
+connection (``unavailable``) to a 503 with Retry-After. Anything else is a bug: it is logged
+with its traceback and answered 500 in the same shape, without the traceback.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from registry.database import database_unavailable
 from registry.interface import InvalidInput
 from registry.services import PayloadTooLarge
 
@@ -47,6 +49,7 @@ CODES = (
     "throttled",
     "server_error",
     "busy",
+    "unavailable",
 )
 
 
@@ -142,6 +145,19 @@ def database_busy(exc: BaseException) -> bool:
     )
 
 
+UNAVAILABLE_RETRY_AFTER = 5  # seconds: about what a PostgreSQL restart takes
+
+
+def unavailable() -> ApiError:
+    """A lost or refused database connection: a 503 to retry, not a bug."""
+    return ApiError(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "unavailable",
+        "The database cannot be reached just now; try again in a few seconds.",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+    )
+
+
 def describe(exc: BaseException) -> ApiError | None:
     """The status, code, message and fields an exception is answered with; None for a bug."""
     if isinstance(exc, PayloadTooLarge):
@@ -165,6 +181,9 @@ def describe(exc: BaseException) -> ApiError | None:
             "The database is busy with another write; try again in a few seconds.",
             headers={"Retry-After": str(BUSY_RETRY_AFTER)},
         )
+    if database_unavailable(exc):
+        logger.warning("Database unavailable: %s", str(exc).strip()[:200])
+        return unavailable()
     if isinstance(exc, ObjectDoesNotExist | Http404):
         return ApiError(status.HTTP_404_NOT_FOUND, "not_found", str(exc) or "Not found.")
     if isinstance(exc, DjangoPermissionDenied):

@@ -781,4 +781,6 @@ class PredictionSerializer(ChartMixin, PredictionSummarySerializer):
 
 class HealthSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=[("ok", "ok"), ("error", "error")])
-    database = serializers.ChoiceField(choices=[("ok", "ok"), ("error", "error")])
+    database = serializers.ChoiceField(
+        choices=[("ok", "ok"), ("unavailable", "unavailable"), ("error", "error")]
+    )

@@ -20,11 +20,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api import serializers as s
-from portal.api.exceptions import RequestTooLarge
+from portal.api.exceptions import RequestTooLarge, unavailable
 from portal.api.parsers import MultiPartParser
 from portal.api.permissions import IsAnalyst, IsManager, IsViewer, ManagerWrites
 from portal.api.throttles import ModelCallThrottle
 from registry.compare import comparison_plan, comparison_predict
+from registry.database import database_unavailable
 from registry.mlflow_import import mlflow_model_read, mlflow_model_register, zip_reader
 from registry.models import ModelVersion, Source
 from registry.selectors import (
@@ -510,16 +511,21 @@ class HealthView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
+        headers = {}
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
             database = "ok"
-        except Exception:  # any failure to reach the database means not healthy
+        except Exception as exc:  # any failure to reach the database means not healthy
             logger.warning("Health check: the database does not answer.", exc_info=True)
-            database = "error"
+            # Lost or refused (restarting, down): say so, and when to look again.
+            database = "unavailable" if database_unavailable(exc) else "error"
+            if database == "unavailable":
+                headers = unavailable().headers
         healthy = database == "ok"
         body = {"status": "ok" if healthy else "error", "database": database}
         return Response(
             s.HealthSerializer(body).data,
             status=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers=headers,
         )

@@ -1,8 +1,66 @@
+"""gunicorn.conf.py replaces workers after a number of requests, so a worker that grew in a
+spike of large calls gives its memory back (bench/worker_memory.py measures how much)."""
+
+import os
+import runpy
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import portal_process_env
+from tests.net import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_workers_are_replaced_after_a_number_of_requests_by_default(monkeypatch):
+    monkeypatch.delenv("WEB_MAX_REQUESTS", raising=False)
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert conf["max_requests"] > 0
+    # Spread out, so the workers are not all replaced at the same moment.
+    assert 0 < conf["max_requests_jitter"] < conf["max_requests"]
+
+
+def test_a_real_worker_is_replaced_after_its_requests(tmp_path):
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        pytest.skip("gunicorn's own behaviour: once, in the SQLite pass, is enough")
+    # jitter 2: replaced within 22 requests
+    env = portal_process_env(tmp_path, WEB_MAX_REQUESTS="20")
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            *("--config", "gunicorn.conf.py", "--workers", "1", "--bind", f"127.0.0.1:{port}"),
+            *("--access-logfile", "/dev/null", "portal.wsgi"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    try:
+        deadline = time.monotonic() + 60
+        while not children.read_text().split():
+            assert time.monotonic() < deadline, "no worker started"
+            time.sleep(0.2)
+        first = children.read_text().split()
+        seen = set(first)
+        for _ in range(60):
+            try:
+                # The login page: no database needed (the health check's is not migrated here).
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=10)
+            except OSError:
+                time.sleep(0.2)  # between the old worker and the new
+            seen.update(children.read_text().split())
+        assert len(seen) > 1, f"the worker {first} was never replaced"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_the_collector_is_off_while_the_app_loads_and_on_in_every_worker():
