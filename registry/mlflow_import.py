@@ -25,7 +25,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 import sklearn
@@ -54,18 +54,40 @@ COLUMN_TYPES = {
     "datetime": "date",
 }
 
-# MLmodel and the input example are small in any real model; larger ones are refused unparsed.
+# MLmodel and the input example are small in any real model; larger ones are refused unread
+# (a zip member by its declared size, before it is inflated).
 MAX_MLMODEL_BYTES = 1024 * 1024
 MAX_EXAMPLE_BYTES = 16 * 1024 * 1024
-# The largest JSON answer taken from a tracking server (a page of a search).
-MAX_ANSWER_BYTES = 64 * 1024 * 1024
+# MLmodel nests four levels deep; YAML or JSON nested far deeper is refused before the
+# recursive parsers reach Python's recursion limit.
+MAX_NESTING = 32
+# Ids, versions and times named in MLmodel are short; a longer one is not MLflow's.
+MAX_TEXT_CHARS = 200
+# What an error message repeats of a value taken from the file.
+SHOWN_CHARS = 60
+# An integer in the input example must fit the 64-bit integers pandas and NumPy compute with.
+_INT64 = (-(2**63), 2**63 - 1)
 
-# Reads one file of a model directory by its relative path; None when there is no such file.
-Reader = Callable[[str], bytes | None]
+# Reads one file of a model directory by its relative path, refusing it unread when it is
+# larger than the given number of bytes; None when there is no such file.
+Reader = Callable[[str, int], bytes | None]
 
 
 def _refuse(message: str) -> ValidationError:
     return ValidationError({FIELD: [message]})
+
+
+def _echo(value: Any) -> str:
+    """A value from the file as a message repeats it: a scalar's repr cut short, a container
+    only by its kind (formatting one would expand what YAML or JSON shares)."""
+    if isinstance(value, str):
+        return repr(value[:SHOWN_CHARS]) + "…" * (len(value) > SHOWN_CHARS)
+    if value is None or isinstance(value, bool | int | float):
+        if isinstance(value, int) and value.bit_length() > 200:
+            return f"an integer of {value.bit_length()} bits"
+        text = repr(value)
+        return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+    return f"a {type(value).__name__}"
 
 
 def _relative(path: Any, what: str) -> str:
@@ -74,16 +96,86 @@ def _relative(path: Any, what: str) -> str:
         raise _refuse(f"MLmodel names no {what}.")
     clean = posixpath.normpath(path.replace("\\", "/"))
     if clean.startswith(("/", "..")) or ":" in clean.split("/")[0]:
-        raise _refuse(f"MLmodel names {what} {path!r}, outside the model directory.")
+        raise _refuse(f"MLmodel names {what} {_echo(path)}, outside the model directory.")
     return clean
+
+
+class _MlmodelLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without anchors and aliases, and with a bound on nesting.
+
+    MLflow writes neither anchors nor aliases. An alias lets a few hundred bytes stand for a
+    structure of billions of elements that ``safe_load`` keeps shared, until something
+    formats or walks it (a 583-byte MLmodel once became a 241 MB error message).
+    """
+
+    def __init__(self, stream: Any):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "it uses a YAML anchor or alias (&name, *name), which MLflow never writes",
+                event.start_mark,
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise yaml.composer.ComposerError(
+                    None, None, f"it nests deeper than {MAX_NESTING} levels", event.start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _mlmodel_load(raw: bytes) -> dict[str, Any]:
+    try:
+        mlmodel = yaml.load(raw, Loader=_MlmodelLoader)  # a SafeLoader, narrowed
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise _refuse(f"MLmodel is not readable YAML{where}: {problem[:200]}.") from None
+    if not isinstance(mlmodel, dict) or not isinstance(mlmodel.get("flavors"), Mapping):
+        raise _refuse("MLmodel has no flavors: this is not an MLflow model directory.")
+    if not all(isinstance(name, str) for name in mlmodel["flavors"]):
+        raise _refuse("MLmodel names a flavor by something other than text.")
+    return mlmodel
+
+
+def _text(mapping: Mapping[str, Any], key: str, where: str = "MLmodel") -> str:
+    """A short scalar of MLmodel (an id, a version, a time) as text; "" when absent."""
+    value = mapping.get(key)
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str | int | float | dt.date) or isinstance(value, bool):
+        raise _refuse(f"{where}'s {key} is {_echo(value)}, not text.")
+    text = str(value)
+    if len(text) > MAX_TEXT_CHARS:
+        raise _refuse(f"{where}'s {key} is longer than {MAX_TEXT_CHARS} characters.")
+    return text
+
+
+def _json(raw: str | bytes, what: str) -> Any:
+    """JSON from the model directory, nested no deeper than MLflow nests it."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise _refuse(f"{what} nests deeper than can be read.") from None
+    except (TypeError, ValueError) as exc:
+        raise _refuse(f"{what} is not readable JSON: {str(exc)[:200]}") from None
 
 
 # ---------------------------------------------------------------- reading a model directory
 @dataclass
 class MlflowModel:
-    """What the portal takes from an MLflow model directory."""
+    """What the portal takes from an MLflow model directory (every field checked)."""
 
-    mlmodel: dict[str, Any]
+    ids: dict[str, str]  # run_id, model_id, mlflow_version, sklearn_version, saved_at
     artifact: bytes
     columns: list[dict[str, Any]] | None  # the signature's input columns, when it has them
     output_name: str | None
@@ -92,20 +184,11 @@ class MlflowModel:
 
     @property
     def run_id(self) -> str:
-        return str(self.mlmodel.get("run_id") or "")
+        return self.ids.get("run_id", "")
 
     def origin(self) -> dict[str, Any]:
         """Lineage that MLmodel itself holds."""
-        sk = self.mlmodel["flavors"]["sklearn"]
-        found = {
-            "registry": "mlflow",
-            "run_id": self.run_id,
-            "model_id": self.mlmodel.get("model_id") or self.mlmodel.get("model_uuid") or "",
-            "mlflow_version": self.mlmodel.get("mlflow_version") or "",
-            "sklearn_version": sk.get("sklearn_version") or "",
-            "saved_at": str(self.mlmodel.get("utc_time_created") or ""),
-            "signature": self.columns is not None,
-        }
+        found = {"registry": "mlflow", **self.ids, "signature": self.columns is not None}
         return {k: v for k, v in found.items() if v not in ("", None)}
 
 
@@ -130,11 +213,10 @@ def _signature_columns(
     signature = mlmodel.get("signature")
     if not isinstance(signature, Mapping) or not signature.get("inputs"):
         return None, None
-    try:
-        inputs = json.loads(signature["inputs"])
-        outputs = json.loads(signature["outputs"]) if signature.get("outputs") else []
-    except (TypeError, json.JSONDecodeError) as exc:
-        raise _refuse(f"The MLmodel signature is not readable JSON: {exc}") from None
+    inputs = _json(signature["inputs"], "The MLmodel signature")
+    outputs = (
+        _json(signature["outputs"], "The MLmodel signature") if signature.get("outputs") else []
+    )
     if not isinstance(inputs, list) or not all(isinstance(c, Mapping) for c in inputs):
         raise _refuse("The MLmodel signature's inputs are not a list of columns.")
     if any(c.get("type") == "tensor" for c in inputs):
@@ -147,37 +229,82 @@ def _signature_columns(
         name, kind = column.get("name"), column.get("type")
         if not isinstance(name, str) or not name:
             raise _refuse(f"Signature input {position} has no name; the portal needs names.")
-        if kind not in COLUMN_TYPES:
+        if not isinstance(kind, str) or kind not in COLUMN_TYPES:
             raise _refuse(
-                f"Signature input '{name}' has MLflow type {kind!r}; the portal takes "
+                f"Signature input {_echo(name)} has MLflow type {_echo(kind)}; the portal takes "
                 f"{', '.join(COLUMN_TYPES)} columns."
             )
         columns.append({"name": name, "type": kind, "required": column.get("required", True)})
+    names = [c["name"] for c in columns]
+    if len(set(names)) != len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        raise _refuse(f"The MLmodel signature names the input {_echo(twice)} twice.")
     output_name = None
     if isinstance(outputs, list) and len(outputs) == 1 and isinstance(outputs[0], Mapping):
-        output_name = outputs[0].get("name") or None
+        found = outputs[0].get("name")
+        output_name = found if isinstance(found, str) and found else None
     return columns, output_name
+
+
+def _example_cell(value: Any, row: int, column: str) -> Any:
+    """One cell of the input example, refused unless it is a single value pandas can hold."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise _refuse(
+                f"Row {row + 1} of the input example: {column} is an integer of "
+                f"{len(str(abs(value)))} digits, beyond 64 bits."
+            )
+    elif not (value is None or isinstance(value, str | float | bool)):
+        raise _refuse(
+            f"Row {row + 1} of the input example: {column} is {_echo(value)}, not a single value."
+        )
+    return value
+
+
+def _example_table(payload: Any, orient: str) -> pd.DataFrame:
+    """The example's JSON (pandas' split or records orient) as a frame, every cell checked."""
+    if orient == "split":
+        if not isinstance(payload, Mapping):
+            raise _refuse("The input example is not a table of columns and rows.")
+        columns, rows = payload.get("columns"), payload.get("data")
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            raise _refuse("The input example's columns are not a list of names.")
+        if len(set(columns)) != len(columns):
+            twice = next(c for c in columns if columns.count(c) > 1)
+            raise _refuse(f"The input example has the column {_echo(twice)} twice.")
+        if not isinstance(rows, list) or not all(
+            isinstance(r, list) and len(r) == len(columns) for r in rows
+        ):
+            raise _refuse(f"The input example's rows are not lists of {len(columns)} values.")
+        shown = [_echo(c) for c in columns]
+        data = [
+            [_example_cell(v, i, shown[j]) for j, v in enumerate(r)] for i, r in enumerate(rows)
+        ]
+        return pd.DataFrame(data, columns=columns)
+    if orient == "records":
+        if not isinstance(payload, list) or not all(
+            isinstance(r, Mapping) and all(isinstance(k, str) for k in r) for r in payload
+        ):
+            raise _refuse("The input example's records are not objects of named values.")
+        for i, record in enumerate(payload):
+            for key, value in record.items():
+                _example_cell(value, i, _echo(key))
+        return pd.DataFrame.from_records(payload)
+    raise _refuse(f"The input example is in the pandas orient {_echo(orient)}; split or records.")
 
 
 def _example_frame(mlmodel: Mapping[str, Any], read: Reader) -> tuple[pd.DataFrame | None, str]:
     info = mlmodel.get("saved_input_example_info")
     if not isinstance(info, Mapping):
         return None, ""
-    if info.get("type") != "dataframe":
-        return None, f"The input example ({info.get('type')}) is not a table and was not used."
-    raw = read(_relative(info.get("artifact_path"), "an input example"))
+    kind = info.get("type")
+    if kind != "dataframe":
+        return None, f"The input example ({_echo(kind)}) is not a table and was not used."
+    raw = read(_relative(info.get("artifact_path"), "an input example"), MAX_EXAMPLE_BYTES)
     if raw is None:
         return None, "MLmodel names an input example that is not in the directory."
-    if len(raw) > MAX_EXAMPLE_BYTES:
-        raise _refuse(f"The input example is larger than {MAX_EXAMPLE_BYTES:,} bytes.")
-    try:
-        payload = json.loads(raw)
-        if info.get("pandas_orient", "split") == "split":
-            frame = pd.DataFrame(payload["data"], columns=payload["columns"])
-        else:
-            frame = pd.DataFrame.from_records(payload)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise _refuse(f"The input example cannot be read as a table: {exc}") from None
+    payload = _json(raw, "The input example")
+    frame = _example_table(payload, info.get("pandas_orient", "split"))
     if frame.empty:
         return None, "The input example has no rows and was not used."
     return frame, ""
@@ -187,50 +314,50 @@ def mlflow_model_read(*, read: Reader, uri: str) -> MlflowModel:
     """Read an MLflow model directory through ``read``, refusing what the portal cannot take.
 
     Only the sklearn flavor saved as skops is taken: a pickled model is refused with the line
-    that re-saves it (``uri`` names the model in that line) and its file is never read.
+    that re-saves it (``uri`` names the model in that line) and its file is never read. Every
+    value taken from MLmodel is checked for its type before anything formats it.
     """
-    raw = read("MLmodel")
+    raw = read("MLmodel", MAX_MLMODEL_BYTES)
     if raw is None:
         raise _refuse("There is no MLmodel file: this is not an MLflow model directory.")
-    if len(raw) > MAX_MLMODEL_BYTES:
-        raise _refuse(f"MLmodel is larger than {MAX_MLMODEL_BYTES:,} bytes.")
-    try:
-        mlmodel = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _refuse(f"MLmodel is not readable YAML{where}: {problem}.") from None
-    if not isinstance(mlmodel, dict) or not isinstance(mlmodel.get("flavors"), Mapping):
-        raise _refuse("MLmodel has no flavors: this is not an MLflow model directory.")
+    mlmodel = _mlmodel_load(raw)
     sk = mlmodel["flavors"].get("sklearn")
     if not isinstance(sk, Mapping):
-        flavors = ", ".join(f for f in mlmodel["flavors"] if f != "python_function") or "none"
+        found = [f for f in mlmodel["flavors"] if f != "python_function"]
+        flavors = ", ".join(f[:SHOWN_CHARS] for f in found[:5]) or "none"
         raise _refuse(
             f"This MLflow model has the flavor {flavors}; the portal takes scikit-learn "
             "models (the sklearn flavor) saved as skops."
         )
-    fmt = sk.get("serialization_format")
+    fmt = _text(sk, "serialization_format", "The sklearn flavor")
     if fmt != "skops":
         raise _refuse(
-            f"MLflow saved this model with {fmt or 'pickle'}, which runs code when it is loaded, "
-            "so the portal did not read it. Re-save it as skops where it was trained: "
-            + resave_hint(uri)
+            f"MLflow saved this model with {fmt[:SHOWN_CHARS] or 'pickle'}, "
+            "which runs code when it is loaded, so the portal did not read it. Re-save it as "
+            "skops where it was trained: " + resave_hint(uri)
         )
-    artifact = read(_relative(sk.get("pickled_model"), "a model file"))
+    ids = {
+        "run_id": _text(mlmodel, "run_id"),
+        "model_id": _text(mlmodel, "model_id") or _text(mlmodel, "model_uuid"),
+        "mlflow_version": _text(mlmodel, "mlflow_version"),
+        "sklearn_version": _text(sk, "sklearn_version", "The sklearn flavor"),
+        "saved_at": _text(mlmodel, "utc_time_created"),
+    }
+    artifact = read(_relative(sk.get("pickled_model"), "a model file"), _file_limit())
     if artifact is None:
-        missing = sk.get("pickled_model")
-        raise _refuse(f"MLmodel names the model file {missing!r}, which is missing.")
+        raise _refuse(
+            f"MLmodel names the model file {_echo(sk['pickled_model'])}, which is missing."
+        )
     columns, output_name = _signature_columns(mlmodel)
     example, example_note = _example_frame(mlmodel, read)
     notes = [example_note] if example_note else []
-    saved_with = sk.get("sklearn_version")
-    if saved_with and str(saved_with) != sklearn.__version__:
+    saved_with = ids["sklearn_version"]
+    if saved_with and saved_with != sklearn.__version__:
         notes.append(
             f"Saved with scikit-learn {saved_with}; the portal runs {sklearn.__version__}."
         )
     return MlflowModel(
-        mlmodel=mlmodel,
+        ids=ids,
         artifact=artifact,
         columns=columns,
         output_name=output_name,
@@ -249,23 +376,26 @@ def directory_reader(root: Path) -> Reader:
     if not base.is_dir():
         raise _refuse(f"{root} is not a directory.")
 
-    def read(name: str) -> bytes | None:
+    def read(name: str, max_bytes: int) -> bytes | None:
         path = (base / name).resolve()
         if not path.is_relative_to(base):
-            raise _refuse(f"{name} points outside the model directory.")
+            raise _refuse(f"{_echo(name)} points outside the model directory.")
         if not path.is_file():
             return None
-        if path.stat().st_size > _file_limit():
-            raise _refuse(f"{name} is larger than {_file_limit()} bytes.")
+        if path.stat().st_size > max_bytes:
+            raise _refuse(f"{name} is larger than {max_bytes:,} bytes.")
         return path.read_bytes()
 
     return read
 
 
-def zip_reader(data: bytes) -> tuple[Reader, str]:
+def zip_reader(data: bytes | BinaryIO) -> tuple[Reader, str]:
     """Read files of a zipped model directory (at the top or in one folder) in memory.
 
-    Returns the reader and the folder's name (``model`` when the files are at the top).
+    ``data`` is the zip's bytes or a seekable file (an upload, read in place). Returns the
+    reader and the folder's name (``model`` when the files are at the top). The archive's
+    directory is checked first and each member by its declared size before it is inflated
+    (registry/archives.py, as for a skops file).
     """
     limit = _file_limit()
     archive = zip_open_checked(
@@ -282,8 +412,10 @@ def zip_reader(data: bytes) -> tuple[Reader, str]:
         raise _refuse("The zip holds more than one MLflow model; send one model directory.")
     prefix = tops[0]
 
-    def read(name: str) -> bytes | None:
-        return zip_member_read(archive=archive, name=prefix + name, field=FIELD)
+    def read(name: str, max_bytes: int) -> bytes | None:
+        return zip_member_read(
+            archive=archive, name=prefix + name, field=FIELD, max_bytes=max_bytes, label=name
+        )
 
     return read, prefix.rstrip("/") or "model"
 
@@ -311,12 +443,13 @@ def _typed(column: pd.Series, kind: str, name: str, where: str) -> pd.Series:
         if kind == "datetime":
             return pd.to_datetime(column, errors="raise")
         return column.astype(object).where(column.isna(), column.astype(str))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         field_name = "reference_data" if where == "reference data" else FIELD
         raise ValidationError(
             {
                 field_name: [
-                    f"Column '{name}' of the {where} is not {kind} as the signature says: {exc}"
+                    f"Column {_echo(name)} of the {where} is not {kind} as the signature "
+                    f"says: {str(exc)[:200]}"
                 ]
             }
         ) from None
@@ -336,7 +469,7 @@ def _default(value: Any, spec: Mapping[str, Any]) -> Any:
             return bool(value) if not isinstance(value, str) else value.lower() == "true"
         if kind == "date":
             return pd.Timestamp(value).date().isoformat()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     text = str(value)
     return text if kind == "text" or text in spec.get("choices", []) else None
@@ -455,6 +588,10 @@ def mlflow_model_register(
 
 
 # ---------------------------------------------------------------- a tracking server
+# The largest JSON answer taken from a tracking server (a page of a search).
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+
+
 class TrackingError(Exception):
     """The tracking server cannot be reached or answered something unusable."""
 
