@@ -569,6 +569,9 @@ def mlflow_model_register(
         interface, how = mlflow_interface(
             model=model, estimator=estimator, reference=frame, target=target
         )
+        # Registration loads the file again: two copies of a large model at once would
+        # double the worker's peak (bench/mlflow_upload_memory.py).
+        del estimator
     found = model.origin()
     found["interface_from"] = (
         "explicit" if not how else "reference_data" if frame is not None else "input_example"
