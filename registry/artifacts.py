@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
+from registry.archives import ZipLimits, ZipRefused, zip_directory_check, zip_open
 from registry.artifact_checks import structures_check
 
 
@@ -94,7 +95,6 @@ _UNTRUSTED_SKLEARN = (
 MAX_ZIP_ENTRIES = 50_000
 MAX_SCHEMA_BYTES = 32 * 1024 * 1024  # parsed JSON costs ~10x its size in memory
 MAX_COMPRESSION_RATIO = 200  # real arrays deflate 1-50x; bombs deflate 1000x
-_RATIO_FLOOR = 1024 * 1024  # small members may deflate well (repeated JSON keys, zeros)
 
 
 class ArtifactError(ValidationError):
@@ -177,37 +177,20 @@ def archive_check(data: bytes) -> None:
     """Refuse a zip that would unpack to far more than it weighs (a zip bomb), by its directory.
 
     Counts members and adds up their declared sizes, and compares each member's size with
-    its compressed size; nothing is decompressed.
+    its compressed size (registry/archives.py, as for a zipped MLflow model); nothing is
+    decompressed.
     """
-    limit = settings.PORTAL["MAX_ARTIFACT_UNPACKED_BYTES"]
+    limits = ZipLimits(
+        max_entries=MAX_ZIP_ENTRIES,
+        max_bytes=settings.PORTAL["MAX_ARTIFACT_UNPACKED_BYTES"],
+        max_ratio=MAX_COMPRESSION_RATIO,
+        member_bytes={"schema.json": MAX_SCHEMA_BYTES},
+        setting="PORTAL_MAX_ARTIFACT_UNPACKED_BYTES",
+    )
     try:
-        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise ArtifactError(f"This skops file cannot be read: {exc}") from None
-    if len(members) > MAX_ZIP_ENTRIES:
-        raise ArtifactError(
-            f"Refused: the file holds {len(members):,} members (at most {MAX_ZIP_ENTRIES:,})."
-        )
-    total = 0
-    for member in members:
-        total += member.file_size
-        ratio = member.file_size / max(member.compress_size, 1)
-        if member.file_size > _RATIO_FLOOR and ratio > MAX_COMPRESSION_RATIO:
-            raise ArtifactError(
-                f"Refused: {member.filename} unpacks to {member.file_size:,} bytes from "
-                f"{member.compress_size:,} ({ratio:,.0f} times; at most "
-                f"{MAX_COMPRESSION_RATIO}): this looks like a zip bomb."
-            )
-        if member.filename == "schema.json" and member.file_size > MAX_SCHEMA_BYTES:
-            raise ArtifactError(
-                f"Refused: schema.json is {member.file_size:,} bytes "
-                f"(at most {MAX_SCHEMA_BYTES:,})."
-            )
-    if total > limit:
-        raise ArtifactError(
-            f"Refused: the file unpacks to {total:,} bytes "
-            f"(at most {limit:,}, PORTAL_MAX_ARTIFACT_UNPACKED_BYTES)."
-        )
+        zip_directory_check(zip_open(data), limits)
+    except ZipRefused as exc:
+        raise ArtifactError(f"Refused: {exc}") from None
 
 
 def _estimators_in(obj: Any) -> list[Any]:

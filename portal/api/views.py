@@ -189,7 +189,9 @@ class ModelListView(APIView):
             "user": request.user,
         }
         if "mlflow_model" in files:
-            read, folder = zip_reader(upload.read())
+            # Read in place (a large upload is a temporary file): only the members taken
+            # are ever in memory, never the whole zip beside them.
+            read, folder = zip_reader(upload)
             model = mlflow_model_read(read=read, uri=folder)
             version = mlflow_model_register(model=model, **common)
         else:

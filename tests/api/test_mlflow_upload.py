@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import struct
 import zipfile
 from pathlib import Path
 
@@ -178,3 +180,118 @@ def test_without_an_input_example_reference_data_is_asked_for(manager, iris_logi
     archive = zipped({"MLmodel": mlmodel(), "model.skops": iris_logistic_bytes})
     error = error_of(send(manager, archive), 400, "invalid_input")
     assert "no input example: give reference data" in error["fields"]["mlflow_model"][0]
+
+
+# ---------------------------------------------------------------- hostile MLmodel and example
+def alias_bomb(depth: int, *, at: str) -> bytes:
+    """An MLmodel of a few hundred bytes where ``at`` is 9**depth strings, shared by aliases."""
+    lines = ['l0: &l0 ["xxxxxxxx", "xxxxxxxx", "xxxxxxxx", "xxxxxxxx", "xxxxxxxx"]']
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, depth)]
+    text = mlmodel().decode()
+    top = f"*l{depth - 1}"
+    if at == "serialization_format":
+        text = text.replace("serialization_format: skops", f"serialization_format: {top}")
+    elif at == "run_id":
+        text += f"run_id: {top}\n"
+    else:
+        text += f"saved_input_example_info: {{type: {top}, artifact_path: x.json}}\n"
+    return ("\n".join(lines) + "\n" + text).encode()
+
+
+@pytest.mark.parametrize("at", ["serialization_format", "run_id", "example_type"])
+def test_a_yaml_alias_bomb_is_refused_in_a_short_answer(manager, iris_logistic_bytes, at):
+    text = alias_bomb(6, at=at)  # 9**5 * 5 strings once expanded: ~3 MB as a message
+    assert len(text) < 1000
+    archive = zipped({"MLmodel": text, "model.skops": iris_logistic_bytes})
+    response = send(manager, archive)
+    error = error_of(response, 400, "invalid_input")
+    assert "anchor or alias" in error["fields"]["mlflow_model"][0]
+    assert len(response.content) < 1000
+    assert not ModelVersion.objects.exists()
+
+
+def example_zip(model_bytes: bytes, example: bytes, **info) -> io.BytesIO:
+    text = mlmodel(inputs=[{"type": "double", "name": "x", "required": True}]).decode()
+    text += yaml.safe_dump(
+        {
+            "saved_input_example_info": {
+                "artifact_path": "input_example.json",
+                "type": "dataframe",
+                "pandas_orient": "split",
+                **info,
+            }
+        }
+    )
+    return zipped(
+        {"MLmodel": text.encode(), "model.skops": model_bytes, "input_example.json": example}
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"MLmodel": b"flavors:\n  1: {}\n  2: {}\n"}, "flavor by something other than text"),
+        ({"MLmodel": b"flavors: " + b"[" * 5000}, "nests deeper than 32 levels"),
+        (
+            {"MLmodel": mlmodel().replace(b"sklearn_version: 1.9.1", b"sklearn_version: [1, 2]")},
+            "sklearn_version is a list, not text",
+        ),
+        ({"MLmodel": mlmodel() + b"run_id: " + b"a" * 5000 + b"\n"}, "longer than 200"),
+    ],
+    ids=["integer-flavor-keys", "deep-yaml", "list-version", "long-run-id"],
+)
+def test_mlmodel_values_of_the_wrong_type_are_refused_by_name(manager, files, expected):
+    error = error_of(send(manager, zipped(files)), 400, "invalid_input")
+    assert expected in error["fields"]["mlflow_model"][0]
+
+
+@pytest.mark.parametrize(
+    ("example", "expected"),
+    [
+        (b'{"columns": ["x"], "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nests deeper"),
+        (b'{"columns": ["x"], "data": [[[[1.5]]]]}', "Row 1 of the input example: 'x' is a list"),
+        (b'{"columns": ["x", "x"], "data": [[1.5, 2.5]]}', "the column 'x' twice"),
+        (b'{"columns": ["x"], "data": [[' + b"7" * 4000 + b"]]}", "4000 digits, beyond 64 bits"),
+        (b'{"columns": ["x"], "data": [[1.5, 2.5]]}', "not lists of 1 values"),
+    ],
+    ids=["nested-deeply", "nested-cell", "duplicate-columns", "huge-integer", "ragged"],
+)
+def test_a_hostile_input_example_is_refused_naming_what(
+    manager, iris_logistic_bytes, example, expected
+):
+    response = send(manager, example_zip(iris_logistic_bytes, example))
+    error = error_of(response, 400, "invalid_input")
+    assert expected in error["fields"]["mlflow_model"][0]
+    assert len(response.content) < 1000
+
+
+def declared_but_unreadable(name: str, size: int, others: dict[str, bytes]) -> io.BytesIO:
+    """A zip whose member ``name`` declares ``size`` bytes (deflated well under the 100:1
+    ratio) but whose data is damaged: only a reader that inflates it first can tell."""
+    # Each KiB 16 random bytes and zeros: deflates ~40:1, under the ratio check.
+    content = b"".join(os.urandom(16) + bytes(1008) for _ in range(size // 1024))
+    archive = zipped({name: content, **others})
+    data = bytearray(archive.getvalue())
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(name)
+    name_len, extra_len = struct.unpack(
+        "<HH", data[info.header_offset + 26 : info.header_offset + 30]
+    )
+    start = info.header_offset + 30 + name_len + extra_len + info.compress_size // 2
+    data[start : start + 64] = bytes(64)
+    damaged = io.BytesIO(bytes(data))
+    damaged.name = "model.zip"
+    return damaged
+
+
+def test_an_mlmodel_too_large_is_refused_by_its_declared_size_unread(manager):
+    archive = declared_but_unreadable("MLmodel", 2 * 1024 * 1024, {})
+    error = error_of(send(manager, archive), 400, "invalid_input")
+    assert error["fields"]["mlflow_model"] == ["MLmodel is larger than 1,048,576 bytes."]
+
+
+def test_a_model_file_too_large_is_refused_by_its_declared_size_unread(manager, settings):
+    settings.PORTAL = {**settings.PORTAL, "MAX_ARTIFACT_BYTES": 1024 * 1024}
+    archive = declared_but_unreadable("model.skops", 1536 * 1024, {"MLmodel": mlmodel()})
+    assert len(archive.getvalue()) < 1024 * 1024  # the upload itself is under the limit
+    error = error_of(send(manager, archive), 400, "invalid_input")
+    assert error["fields"]["mlflow_model"] == ["model.skops is larger than 1,048,576 bytes."]
