@@ -29,6 +29,7 @@ from registry.explanations import (
 from registry.inference import sweep
 from registry.interface import Interface, InvalidInput
 from registry.models import (
+    MAX_VERSION_NUMBER,
     Alias,
     AuditEvent,
     BatchJob,
@@ -89,6 +90,8 @@ def model_version_select(
     versions = ModelVersion.objects.select_related("model")
     if version is not None:
         try:
+            if not 1 <= version <= MAX_VERSION_NUMBER:  # never reaches the database
+                raise ModelVersion.DoesNotExist
             return versions.get(model=model, number=version)
         except ModelVersion.DoesNotExist:
             raise ModelVersion.DoesNotExist(
