@@ -654,9 +654,7 @@ def batch_job_create(
     size = getattr(upload, "size", None)
     if size is not None and size > limit:
         raise PayloadTooLarge({"file": [f"The file is larger than {limit:,} bytes."]})
-    head = upload.read(64 * 1024)
-    upload.seek(0)
-    batch.header_check(interface=version_interface(version), head=head)
+    batch.header_check(interface=version_interface(version), head=batch.header_read(upload))
     job = BatchJob(
         version=version,
         user=_actor(user),
