@@ -95,7 +95,7 @@ def _flatten(data: Any, name: str, rows: int) -> list[Any]:
     if not isinstance(data, list):
         raise TensorError(f"Tensor '{name}': data must be a list.")
     if len(data) != rows:
-        raise TensorError(f"Tensor '{name}': its shape says {rows} rows but it holds {len(data)}.")
+        raise TensorError(f"Tensor '{name}': shape [{rows}] but {len(data)} values.")
     flat = []
     for row, value in enumerate(data):
         if isinstance(value, list):
