@@ -46,6 +46,11 @@ class RegisteredModel(models.Model):
 MAX_VERSION_NUMBER = 2**31 - 1
 
 
+def version_number_storable(number: int | None) -> bool:
+    """Whether a version number (None: none asked for) can be looked up in the database."""
+    return number is None or 1 <= number <= MAX_VERSION_NUMBER
+
+
 class ModelVersion(models.Model):
     """One registered artifact of a model. Immutable once registered."""
 

@@ -27,9 +27,8 @@ from registry.explanations import (
     explanation_background,
 )
 from registry.inference import sweep
-from registry.interface import Interface, InvalidInput
+from registry.interface import Interface, InvalidInput, echo
 from registry.models import (
-    MAX_VERSION_NUMBER,
     Alias,
     AuditEvent,
     BatchJob,
@@ -37,6 +36,7 @@ from registry.models import (
     Prediction,
     RegisteredModel,
     Tag,
+    version_number_storable,
 )
 
 CHAMPION = "champion"
@@ -90,7 +90,7 @@ def model_version_select(
     versions = ModelVersion.objects.select_related("model")
     if version is not None:
         try:
-            if not 1 <= version <= MAX_VERSION_NUMBER:  # never reaches the database
+            if not version_number_storable(version):  # never reaches the database
                 raise ModelVersion.DoesNotExist
             return versions.get(model=model, number=version)
         except ModelVersion.DoesNotExist:
@@ -347,6 +347,8 @@ def model_version_find(
     decoding them cost more than the prediction itself.
     """
     lookup: dict[str, Any] = {"model__name": name}
+    if not version_number_storable(version):
+        return model_version_resolve(name=name, version=version, alias=alias)  # raises
     if version is not None:
         lookup["number"] = version
     else:
@@ -365,7 +367,7 @@ def model_version_parse(*, spec: str) -> ModelVersion:
     """
     name, at, selector = str(spec).strip().partition("@")
     if not name or (at and not selector):
-        raise ValidationError(f"'{spec}' is not a model: use name, name@version or name@alias.")
+        raise ValidationError(f"{echo(spec)} is not a model: use name, name@version or name@alias.")
     if selector.isdecimal():
         if len(selector) > 9:
             raise ModelVersion.DoesNotExist(f"Model '{name}' has no version {selector}.")

@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 
-from registry.models import Alias, Prediction
+from registry.models import Alias, ModelVersion, Prediction
+from registry.selectors import model_version_find, model_version_parse
+from registry.serving import served_version_find
 from tests.api.conftest import ROW, error_of
 from tests.api.test_oip import INFER, error_text, raw_post, tensors_of
 
@@ -48,6 +51,9 @@ def test_a_version_number_past_any_database_is_a_404_on_every_face(
     manager.force_login(manager.user)
     assert manager.get(f"/models/clinic/?version={HUGE}").status_code == 404
     assert manager.get(f"/models/clinic/?version=-{HUGE}").status_code == 404
+    for find in (model_version_find, served_version_find):
+        with pytest.raises(ModelVersion.DoesNotExist, match=f"has no version {HUGE}"):
+            find(name="clinic", version=int(HUGE))
 
 
 def test_a_3000_character_alias_is_refused_naming_the_limit(clinic_version, manager):
@@ -80,6 +86,9 @@ def test_an_error_repeats_at_most_80_characters_of_a_5_mb_value(clinic_version, 
     message = error_text(raw_post(analyst, INFER, json.dumps({"inputs": tensors}).encode()), 400)
     assert message.startswith(f"Tensor '{'x' * 80}'… is not an input of this model")
     assert len(message) < 300
+    with pytest.raises(ValidationError) as refused:
+        model_version_parse(spec="@" + big)
+    assert len(refused.value.messages[0]) < 200
 
 
 def test_dataframe_split_rows_are_counted_before_they_are_built(clinic_version, analyst, few_rows):
