@@ -72,3 +72,14 @@ def test_every_column_and_quoted_row_comes_back_as_it_was_sent(
     assert lines[2].startswith("over two lines\",'=cmd,")  # the formula made text
     assert lines[3].startswith(f'{ROW},O\'Neil,0042,plain,"\'=HYPERLINK(""x"")",')
     assert lines[4].startswith(f"{ROW},Lee,7,,,")
+
+
+def test_a_header_line_over_1_mib_is_refused_at_upload(clinic_version):
+    header = INPUTS + "," + "n" * (1024 * 1024)
+    with pytest.raises(ValidationError, match="The header line is longer than 1,048,576 bytes"):
+        batch_job_create(
+            version=clinic_version,
+            upload=upload(f"{header}\n{ROW}\n".encode()),
+            name="long.csv",
+            user=None,
+        )
