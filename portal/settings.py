@@ -277,10 +277,13 @@ PORTAL = {
     ),
     # Rows of reference data kept on a version for charts, sweeps and drift.
     "REFERENCE_SAMPLE_ROWS": env_int("PORTAL_REFERENCE_SAMPLE_ROWS", 500),
-    # Batch scoring: largest CSV accepted, rows per chunk (the unit of parallel work and of
-    # memory), seconds without a heartbeat after which a chunk's worker is taken for dead.
+    # Batch scoring: largest CSV accepted, columns its header may name, rows and bytes per
+    # chunk (the unit of parallel work and of memory: a chunk ends at whichever comes first),
+    # seconds without a heartbeat after which a chunk's worker is taken for dead.
     "MAX_BATCH_BYTES": env_int("PORTAL_MAX_BATCH_BYTES", 1024 * 1024 * 1024),
+    "BATCH_MAX_COLUMNS": env_int("PORTAL_BATCH_MAX_COLUMNS", 1_000),
     "BATCH_CHUNK_ROWS": env_int("PORTAL_BATCH_CHUNK_ROWS", 50_000),
+    "BATCH_CHUNK_BYTES": env_int("PORTAL_BATCH_CHUNK_BYTES", 8 * 1024 * 1024),
     "BATCH_STALE_SECONDS": env_int("PORTAL_BATCH_STALE_SECONDS", 300),
     # Seconds a signed embed (share) link stays valid; resetting a prediction's link
     # revokes every link given out before.

@@ -16,6 +16,7 @@ import math
 import os
 import re
 import socket
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -28,7 +29,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 
 from registry.inference import ModelCannotAnswer, Scores, score
-from registry.interface import FrameCheck, Interface, InvalidInput, frame_records
+from registry.interface import FrameCheck, Interface, InvalidInput, clip, frame_records
 
 MAX_ERRORS = 1000
 MAX_ROW_BYTES = 1024 * 1024  # one row, quoted newlines included
@@ -59,11 +60,27 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def header_check(*, interface: Interface, head: bytes) -> list[str]:
-    """The columns of a CSV's header, refusing a file the job could not score.
+def header_read(upload: IO[bytes]) -> bytes:
+    """The header line of an upload, read whole (at most ``MAX_ROW_BYTES``), and the first
+    64 KiB after it (to find a file that is not UTF-8 at upload); then rewound."""
+    head = upload.readline(MAX_ROW_BYTES + 1)
+    if len(head) > MAX_ROW_BYTES:
+        upload.seek(0)
+        raise ValidationError(
+            {"file": [f"The header line is longer than {MAX_ROW_BYTES:,} bytes."]}
+        )
+    head += upload.read(64 * 1024)
+    upload.seek(0)
+    return head
 
-    Raises ``ValidationError`` for an empty file, one that is not UTF-8, or a header that
-    lacks required inputs (naming them). Extra columns are allowed and kept in the result.
+
+def header_check(*, interface: Interface, head: bytes) -> list[str]:
+    """The columns of a CSV's header line (``head`` is what :func:`header_read` returns),
+    refusing a file the job could not score.
+
+    Raises ``ValidationError`` for an empty file, one that is not UTF-8, a header of more
+    than ``BATCH_MAX_COLUMNS`` columns, one that names a column twice, or one that lacks
+    required inputs (naming them). Extra columns are allowed and kept in the result.
     """
     if not head.strip():
         raise ValidationError({"file": ["The file is empty."]})
@@ -81,11 +98,20 @@ def header_check(*, interface: Interface, head: bytes) -> list[str]:
             ) from None
         text = head[: exc.start].decode("utf-8-sig")
     first_line = text.splitlines()[0] if text.splitlines() else ""
-    columns = next(csv.reader([first_line]), [])
-    columns = [c.strip() for c in columns]
+    columns = [c.strip() for c in next(csv.reader([first_line]), [])]
     if not any(columns):
         raise ValidationError({"file": ["The first line must be a header of column names."]})
-    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    most = settings.PORTAL["BATCH_MAX_COLUMNS"]
+    if len(columns) > most:
+        raise ValidationError(
+            {
+                "file": [
+                    f"The header has {len(columns):,} columns; at most {most:,} are accepted. "
+                    "Keep the model's inputs and the columns you need to recognise rows."
+                ]
+            }
+        )
+    repeated = sorted(clip(c) for c, n in Counter(columns).items() if n > 1)
     if repeated:
         raise ValidationError(
             {"file": [f"The header names these columns more than once: {', '.join(repeated)}."]}
@@ -132,8 +158,11 @@ def _ends_in_quotes(line: bytes, in_quotes: bool) -> bool:
     return in_quotes
 
 
-def split(handle: IO[bytes], *, chunk_rows: int) -> tuple[bytes, list[Span]]:
-    """One pass over the file: its header line and the byte ranges of chunks of whole rows.
+def split(
+    handle: IO[bytes], *, chunk_rows: int, chunk_bytes: int | None = None
+) -> tuple[bytes, list[Span]]:
+    """One pass over the file: its header line and the byte ranges of chunks of whole rows,
+    each of at most ``chunk_rows`` rows and (but for a single row) ``chunk_bytes`` bytes.
 
     A row may span several lines when a quoted field holds a newline; quoted fields are
     tracked (see :func:`_ends_in_quotes`) so such a row is never cut, and a quoted field left
@@ -173,7 +202,7 @@ def split(handle: IO[bytes], *, chunk_rows: int) -> tuple[bytes, list[Span]]:
         if not line.strip():
             continue  # a blank line is no row
         rows_in_chunk += 1
-        if rows_in_chunk == chunk_rows:
+        if rows_in_chunk == chunk_rows or (chunk_bytes and position - start >= chunk_bytes):
             spans.append(Span(row, rows_in_chunk, start, position))
             row += rows_in_chunk
             start, rows_in_chunk = position, 0
@@ -198,26 +227,50 @@ def header_columns(header: bytes) -> list[str]:
     return [c.strip() for c in next(csv.reader([header.decode("utf-8-sig")]), [])]
 
 
+def row_texts(body: bytes) -> list[bytes]:
+    """The text of each row of a span, without its line ending, as :func:`split` counts rows:
+    a quoted field may hold newlines, blank lines are no rows."""
+    rows, current, open_quotes = [], [], False
+    for line in body.split(b"\n"):
+        if not open_quotes and not line.strip():
+            continue
+        current.append(line)
+        if open_quotes or b'"' in line:
+            open_quotes = _ends_in_quotes(line, open_quotes)
+        if not open_quotes:
+            rows.append(b"\n".join(current).rstrip(b"\r"))
+            current = []
+    if current:
+        rows.append(b"\n".join(current).rstrip(b"\r"))
+    return rows
+
+
 def read_span(
     handle: IO[bytes], header: bytes, span: Span, interface: Interface
-) -> tuple[bytes, pd.DataFrame]:
-    """The raw bytes of one span and its rows as a frame; categories, text and the file's
-    id column stay text (an id "00123" keeps its zeros)."""
+) -> tuple[list[bytes], pd.DataFrame]:
+    """The text of each row of one span, and its rows as a frame of the interface's columns
+    and the file's id column only: a file's other columns are carried as text, never parsed
+    (200,000 extra columns would cost the worker gigabytes as a frame). Categories, text and
+    the id stay text (an id "00123" keeps its zeros)."""
     handle.seek(span.byte_start)
     body = handle.read(span.byte_end - span.byte_start)
     if not header.endswith(b"\n"):
         header += b"\n"
     text_columns = {f.name: str for f in interface.fields if f.type in ("category", "text")}
     kept_id = id_column(header_columns(header), interface)
+    wanted = set(interface.names)
     if kept_id:
         text_columns[kept_id] = str
-    return body, pd.read_csv(
+        wanted.add(kept_id)
+    frame = pd.read_csv(
         io.BytesIO(header + body),
         dtype=text_columns,
         encoding="utf-8-sig",
         skip_blank_lines=True,
         skipinitialspace=True,
+        usecols=lambda column: column.strip() in wanted,
     )
+    return row_texts(body), frame
 
 
 def _bad_rows(estimator: Any, frame: pd.DataFrame, interface: Interface, offset: int = 0):
@@ -298,7 +351,7 @@ def score_span(
     top_inputs: list[str],
 ) -> tuple[bytes, list[dict[str, Any]], dict[str, Any]]:
     """Score one span: the CSV piece (no header), its row errors and its summary."""
-    body, raw = read_span(handle, header, span, interface)
+    rows, raw = read_span(handle, header, span, interface)
     checked = interface.validate_frame(raw)
     scores = _score_good_rows(estimator, checked, interface) if len(checked.frame) else None
     columns, summary = prediction_columns(interface, scores, checked.good)
@@ -340,7 +393,7 @@ def score_span(
         "inputs": {c: sample[c].tolist() for c in sample.columns},
         "prediction": _sample_predictions(columns, checked.good, len(sample)),
     }
-    return _with_columns(body, raw, columns), errors, summary
+    return _with_columns(rows, columns), errors, summary
 
 
 def csv_safe(text: str) -> str:
@@ -384,29 +437,33 @@ def _cells(values: Any) -> list[str]:
     return cells
 
 
-def _with_columns(body: bytes, raw: pd.DataFrame, columns: dict[str, Any]) -> bytes:
-    """The span's own lines with the prediction columns appended.
+def _safe_row(row: bytes) -> bytes:
+    """A row's text with each cell a spreadsheet would run as a formula neutralised; the
+    text as it was when there is none. Only a row with quotes is parsed (as CSV) for this."""
+    if b'"' not in row:
+        return _safe_line(row)
+    cells = next(csv.reader(io.StringIO(row.decode("utf-8"), newline="")), [])
+    if all(csv_safe(cell) == cell for cell in cells):
+        return row
+    out = io.StringIO()  # "\n" as terminator, so a cell holding one is quoted
+    csv.writer(out, lineterminator="\n").writerow([csv_safe(cell) for cell in cells])
+    return out.getvalue()[:-1].encode()
 
-    The input text is kept byte for byte (no re-formatting of numbers, ids or dates), except
-    cells a spreadsheet would run as formulas, and only the new columns are serialised. A span
-    with quoted fields, whose rows may span lines, is written through pandas instead.
+
+def _with_columns(rows: list[bytes], columns: dict[str, Any]) -> bytes:
+    """The span's rows as they were sent, with the prediction columns appended.
+
+    The input text is kept byte for byte (no re-formatting of numbers, ids or dates, every
+    column kept, read or not), except cells a spreadsheet would run as formulas; only the new
+    columns are serialised.
     """
-    if b'"' not in body:
-        lines = [line.rstrip(b"\r") for line in body.split(b"\n") if line.strip()]
-        if len(lines) == len(raw):
-            if _RISKY_CELL.search(body):
-                lines = [_safe_line(line) for line in lines]
-            added = [
-                ",".join(row).encode() for row in zip(*map(_cells, columns.values()), strict=True)
-            ]
-            return b"".join(
-                line + b"," + new + b"\n" for line, new in zip(lines, added, strict=True)
-            )
-    out = io.StringIO()
-    frame = pd.concat([raw, pd.DataFrame(columns, index=raw.index)], axis=1)
-    frame = frame.map(lambda v: csv_safe(v) if isinstance(v, str) else v)
-    frame.to_csv(out, index=False, header=False, lineterminator="\n")
-    return out.getvalue().encode()
+    added = [",".join(row).encode() for row in zip(*map(_cells, columns.values()), strict=True)]
+    if len(rows) != len(added):  # split, row_texts and pandas count rows alike; never seen
+        raise ValueError(f"{len(rows)} rows of text but {len(added)} rows read.")
+    text = b"\n".join(rows)  # one scan of the whole span finds whether any row needs a look
+    if b'"' in text or _RISKY_CELL.search(text):
+        rows = [_safe_row(row) for row in rows]
+    return b"".join(row + b"," + new + b"\n" for row, new in zip(rows, added, strict=True))
 
 
 def _sample_predictions(columns: dict[str, Any], good: np.ndarray, n: int) -> list[Any]:
@@ -527,6 +584,10 @@ def concatenate(paths: list[str], header: bytes, target: str) -> str:
 
 def chunk_rows() -> int:
     return settings.PORTAL["BATCH_CHUNK_ROWS"]
+
+
+def chunk_bytes() -> int:
+    return settings.PORTAL["BATCH_CHUNK_BYTES"]
 
 
 def _decimals_of(values: list[Any]) -> int:

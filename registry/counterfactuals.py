@@ -32,7 +32,7 @@ from django.core.exceptions import ValidationError
 
 from registry.explanations import label_in_sentence, score_batch
 from registry.inference import Scores
-from registry.interface import InputField, Interface, _native
+from registry.interface import InputField, Interface, _native, echo
 
 MAX_COUNT = 10
 MAX_CHANGES = 5
@@ -85,7 +85,7 @@ def counterfactual_target(*, interface: Interface, target: Any) -> Target:
         classes = [str(c) for c in interface.classes]
         if label not in classes:
             raise ValidationError(
-                {"target": [f"Unknown class {label!r}; choose one of: {', '.join(classes)}."]}
+                {"target": [f"Unknown class {echo(label)}; choose one of: {', '.join(classes)}."]}
             )
         return Target(label=label)
     if not isinstance(target, Mapping) or not ({"min", "max"} & set(target)):

@@ -41,7 +41,7 @@ from django.core.exceptions import ValidationError
 from threadpoolctl import ThreadpoolController
 
 from registry.inference import Scores, score
-from registry.interface import Interface, InvalidInput, _native
+from registry.interface import Interface, InvalidInput, _native, echo
 
 # Background rows: more lowers the noise of sampled effects and costs rows in the batch.
 BACKGROUND_ROWS = 48
@@ -163,7 +163,7 @@ def _class_index(classes: list[str], wanted: Any, predicted: str) -> int:
     chosen = predicted if wanted in (None, "") else str(wanted)
     if chosen not in classes:
         raise ValidationError(
-            {"class": [f"Unknown class {chosen!r}; choose one of: {', '.join(classes)}."]}
+            {"class": [f"Unknown class {echo(chosen)}; choose one of: {', '.join(classes)}."]}
         )
     return classes.index(chosen)
 

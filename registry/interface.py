@@ -36,6 +36,26 @@ MAX_INFERRED_CHOICES = 50
 _TRUE = {"true", "1", "yes", "on", "t", "y"}
 _FALSE = {"false", "0", "no", "off", "f", "n"}
 _MISSING = object()
+# The most of a person's value an error message repeats: enough to recognise it, never the
+# whole of a 5 MB string (an answer would grow with what was sent).
+SHOWN_CHARS = 80
+
+
+def clip(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, with "…" where it was cut."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def echo(value: Any, limit: int = SHOWN_CHARS) -> str:
+    """A value as an error message repeats it: its repr, cut to ``limit`` characters.
+
+    Every message that echoes what a person sent goes through here (or :func:`clip`).
+    """
+    if isinstance(value, str | bytes) and len(value) > limit:
+        return repr(value[:limit]) + "…"
+    return clip(repr(value), limit)
+
+
 # Python types a column may hold to be checked as a whole array.
 _FAST_TYPES = {
     "number": {float, int},
@@ -214,7 +234,7 @@ class InputField:
             if isinstance(value, str) and value.strip() in self._choice_set:
                 return value.strip()
         choices = ", ".join(self.choices)
-        raise ValueError(f"Select a valid choice. {value!r} is not one of: {choices}.")
+        raise ValueError(f"Select a valid choice. {echo(value)} is not one of: {choices}.")
 
     def _parse_text(self, value: Any) -> str:
         if not isinstance(value, str):
@@ -379,7 +399,7 @@ class Interface:
                 errors[index] = {"inputs": ["Each row must be an object of field: value."]}
                 not_objects.add(index)
             elif len(row) > len(self.names) or not self._name_set.issuperset(row):
-                unknown = [str(key) for key in row if key not in self._name_set]
+                unknown = [clip(str(key)) for key in row if key not in self._name_set]
                 errors[index] = {key: ["Unknown field."] for key in unknown}
         records = [{} if i in not_objects else row for i, row in enumerate(rows)]
         columns: dict[str, Any] = {}
@@ -630,7 +650,7 @@ def interface_actionability_set(
     problems = []
     for name, fields in changes.items():
         if name not in by_name:
-            problems.append(f"Unknown input {name!r}.")
+            problems.append(f"Unknown input {echo(name)}.")
             continue
         extra = set(fields) - {"actionable", "direction"}
         if extra:

@@ -40,6 +40,17 @@ class RegisteredModel(models.Model):
         return self.name
 
 
+# The largest version number: PositiveIntegerField's range on every database. A number from
+# a URL or a body is checked against it before a query (SQLite raises OverflowError, a 500,
+# on an integer past 64 bits).
+MAX_VERSION_NUMBER = 2**31 - 1
+
+
+def version_number_storable(number: int | None) -> bool:
+    """Whether a version number (None: none asked for) can be looked up in the database."""
+    return number is None or 1 <= number <= MAX_VERSION_NUMBER
+
+
 class ModelVersion(models.Model):
     """One registered artifact of a model. Immutable once registered."""
 

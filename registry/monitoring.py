@@ -32,7 +32,7 @@ from django.db.models import CharField, Count, Func, Q, QuerySet, Sum
 from django.utils import timezone
 from scipy import stats
 
-from registry.interface import Interface
+from registry.interface import Interface, echo
 from registry.models import ModelVersion, Prediction, Source, Usage
 
 # Below 100 rows the answer is "not enough data", never "drift". Why 100: against a
@@ -437,7 +437,7 @@ def period_parse(
     chosen = tuple(dict.fromkeys(s for s in (sources or []) if s)) or DEFAULT_SOURCES
     unknown = [s for s in chosen if s not in Source.values]
     if unknown:
-        errors["source"] = [f"Unknown source {unknown[0]!r}: use {', '.join(Source.values)}."[:200]]
+        errors["source"] = [f"Unknown source {echo(unknown[0])}: use {', '.join(Source.values)}."]
     parsed_segment = None
     if segment:
         name, colon, value = segment.partition(":")

@@ -27,7 +27,7 @@ from registry.explanations import (
     explanation_background,
 )
 from registry.inference import sweep
-from registry.interface import Interface, InvalidInput
+from registry.interface import Interface, InvalidInput, echo
 from registry.models import (
     Alias,
     AuditEvent,
@@ -36,6 +36,7 @@ from registry.models import (
     Prediction,
     RegisteredModel,
     Tag,
+    version_number_storable,
 )
 
 CHAMPION = "champion"
@@ -89,6 +90,8 @@ def model_version_select(
     versions = ModelVersion.objects.select_related("model")
     if version is not None:
         try:
+            if not version_number_storable(version):  # never reaches the database
+                raise ModelVersion.DoesNotExist
             return versions.get(model=model, number=version)
         except ModelVersion.DoesNotExist:
             raise ModelVersion.DoesNotExist(
@@ -344,6 +347,8 @@ def model_version_find(
     decoding them cost more than the prediction itself.
     """
     lookup: dict[str, Any] = {"model__name": name}
+    if not version_number_storable(version):
+        return model_version_resolve(name=name, version=version, alias=alias)  # raises
     if version is not None:
         lookup["number"] = version
     else:
@@ -362,7 +367,7 @@ def model_version_parse(*, spec: str) -> ModelVersion:
     """
     name, at, selector = str(spec).strip().partition("@")
     if not name or (at and not selector):
-        raise ValidationError(f"'{spec}' is not a model: use name, name@version or name@alias.")
+        raise ValidationError(f"{echo(spec)} is not a model: use name, name@version or name@alias.")
     if selector.isdecimal():
         if len(selector) > 9:
             raise ModelVersion.DoesNotExist(f"Model '{name}' has no version {selector}.")

@@ -35,6 +35,7 @@ from registry.interface import (
     Interface,
     Validated,
     _native,
+    echo,
     frame_records,
     interface_actionability_set,
     interface_compare,
@@ -58,6 +59,16 @@ from registry.selectors import version_estimator, version_interface
 
 class PayloadTooLarge(ValidationError):
     """More rows (or bytes) than a setting allows in one call."""
+
+
+def rows_limit_check(count: int) -> None:
+    """Refuse more rows than one call may carry (``MAX_ROWS_PER_CALL``).
+
+    Every face calls it with the count its request declares, before it builds a row.
+    """
+    limit = settings.PORTAL["MAX_ROWS_PER_CALL"]
+    if count > limit:
+        raise PayloadTooLarge({"inputs": [f"Send at most {limit:,} rows in one call."]})
 
 
 def _actor(user: User | AnonymousUser | None) -> User | None:
@@ -149,7 +160,7 @@ def model_version_register(
     if len(artifact) > limit:
         raise PayloadTooLarge({"artifact": [f"The model file is larger than {limit} bytes."]})
     if alias is not None:
-        validate_slug(alias)
+        _alias_name_check(alias)
     estimator = estimator_from_bytes(artifact)
 
     frame = reference_read(data=reference) if reference is not None else None
@@ -331,7 +342,7 @@ def alias_set(
     reason: str = "",
 ) -> Alias:
     """Point ``model@name`` at ``version`` (audited, with ``reason`` when one is given)."""
-    validate_slug(name)
+    _alias_name_check(name)
     if version.model_id != model.pk:
         raise ValidationError({"version": [f"Version {version.number} is not of {model.name}."]})
     previous = Alias.objects.select_for_update().filter(model=model, name=name).first()
@@ -352,6 +363,19 @@ def alias_set(
         },
     )
     return alias
+
+
+def _alias_name_check(name: str) -> None:
+    # Checked here, not left to the database: SQLite stores 3,000 characters in a varchar(50).
+    limit = Alias._meta.get_field("name").max_length
+    if len(name) > limit:
+        raise ValidationError({"alias": [f"Use at most {limit} characters for an alias."]})
+    try:
+        validate_slug(name)
+    except ValidationError:
+        raise ValidationError(
+            {"alias": ["Use letters, numbers, hyphens or underscores for an alias."]}
+        ) from None
 
 
 @transaction.atomic
@@ -406,10 +430,9 @@ def prediction_run(
     refusal not at all.
     """
     started = time.perf_counter()
-    limit = settings.PORTAL["MAX_ROWS_PER_CALL"]
     try:
-        if isinstance(rows, Sequence) and len(rows) > limit:
-            raise PayloadTooLarge({"inputs": [f"Send at most {limit} rows in one call."]})
+        if isinstance(rows, Sequence):
+            rows_limit_check(len(rows))
         interface = version_interface(version)
         validated = interface.validate(rows)
         estimator = version_estimator(version)
@@ -576,7 +599,7 @@ def prediction_feedback_set(*, prediction: Prediction, actual: Any) -> Predictio
         wrong = [v for v in values if str(v) not in allowed]
         if wrong:
             raise ValidationError(
-                {"actual": [f"{wrong[0]!r} is not one of: {', '.join(map(str, classes))}."]}
+                {"actual": [f"{echo(wrong[0])} is not one of: {', '.join(map(str, classes))}."]}
             )
     else:
         try:
@@ -631,9 +654,7 @@ def batch_job_create(
     size = getattr(upload, "size", None)
     if size is not None and size > limit:
         raise PayloadTooLarge({"file": [f"The file is larger than {limit:,} bytes."]})
-    head = upload.read(64 * 1024)
-    upload.seek(0)
-    batch.header_check(interface=version_interface(version), head=head)
+    batch.header_check(interface=version_interface(version), head=batch.header_read(upload))
     job = BatchJob(
         version=version,
         user=_actor(user),

@@ -25,7 +25,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from registry import roles
-from registry.models import Alias, ModelVersion, RegisteredModel
+from registry.models import Alias, ModelVersion, RegisteredModel, version_number_storable
 from registry.selectors import CHAMPION, NOT_FOR_PREDICTING, model_version_resolve
 
 _RANKED = ((roles.MANAGER, 3), (roles.ANALYST, 2), (roles.VIEWER, 1))
@@ -121,6 +121,8 @@ def served_version_find(
     changes. Raises ``DoesNotExist`` with the reason, as
     :func:`registry.selectors.model_version_resolve` does, when nothing matches.
     """
+    if not version_number_storable(version):
+        return model_version_resolve(name=name, version=version, alias=alias)  # raises
     if version is not None:
         sql, params = _version_sql("number"), [name, version]
     elif alias:

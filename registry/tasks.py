@@ -41,7 +41,9 @@ def batch_job_start(job_id: str) -> None:
         job.save(update_fields=["status", "started_at"])
     try:
         with default_storage.open(job.input_file, "rb") as handle:
-            _, spans = batch.split(handle, chunk_rows=batch.chunk_rows())
+            _, spans = batch.split(
+                handle, chunk_rows=batch.chunk_rows(), chunk_bytes=batch.chunk_bytes()
+            )
     except ValidationError as exc:
         _fail(job_id, " ".join(exc.messages))
         return

@@ -20,14 +20,14 @@ from rest_framework import serializers
 import charts.compare
 from portal import charting
 from portal.api import openapi
-from portal.api.exceptions import CODES
+from portal.api.exceptions import CODES, RequestTooLarge
 from portal.sharing import share_token
 from registry.compare import MAX_MODELS, MIN_MODELS
 from registry.counterfactuals import MAX_CHANGES, MAX_COUNT
-from registry.models import ModelVersion, Prediction, RegisteredModel, Source
-from registry.services import MAX_SWEEP_POINTS
+from registry.models import MAX_VERSION_NUMBER, ModelVersion, Prediction, RegisteredModel, Source
+from registry.services import MAX_SWEEP_POINTS, PayloadTooLarge, rows_limit_check
 
-MAX_VERSION = 2**31 - 1
+MAX_VERSION = MAX_VERSION_NUMBER
 
 
 def absolute(request, route: str, **kwargs: Any) -> str:
@@ -80,6 +80,10 @@ class DataframeSplitField(serializers.Field):
             self.fail("shape")
         if not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
             self.fail("columns")
+        try:  # before a row is built: 16 MB of "[]," is 5.5 million empty rows
+            rows_limit_check(len(rows))
+        except PayloadTooLarge as exc:
+            raise RequestTooLarge(exc.messages[0]) from None
         records: list[Any] = []
         for index, row in enumerate(rows):
             if not isinstance(row, list) or len(row) != len(columns):

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -231,8 +231,6 @@ class VersionDetailView(APIView):
         responses={200: s.VersionSerializer, **errors(*READ_ERRORS)},
     )
     def get(self, request: Request, name: str, number: int) -> Response:
-        if number > s.MAX_VERSION:
-            raise NotFound(f"Model '{name}' has no version {number}.")
         version = model_version_select(model=registered_model_get(name=name), version=number)
         return Response(s.VersionSerializer(version, context={"request": request}).data)
 

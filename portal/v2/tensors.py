@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from portal.api.parsers import bounded_int
-from registry.interface import Interface
+from registry.interface import Interface, echo
+from registry.services import rows_limit_check
 
 # The interface's input types as tensor datatypes (metadata), and what each datatype's
 # JSON data may hold (a request).
@@ -85,10 +87,15 @@ def split_body(body: bytes, header_length: str | None) -> tuple[Any, bytes]:
         raise TensorError(f"The body is not a JSON inference request: {exc}") from None
 
 
-def _flatten(data: Any, name: str) -> list[Any]:
-    """The values of a tensor of shape [N] or [N, 1]: flat, or each value in a list of one."""
+def _flatten(data: Any, name: str, rows: int) -> list[Any]:
+    """The values of a tensor of shape [N] or [N, 1]: flat, or each value in a list of one.
+
+    The count is checked against the shape before any value is looked at.
+    """
     if not isinstance(data, list):
         raise TensorError(f"Tensor '{name}': data must be a list.")
+    if len(data) != rows:
+        raise TensorError(f"Tensor '{name}': shape [{rows}] but {len(data)} values.")
     flat = []
     for row, value in enumerate(data):
         if isinstance(value, list):
@@ -99,10 +106,12 @@ def _flatten(data: Any, name: str) -> list[Any]:
     return flat
 
 
-def _from_binary(name: str, datatype: str, raw: bytes) -> list[Any]:
+def _from_binary(name: str, datatype: str, raw: bytes, rows: int) -> list[Any]:
+    """The values of a binary tensor, decoded as one NumPy array (a length-prefixed scan for
+    BYTES), after its size has been checked against its shape: never more than ``rows``."""
     if datatype == "BYTES":
         values, at = [], 0
-        while at < len(raw):
+        while at < len(raw) and len(values) < rows:
             if at + 4 > len(raw):
                 raise TensorError(f"Tensor '{name}': its binary data ends inside an element.")
             (size,) = struct.unpack_from("<I", raw, at)
@@ -111,11 +120,17 @@ def _from_binary(name: str, datatype: str, raw: bytes) -> list[Any]:
                 raise TensorError(f"Tensor '{name}': its binary data ends inside an element.")
             values.append(raw[at : at + size])
             at += size
+        if len(values) != rows or at != len(raw):
+            raise TensorError(
+                f"Tensor '{name}': its shape says {rows} rows but its binary data does not "
+                f"hold exactly {rows} elements."
+            )
         return values
-    dtype = np.dtype("?" if datatype == "BOOL" else _NUMERIC[datatype])
-    if len(raw) % dtype.itemsize:
-        raise TensorError(f"Tensor '{name}': {len(raw)} bytes is not a whole number of {datatype}.")
-    return np.frombuffer(raw, dtype=dtype).tolist()
+    return np.frombuffer(raw, dtype=_dtype(datatype)).tolist()
+
+
+def _dtype(datatype: str) -> np.dtype:
+    return np.dtype("?" if datatype == "BOOL" else _NUMERIC[datatype])
 
 
 def _check_value(name: str, datatype: str, row: int, value: Any) -> Any:
@@ -135,29 +150,37 @@ def _check_value(name: str, datatype: str, row: int, value: Any) -> Any:
         if datatype.startswith(("INT", "UINT")) and not whole:
             raise TensorError(f"Tensor '{name}', row {row}: {datatype} needs a whole number.")
         return value
-    raise TensorError(f"Tensor '{name}', row {row}: {value!r} is not {datatype}.")
+    raise TensorError(f"Tensor '{name}', row {row}: {echo(value)} is not {datatype}.")
 
 
-def request_rows(request: Any, binary: bytes) -> tuple[list[dict[str, Any]], list[str] | None]:
-    """The rows of an inference request, and the outputs it asks for (None: all).
+@dataclass
+class _Tensor:
+    name: str
+    datatype: str
+    rows: int
+    data: Any = None
+    binary: tuple[int, int] | None = None  # its byte range in the binary part
 
-    Raises :class:`TensorError` naming the tensor (and row) of anything malformed. Whether a
-    value suits its input (a known category, a number in range) is left to the interface.
-    """
-    if not isinstance(request, Mapping):
-        raise TensorError("Send a JSON object with 'inputs'.")
-    tensors = request.get("inputs")
+
+def _headers(tensors: Any, binary: bytes, inputs: Sequence[str]) -> list[_Tensor]:
+    """Every tensor's name, datatype, rows and byte range, checked before any data is read:
+    an input of the model given once (so no more tensors than inputs), a shape within the
+    row limit, the same rows in every
+    tensor, binary sizes that fit the datatype and cover the binary part exactly."""
     if not isinstance(tensors, list) or not tensors:
         raise TensorError("Send 'inputs': a list of tensors, one per input column.")
-    columns: dict[str, list[Any]] = {}
-    rows = None
-    at = 0
+    known, seen, found, at = set(inputs), set(), [], 0
     for index, tensor in enumerate(tensors):
         if not isinstance(tensor, Mapping) or not isinstance(tensor.get("name"), str):
             raise TensorError(f"Input tensor {index} needs a 'name'.")
         name = tensor["name"]
-        if name in columns:
+        if name not in known:
+            raise TensorError(
+                f"Tensor {echo(name)} is not an input of this model: {', '.join(inputs)}."
+            )
+        if name in seen:
             raise TensorError(f"Tensor '{name}' is given twice.")
+        seen.add(name)
         datatype = tensor.get("datatype")
         if datatype not in DATATYPES:
             raise TensorError(f"Tensor '{name}': datatype must be one of {', '.join(DATATYPES)}.")
@@ -168,30 +191,62 @@ def request_rows(request: Any, binary: bytes) -> tuple[list[dict[str, Any]], lis
             or not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1))
         ):
             raise TensorError(f"Tensor '{name}': shape must be [N] or [N, 1] (one input column).")
+        rows = shape[0]
+        if found and rows != found[0].rows:
+            raise TensorError(
+                f"Tensor '{name}' has {rows} rows; the first tensor has {found[0].rows}."
+            )
+        rows_limit_check(rows)
         parameters = tensor.get("parameters") or {}
         size = parameters.get("binary_data_size") if isinstance(parameters, Mapping) else None
-        if size is not None:
-            if type(size) is not int or size < 0 or at + size > len(binary):
-                raise TensorError(f"Tensor '{name}': binary_data_size runs past the body.")
-            values = _from_binary(name, datatype, binary[at : at + size])
-            at += size
-        else:
-            values = _flatten(tensor.get("data"), name)
-        if len(values) != shape[0]:
-            raise TensorError(f"Tensor '{name}': shape {shape} but {len(values)} values.")
-        if rows is None:
-            rows = shape[0]
-        elif shape[0] != rows:
-            raise TensorError(f"Tensor '{name}' has {shape[0]} rows; the first tensor has {rows}.")
-        columns[name] = [_check_value(name, datatype, i, v) for i, v in enumerate(values)]
+        if size is None:
+            found.append(_Tensor(name, datatype, rows, data=tensor.get("data")))
+            continue
+        if type(size) is not int or size < 0 or at + size > len(binary):
+            raise TensorError(f"Tensor '{name}': binary_data_size runs past the body.")
+        if datatype != "BYTES" and size != rows * _dtype(datatype).itemsize:
+            raise TensorError(
+                f"Tensor '{name}': {size} bytes of {datatype} is not the {rows} rows its shape "
+                "says."
+            )
+        found.append(_Tensor(name, datatype, rows, binary=(at, at + size)))
+        at += size
     if at != len(binary):
         raise TensorError("The body holds binary data that no tensor claims.")
-    if not rows:
+    if not found[0].rows:
         raise TensorError("The tensors hold no rows.")
+    return found
+
+
+def request_rows(
+    request: Any, binary: bytes, inputs: Sequence[str]
+) -> tuple[list[dict[str, Any]], list[str] | None]:
+    """The rows of an inference request for a model with these ``inputs``, and the outputs
+    it asks for (None: all).
+
+    Raises :class:`TensorError` naming the tensor (and row) of anything malformed, and
+    ``PayloadTooLarge`` for more rows than one call may carry. Shapes, row counts and binary
+    sizes are checked from the tensors' headers before any data is decoded, so what a request
+    costs is bounded by the row limit, not by its body. Whether a value suits its input (a
+    known category, a number in range) is left to the interface.
+    """
+    if not isinstance(request, Mapping):
+        raise TensorError("Send a JSON object with 'inputs'.")
+    found = _headers(request.get("inputs"), binary, inputs)
+    wanted = _requested_outputs(request.get("outputs"))
+    columns: dict[str, list[Any]] = {}
+    for tensor in found:
+        if tensor.binary is not None:
+            start, end = tensor.binary
+            values = _from_binary(tensor.name, tensor.datatype, binary[start:end], tensor.rows)
+        else:
+            values = _flatten(tensor.data, tensor.name, tensor.rows)
+        columns[tensor.name] = [
+            _check_value(tensor.name, tensor.datatype, i, v) for i, v in enumerate(values)
+        ]
     names = list(columns)
     cells = zip(*columns.values(), strict=True)
-    records = [dict(zip(names, values, strict=True)) for values in cells]
-    return records, _requested_outputs(request.get("outputs"))
+    return [dict(zip(names, values, strict=True)) for values in cells], wanted
 
 
 def _requested_outputs(outputs: Any) -> list[str] | None:

@@ -163,9 +163,9 @@ def infer(request: HttpRequest, name: str, number: int | None = None) -> HttpRes
     body, binary = tensors.split_body(
         request.body, request.headers.get("Inference-Header-Content-Length")
     )
-    rows, wanted = tensors.request_rows(body, binary)
     version = _version(name, number)
     interface = version_interface(version)
+    rows, wanted = tensors.request_rows(body, binary, interface.names)
     tensors.outputs_check(interface, wanted)  # before anything is stored
     answer = prediction_run(version=version, rows=rows, user=user, source=Source.API)
     outputs = tensors.answer_tensors(interface, answer.predictions, wanted)

@@ -171,9 +171,15 @@ def test_binary_tensors_in_and_out(clinic_version, analyst):
         (lambda t: t[0]["data"].__setitem__(0, 40.5), "Tensor 'age', row 0"),
         (lambda t: t.pop(3), "Tensor 'bp', row 0: This field is required."),
         (lambda t: t[4].__setitem__("shape", [3, 2]), "Tensor 's5': shape must be"),
-        (lambda t: t[4].__setitem__("shape", [2]), "Tensor 's5': shape [2] but 3 values"),
+        (
+            lambda t: t[4].__setitem__("shape", [2]),
+            "Tensor 's5' has 2 rows; the first tensor has 3",
+        ),
         (lambda t: t[5].__setitem__("datatype", "STRING"), "Tensor 'region': datatype"),
-        (lambda t: t.append({**t[0], "name": "weight"}), "Tensor 'weight', row 0: Unknown field"),
+        (
+            lambda t: t.append({**t[0], "name": "weight"}),
+            "Tensor 'weight' is not an input of this model: age, sex",
+        ),
     ],
     ids=["category", "type", "whole", "missing", "shape", "count", "datatype", "unknown"],
 )
