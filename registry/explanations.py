@@ -40,7 +40,7 @@ import pandas as pd
 from django.core.exceptions import ValidationError
 from threadpoolctl import ThreadpoolController
 
-from registry.inference import Scores, score
+from registry.inference import Scores, score, score_unchecked
 from registry.interface import Interface, InvalidInput, _native
 
 # Background rows: more lowers the noise of sampled effects and costs rows in the batch.
@@ -54,15 +54,17 @@ EXACT_MAX_INPUTS = 10
 _threads = ThreadpoolController()
 
 
-def score_batch(estimator: Any, frame: pd.DataFrame, interface: Interface) -> Scores:
-    """:func:`score` on one OpenMP thread.
+def score_batch(
+    estimator: Any, frame: pd.DataFrame, interface: Interface, *, check: bool = True
+) -> Scores:
+    """:func:`score` on one OpenMP thread (:func:`score_unchecked` without ``check``).
 
     Histogram gradient boosting predicts with OpenMP threads that spin while they wait: on a
     shared two-core machine a 1,700-row batch took 8 s of wall time with them and 0.17 s on
     one thread (bench/explain_time.py). A web worker serves one request per core anyway.
     """
     with _threads.limit(limits=1, user_api="openmp"):
-        return score(estimator, frame, interface)
+        return (score if check else score_unchecked)(estimator, frame, interface)
 
 
 @dataclass
@@ -274,6 +276,113 @@ def _walk_effects(w: _Walks, n: int, fb: np.ndarray, fx: float, batch: np.ndarra
     return effects / walks
 
 
+@dataclass
+class ExplanationRows:
+    """The rows an explanation asks the model about, besides the explained row itself."""
+
+    frame: pd.DataFrame
+    exact: bool
+    walks: _Walks | None
+
+
+def explanation_rows(
+    *,
+    interface: Interface,
+    row: pd.DataFrame,
+    background: Background,
+    target_class: Any = None,
+    max_rows: int = MAX_ROWS,
+    seed: int = 0,
+    exact: bool | None = None,
+) -> ExplanationRows:
+    """The rows :func:`explain` scores after the explained row (see there for the options).
+
+    Raises ``ValidationError`` for a class the model does not give, or any class for a
+    regressor.
+    """
+    row = row.iloc[:1].reset_index(drop=True)
+    names = list(interface.names)
+    n, b = len(names), len(background.frame)
+    if interface.task == "regression" and target_class not in (None, ""):
+        raise ValidationError({"class": ["A regression model's answer has no class."]})
+    if interface.task == "classification" and target_class not in (None, ""):
+        _class_index(background.classes, target_class, "")
+    x_cols = _column_arrays(row)
+    bg_cols = _column_arrays(background.frame[names])
+    use_exact = exact if exact is not None else n <= EXACT_MAX_INPUTS and (2**n - 2) * b <= max_rows
+    walks = None
+    if use_exact:
+        _, from_x, rows_of = _exact_rows(n, b)
+    else:
+        walks = _walks(x_cols, bg_cols, n, b, rows=max_rows, seed=seed)
+        from_x, rows_of = walks.from_x, walks.rows_of
+    frame = _mixed_frame(names, x_cols, bg_cols, from_x, rows_of)
+    return ExplanationRows(frame=frame, exact=use_exact, walks=walks)
+
+
+def explanation_from(
+    *,
+    interface: Interface,
+    row: pd.DataFrame,
+    background: Background,
+    rows: ExplanationRows,
+    answer: Scores,
+    scores: Scores,
+    target_class: Any = None,
+) -> Explanation:
+    """The explanation from the explained row's ``answer`` and the ``scores`` of ``rows``
+    (:func:`explanation_rows`), in order."""
+    row = row.iloc[:1].reset_index(drop=True)
+    names = list(interface.names)
+    n, b = len(names), len(background.frame)
+    if interface.task == "classification":
+        if answer.probabilities is None:
+            raise ValidationError(
+                {"inputs": ["This model gives labels only, without probabilities."]}
+            )
+        prediction = answer.record(0)
+        classes = [str(c) for c in answer.classes]
+        index = _class_index(classes, target_class, str(prediction["label"]))
+        chosen = classes[index]
+        fx = float(answer.probabilities[0, index])
+        batch = scores.probabilities[:, index]
+        fb = np.asarray(background.outputs[:, index], dtype="float64")
+        explained = f"probability of {chosen}"
+    else:
+        prediction = {"value": float(answer.values[0])}
+        chosen = None
+        fx = float(answer.values[0])
+        batch = scores.values
+        fb = np.asarray(background.outputs, dtype="float64")
+        explained = f"value of {interface.output.get('target') or 'the prediction'}"
+    if rows.exact:
+        effects = _exact_effects(n, fb, fx, batch)
+    else:
+        effects = _walk_effects(rows.walks, n, fb, fx, batch)
+    contributions = [
+        {
+            "input": name,
+            "label": interface.by_name[name].spec.get("label") or name,
+            "value": _native(row[name].iloc[0]),
+            "effect": float(effect),
+        }
+        for name, effect in zip(names, effects, strict=True)
+    ]
+    result = Explanation(
+        task=interface.task,
+        explained=explained,
+        target_class=chosen,
+        answer=fx,
+        baseline=float(fb.mean()),
+        baseline_rows=b,
+        method="exact" if rows.exact else "sampled",
+        prediction=prediction,
+        contributions=contributions,
+    )
+    result.summary = explanation_summary(explanation=result, interface=interface)
+    return result
+
+
 def explain(
     *,
     estimator: Any,
@@ -294,69 +403,25 @@ def explain(
     the same effects (the sampling is seeded).
     """
     row = row.iloc[:1].reset_index(drop=True)
-    names = list(interface.names)
-    n, b = len(names), len(background.frame)
-    if interface.task == "regression" and target_class not in (None, ""):
-        raise ValidationError({"class": ["A regression model's answer has no class."]})
-    if interface.task == "classification" and target_class not in (None, ""):
-        _class_index(background.classes, target_class, "")
-    x_cols = _column_arrays(row)
-    bg_cols = _column_arrays(background.frame[names])
-    use_exact = exact if exact is not None else n <= EXACT_MAX_INPUTS and (2**n - 2) * b <= max_rows
-    if use_exact:
-        _, from_x, rows_of = _exact_rows(n, b)
-    else:
-        walks = _walks(x_cols, bg_cols, n, b, rows=max_rows, seed=seed)
-        from_x, rows_of = walks.from_x, walks.rows_of
-    batch = pd.concat(
-        [row, _mixed_frame(names, x_cols, bg_cols, from_x, rows_of)], ignore_index=True
+    rows = explanation_rows(
+        interface=interface,
+        row=row,
+        background=background,
+        target_class=target_class,
+        max_rows=max_rows,
+        seed=seed,
+        exact=exact,
     )
-    scores = score_batch(estimator, batch, interface)
-    if interface.task == "classification":
-        if scores.probabilities is None:
-            raise ValidationError(
-                {"inputs": ["This model gives labels only, without probabilities."]}
-            )
-        prediction = scores.record(0)
-        classes = [str(c) for c in scores.classes]
-        index = _class_index(classes, target_class, str(prediction["label"]))
-        chosen = classes[index]
-        outputs = scores.probabilities[:, index]
-        fb = np.asarray(background.outputs[:, index], dtype="float64")
-        explained = f"probability of {chosen}"
-    else:
-        prediction = {"value": float(scores.values[0])}
-        chosen = None
-        outputs = scores.values
-        fb = np.asarray(background.outputs, dtype="float64")
-        explained = f"value of {interface.output.get('target') or 'the prediction'}"
-    fx = float(outputs[0])
-    if use_exact:
-        effects = _exact_effects(n, fb, fx, outputs[1:])
-    else:
-        effects = _walk_effects(walks, n, fb, fx, outputs[1:])
-    contributions = [
-        {
-            "input": name,
-            "label": interface.by_name[name].spec.get("label") or name,
-            "value": _native(row[name].iloc[0]),
-            "effect": float(effect),
-        }
-        for name, effect in zip(names, effects, strict=True)
-    ]
-    result = Explanation(
-        task=interface.task,
-        explained=explained,
-        target_class=chosen,
-        answer=fx,
-        baseline=float(fb.mean()),
-        baseline_rows=b,
-        method="exact" if use_exact else "sampled",
-        prediction=prediction,
-        contributions=contributions,
+    scores = score_batch(estimator, pd.concat([row, rows.frame], ignore_index=True), interface)
+    return explanation_from(
+        interface=interface,
+        row=row,
+        background=background,
+        rows=rows,
+        answer=scores.rows(0, 1),
+        scores=scores.rows(1, 1 + len(rows.frame)),
+        target_class=target_class,
     )
-    result.summary = explanation_summary(explanation=result, interface=interface)
-    return result
 
 
 # ------------------------------------------------------------------ the sentence

@@ -31,6 +31,7 @@ from portal.api.throttles import ModelCallThrottle
 from portal.pages import actionability
 from portal.pages.access import model_or_404, role_required, throttled, version_or_404
 from portal.pages.forms import InterfaceForm, form_data, query_values
+from portal.pages.timing import Phases
 from portal.sharing import share_token, shared_prediction
 from registry import roles, selectors
 from registry.interface import InvalidInput
@@ -188,6 +189,7 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     """The what-if page; its script asks the same view for JSON (``format=json``) on each
     change: the answer, each input's note, and each figure's new data, keyed as the page's
     figures are, so a figure added here is redrawn by the page without new plumbing."""
+    phases = Phases()
     model = model_or_404(name)
     version = version_or_404(model, request.GET if request.method == "GET" else request.POST)
     interface = selectors.version_interface(version)
@@ -207,19 +209,22 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     saving = request.method == "POST"
     result = None
     try:
-        result = whatif_run(
-            version=version,
-            row=form.row(),
-            user=request.user,
-            source=Source.PAGE,
-            # Sweep only the inputs whose panels are shown.
-            features=None if show_all or not rest else first,
-            points=SWEEP_POINTS,
-            pair=pair,
-            pair_class=focus,
-            store=saving,
-            name=params.get("scenario_name", "").strip() or "Saved scenario",
-        )
+        # The answer, its sweep, grid and explanation: one call into the model.
+        with phases("model"):
+            result = whatif_run(
+                version=version,
+                row=form.row(),
+                user=request.user,
+                source=Source.PAGE,
+                # Sweep only the inputs whose panels are shown.
+                features=None if show_all or not rest else first,
+                points=SWEEP_POINTS,
+                pair=pair,
+                pair_class=focus,
+                explain=not saving,
+                store=saving,
+                name=params.get("scenario_name", "").strip() or "Saved scenario",
+            )
     except InvalidInput as exc:
         form.add_interface_errors(exc)
     except ValidationError as exc:  # the model itself could not answer these inputs
@@ -254,7 +259,13 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     if result is not None:
         ctx.update(
             _whatif_answer(
-                version, result, pair, focus=focus, columns=columns, panels=(first, rest)
+                version,
+                result,
+                pair,
+                focus=focus,
+                columns=columns,
+                panels=(first, rest),
+                phases=phases,
             )
         )
         warnings = {w["field"]: w["message"] for w in result.answer.warnings}
@@ -267,13 +278,14 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     # "What would it take?" asks for another answer than this one by default.
     answered = str((ctx.get("prediction") or {}).get("label"))
     ctx["cf_target"] = next((c for c in ctx["classes"] if c != answered), None)
-    response = (
-        _whatif_json(request, ctx)
-        if _wants_json(request)
-        else render(request, "portal/whatif.html", ctx)
-    )
+    with phases("render"):
+        response = (
+            _whatif_json(request, ctx)
+            if _wants_json(request)
+            else render(request, "portal/whatif.html", ctx)
+        )
     patch_vary_headers(response, ["Accept"])  # one URL, HTML or JSON
-    return response
+    return phases.send(response)
 
 
 def _whatif_json(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
@@ -310,7 +322,9 @@ def _reference_choices(version) -> list[dict[str, Any]]:
     ]
 
 
-def _whatif_answer(version, result, pair, *, focus, columns, panels) -> dict[str, Any]:
+def _whatif_answer(
+    version, result, pair, *, focus, columns, panels, phases: Phases
+) -> dict[str, Any]:
     """The answer and the figures, keyed as the page's figure containers are (the answer
     first: the page's script draws them in this order)."""
     prediction = result.answer.predictions[0]
@@ -318,30 +332,32 @@ def _whatif_answer(version, result, pair, *, focus, columns, panels) -> dict[str
     row = result.answer.rows[0]
     first, rest = panels
     swept = {c["feature"] for c in result.curves}
-    figures = {
-        "answer": charting.answer_figure(version, result.answer.predictions),
-        "sensitivity": charting.sensitivity_figure(
-            version, result.curves, focus=focus, columns=columns, panels=first
-        ),
-        # Drawn only when asked for: 30 small multiples cost a phone a long scroll and
-        # every redraw more time; the inputs that move the answer most come first.
-        "sensitivity_rest": charting.sensitivity_figure(
-            version, result.curves, focus=focus, columns=columns, panels=rest
+    with phases("figures"):
+        figures = {
+            "answer": charting.answer_figure(version, result.answer.predictions),
+            "sensitivity": charting.sensitivity_figure(
+                version, result.curves, focus=focus, columns=columns, panels=first
+            ),
+            # Drawn only when asked for: 30 small multiples cost a phone a long scroll and
+            # every redraw more time; the inputs that move the answer most come first.
+            "sensitivity_rest": charting.sensitivity_figure(
+                version, result.curves, focus=focus, columns=columns, panels=rest
+            )
+            if rest and swept.issuperset(rest)
+            else None,
+            "heatmap": charting.heatmap_figure(
+                version, result.grid, current=(row[pair[0]], row[pair[1]])
+            )
+            if result.grid is not None
+            else None,
+        }
+    # Why this answer: redrawn with it, beside it (none for a labels-only model, or a version
+    # without reference rows).
+    explanation = result.explanation
+    with phases("figures"):
+        figures["why"] = (
+            charting.explanation_figure(version, explanation) if explanation is not None else None
         )
-        if rest and swept.issuperset(rest)
-        else None,
-        "heatmap": charting.heatmap_figure(
-            version, result.grid, current=(row[pair[0]], row[pair[1]])
-        )
-        if result.grid is not None
-        else None,
-    }
-    # Why this answer: redrawn with it, beside it (no explanation for a labels-only model, or
-    # a version without reference rows).
-    explanation = selectors.answer_explanation(version=version, row=row)
-    figures["why"] = (
-        charting.explanation_figure(version, explanation) if explanation is not None else None
-    )
     return {
         "explanation": explanation,
         "prediction": prediction,

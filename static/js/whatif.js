@@ -208,20 +208,20 @@
       }));
     }
     page.dataset.columns = String(columns());
-    // The answer first, painted before the other figures are touched; then the rest.
+    // The answer first, painted before the other figures are touched; then the rest, all at
+    // once: an animated update waits for frames, in which the next figure can be drawn.
     const keys = Object.keys(body.figures);
-    let chain = Promise.resolve();
-    keys.forEach(function (key, i) {
+    function redraw(key) {
       const figureEl = page.querySelector('figure[data-figure="' + key + '"]');
-      if (!figureEl || !window.PortalPlots) return;
-      chain = chain.then(function () {
-        const figure = body.figures[key];
-        if (!figure) return window.PortalPlots.clear(figureEl);
-        return window.PortalPlots.update(figureEl, figure);
-      });
-      if (i === 0) chain = chain.then(nextFrame);
+      if (!figureEl || !window.PortalPlots) return Promise.resolve();
+      const figure = body.figures[key];
+      if (!figure) return window.PortalPlots.clear(figureEl);
+      return window.PortalPlots.update(figureEl, figure);
+    }
+    if (!keys.length) return Promise.resolve();
+    return Promise.resolve(redraw(keys[0])).then(nextFrame).then(function () {
+      return Promise.all(keys.slice(1).map(redraw));
     });
-    return chain;
   }
 
   // Every control of the form, including the selects beside the figures that belong to it
