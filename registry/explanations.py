@@ -40,7 +40,7 @@ import pandas as pd
 from django.core.exceptions import ValidationError
 from threadpoolctl import ThreadpoolController
 
-from registry.inference import Scores, score, score_unchecked
+from registry.inference import Scores, followed_class, score, score_unchecked
 from registry.interface import Interface, InvalidInput, _native
 
 # Background rows: more lowers the noise of sampled effects and costs rows in the batch.
@@ -162,7 +162,7 @@ def background_cached(key: Any, build: Callable[[], Any]) -> Any:
 
 
 def _class_index(classes: list[str], wanted: Any, predicted: str) -> int:
-    chosen = predicted if wanted in (None, "") else str(wanted)
+    chosen = str(wanted) if wanted not in (None, "") else followed_class(classes, None, predicted)
     if chosen not in classes:
         raise ValidationError(
             {"class": [f"Unknown class {chosen!r}; choose one of: {', '.join(classes)}."]}
@@ -397,10 +397,10 @@ def explain(
     """Explain the answer for one validated row (a one-row frame in the model's columns).
 
     For a classifier the explained answer is the probability of ``target_class`` (by default
-    the predicted class); for a regressor, the value. ``exact`` forces (True) or forbids
-    (False) coalition enumeration; by default it is used when it fits ``max_rows``. The row
-    and every row of the estimate go through the model in one call. The same row always gets
-    the same effects (the sampling is seeded).
+    the class :func:`registry.inference.followed_class` picks); for a regressor, the value.
+    ``exact`` forces (True) or forbids (False) coalition enumeration; by default it is used
+    when it fits ``max_rows``. The row and every row of the estimate go through the model in
+    one call. The same row always gets the same effects (the sampling is seeded).
     """
     row = row.iloc[:1].reset_index(drop=True)
     rows = explanation_rows(
@@ -442,7 +442,9 @@ def _value_text(value: Any, spec: Mapping[str, Any]) -> str:
     return f"{text} {unit}" if unit and isinstance(value, int | float) else text
 
 
-def _amount(effect: float, probability: bool, unit: str | None) -> str:
+def effect_text(effect: float, probability: bool, unit: str | None = None) -> str:
+    """An effect as the sentence and the waterfall both write it: a probability's in points
+    ("+31 points", "-0.4 points"), a value's to three figures with its unit ("+46 kg")."""
     sign = "+" if effect >= 0 else "−"
     size = abs(effect)
     if probability:
@@ -453,23 +455,42 @@ def _amount(effect: float, probability: bool, unit: str | None) -> str:
     return f"{sign}{text}{' ' + unit if unit else ''}"
 
 
+def answer_text(value: float, probability: bool, unit: str | None = None) -> str:
+    """An answer (or the baseline) as the page's headline writes it: a probability in whole
+    percent ("97%"), a value to four figures ("161.4", "1,204") with its unit."""
+    if probability:
+        return f"{value * 100:.0f}%"
+    text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return f"{text}{' ' + unit if unit else ''}"
+
+
+# The inputs the sentence names carry "mainly" the movement when they make at least this
+# share of it (the sum of every input's effect, each counted by its size).
+MAINLY_SHARE = 0.5
+
+
 def explanation_summary(*, explanation: Explanation, interface: Interface, top: int = 2) -> str:
     """The explanation as one sentence, from the interface's labels and units.
 
     "Adelie (97%), mainly because bill length is 39.1 mm (+31 points) and island is Torgersen
     (+12 points); flipper length 181 mm pulled it down (-4 points)." The "because" names the
     inputs that moved the answer the way it went from the average (up or down), the rest the
-    strongest ones against; a regressor's answer also gives the average. Inputs whose effect is
-    under a hundredth of the largest are left out.
+    strongest ones against; a regressor's answer also gives the average. "Mainly" only when
+    the inputs named carry at least half of all the movement; otherwise the sentence says
+    the push is spread, names the largest, and sums the others ("…, spread over many
+    inputs: A 1.5 (+2 points), B 3 (+2 points) and 20 other inputs (+8 points together)").
+    Inputs whose effect is under a hundredth of the largest are left
+    out.
     """
     probability = explanation.task == "classification"
     unit = None if probability else interface.output.get("unit")
     if probability:
-        head = f"{explanation.target_class} ({explanation.answer * 100:.0f}%)"
+        head = f"{explanation.target_class} ({answer_text(explanation.answer, True)})"
     else:
         target = interface.output.get("target") or "Prediction"
-        value = f"{explanation.answer:.4g}{' ' + unit if unit else ''}"
-        head = f"{target[:1].upper()}{target[1:]} {value} (average {explanation.baseline:.4g})"
+        value = answer_text(explanation.answer, False, unit)
+        average = answer_text(explanation.baseline, False)
+        head = f"{target[:1].upper()}{target[1:]} {value} (average {average})"
     contributions = explanation.contributions
     largest = max((abs(c["effect"]) for c in contributions), default=0.0)
     floor = max(largest / 100, 1e-9)
@@ -479,17 +500,31 @@ def explanation_summary(*, explanation: Explanation, interface: Interface, top: 
     reasons, against = (ups, downs) if went_up else (downs, ups)
 
     def amount(c) -> str:
-        return _amount(c["effect"], probability, unit)
+        return effect_text(c["effect"], probability, unit)
 
     def value_of(c) -> str:
         return _value_text(c["value"], interface.by_name[c["input"]].spec)
 
     parts = [head]
     if reasons:
-        because = " and ".join(
-            f"{label_in_sentence(c['label'])} is {value_of(c)} ({amount(c)})" for c in reasons[:top]
-        )
-        parts.append(f", mainly because {because}")
+        named = reasons[:top]
+        movement = sum(abs(c["effect"]) for c in contributions)
+        share = sum(abs(c["effect"]) for c in named) / movement if movement else 1.0
+        others = reasons[top:]
+        if share >= MAINLY_SHARE or not others:
+            because = " and ".join(
+                f"{label_in_sentence(c['label'])} is {value_of(c)} ({amount(c)})" for c in named
+            )
+            parts.append(f", mainly because {because}")
+        else:
+            largest_ones = ", ".join(
+                f"{label_in_sentence(c['label'])} {value_of(c)} ({amount(c)})" for c in named
+            )
+            together = effect_text(sum(c["effect"] for c in others), probability, unit)
+            parts.append(
+                f", spread over many inputs: {largest_ones} and {len(others)} other "
+                f"input{'s' * (len(others) > 1)} ({together} together)"
+            )
     if against:
         verb = "pulled it down" if went_up else "pushed it up"
         shown = against[:top]

@@ -80,6 +80,19 @@ class Scores:
         ]
 
 
+def followed_class(classes: Sequence[Any], asked: Any, predicted: Any) -> str | None:
+    """The class whose probability an answer is explained and drawn by, on every face: the
+    one asked for; else a binary classifier's positive class (the second, as scikit-learn
+    orders them), so the curves and the explanation hold still as the answer crosses the
+    boundary; else the predicted class (None when none is known yet)."""
+    names = [str(c) for c in classes]
+    if asked not in (None, "") and str(asked) in names:
+        return str(asked)
+    if len(names) == 2:
+        return names[1]
+    return None if predicted is None else str(predicted)
+
+
 def score(estimator: Any, frame: pd.DataFrame | Validated, interface: Interface) -> Scores:
     """Predict every row of a validated frame (or :class:`Validated` rows) in one call.
 

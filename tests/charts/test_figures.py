@@ -77,7 +77,7 @@ def test_sensitivity_draws_one_panel_per_input_with_the_current_value():
     assert [t["type"] for t in fig["data"]] == ["scatter", "bar", "bar"]
     titles = [a["text"] for a in fig["layout"]["annotations"]]
     assert titles == ["<b>bmi</b>", "<b>sex</b>", "<b>smoker</b>"]
-    current_bmi, current_sex, current_smoker = fig["layout"]["shapes"]
+    current_bmi, current_sex, _ = fig["layout"]["shapes"]
     assert current_bmi["x0"] == 25.0
     # The current category has a band behind its bar, in its panel, spanning its slot only.
     assert (current_sex["xref"], current_sex["type"]) == ("x2", "rect")
