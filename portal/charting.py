@@ -125,13 +125,7 @@ def sensitivity_figure(
             columns=columns,
         )
     target = version.interface["output"].get("target") or "prediction"
-    with_y = curves_with_y(curves, None)
-    ys = [v for c in with_y for v in c["y"] if v is not None] + _reference_targets(version)
-    y_range = None
-    if ys:
-        low, high = min(ys), max(ys)
-        pad = (high - low) * 0.08 or abs(high) * 0.05 or 1
-        y_range = [low - pad, high + pad]
+    y_range = value_range(version, [curves_with_y(curves, None)])
     return charts.sensitivity(
         {"answer": curves_with_y(shown, None)},
         y_label=target,
@@ -139,6 +133,21 @@ def sensitivity_figure(
         labels=labels,
         columns=columns,
     )
+
+
+def value_range(
+    version: ModelVersion, curve_sets: Sequence[Sequence[dict[str, Any]]]
+) -> list[float] | None:
+    """A regressor's value axis for sweep curves (each with ``y``): the range of the target in
+    ``version``'s reference data, widened only where a curve leaves it. The same for most
+    redraws, so a page updates the panels in place instead of redrawing their axes."""
+    ys = [v for curves in curve_sets for c in curves for v in c["y"] if v is not None]
+    ys += _reference_targets(version)
+    if not ys:
+        return None
+    low, high = min(ys), max(ys)
+    pad = (high - low) * 0.08 or abs(high) * 0.05 or 1
+    return [low - pad, high + pad]
 
 
 def sensitivity_panels(version: ModelVersion, *, first: int) -> tuple[list[str], list[str]]:

@@ -281,8 +281,10 @@ def _answer_figures(
             target=target,
             unit=output.get("unit"),
         )
+        # The first model's reference targets set the value axis, as on its what-if page.
+        y_range = charting.value_range(plan.members[0].version, list(series.values()))
         sensitivity = charts.compare.sensitivity_by_model(
-            series, y_label=target, labels=labels, columns=columns
+            series, y_label=target, y_range=y_range, labels=labels, columns=columns
         )
     return {
         "answers": answers,
