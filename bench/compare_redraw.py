@@ -1,12 +1,12 @@
-"""Compare page costs: server time of an htmx redraw for 3 models x 10 inputs.
+"""Compare page costs: server time of a redraw (its JSON) for 3 models x 10 inputs.
 
     .venv/bin/python bench/compare_redraw.py
 
 Three versions of the demo diabetes model (the seeded gradient boosting, plus a ridge
 regression and a random forest registered here on the same training rows) answer the same
 row; every version then sweeps each of the 10 inputs over the merged range (25 points), and
-the page draws the answers and the overlaid sensitivity panels. The request is the one htmx
-sends as a slider moves, through the whole Django stack (middleware, session, view,
+the page draws the answers and the overlaid sensitivity panels. The request is the one the
+page's script sends as a slider moves, through the whole Django stack (middleware, session, view,
 template) in-process. The full page (with the reference-data section) is timed too: its
 first load per process scores all versions on the reference rows, later loads reuse that.
 """
@@ -81,13 +81,13 @@ print(
     f"{len(specs)} versions of diabetes, {len(interface.names)} inputs, 25 sweep points each; "
     f"first full page (reference rows scored): {(time.perf_counter() - start) * 1000:.0f} ms"
 )
-timed({"HX-Request": "true"}, repeat=20)  # warm caches
-for label, headers in (("htmx redraw", {"HX-Request": "true"}), ("full page", {})):
+timed({"Accept": "application/json"}, repeat=20)  # warm caches
+for label, headers in (("JSON redraw", {"Accept": "application/json"}), ("full page", {})):
     r = timed(headers, repeat=300 if headers else 100)
     print(
         f"  {label:<12} server time p50 {r['p50']:6.2f} ms  p90 {r['p90']:6.2f}  "
         f"p99 {r['p99']:6.2f}"
     )
-redraw = client.get(url, {"m": specs, **rows[0]}, headers={"HX-Request": "true"})
-print(f"  htmx redraw body: {len(redraw.content):,} bytes (uncompressed HTML)")
+redraw = client.get(url, {"m": specs, **rows[0]}, headers={"Accept": "application/json"})
+print(f"  JSON redraw body: {len(redraw.content):,} bytes (uncompressed)")
 sys.exit(0)

@@ -1,21 +1,32 @@
-"""What-if page in a real browser: from an input event to the last graph painted.
+"""What-if and compare pages in a real browser: from an input event to the last graph painted.
 
-    .venv/bin/python bench/whatif_browser.py [--changes 30] [--models diabetes breast-cancer]
+    .venv/bin/python bench/whatif_browser.py [--changes 30] [--models diabetes diabetes-risk
+        breast-cancer] [--compare diabetes@1,diabetes@2 breast-cancer@1,breast-cancer@2]
 
-Seeds a throwaway SQLite DATA_DIR with the demo models, collects the static files and starts
-gunicorn as bin/run-portal does (DEBUG off, so whitenoise serves compressed, hashed files),
-then drives Debian's Chromium with Playwright as an analyst would, on the 10-input diabetes
-and the 30-input breast-cancer demo models.
+Seeds a throwaway SQLite DATA_DIR with the demo models, plus "diabetes-risk": a random forest
+classifier (10 inputs, sex a category) trained here on the diabetes rows, collects the static
+files and starts gunicorn as bin/run-portal does (DEBUG off, so whitenoise serves compressed,
+hashed files), then drives Debian's Chromium with Playwright as an analyst would: on each
+model's what-if page, then on each comparison (``--compare``, members joined by commas).
 
-Each change moves one slider (inputs taken in turn, alternately to a quarter and three
+Each number change moves one slider (inputs taken in turn, alternately to a quarter and three
 quarters of its range, snapped to its step) and dispatches the slider's ``input`` event, as
 a drag does. The clock starts just before that event and stops when every figure shown in
 the result region has finished drawing after it: the promise of every Plotly call made
 since (``newPlot``, ``react``, ``animate``, ``relayout``...) has resolved and the next
 animation frame has come. "First graph" is the first figure drawn after the event (the
 answer's). Changes are made one at a time, each after the previous one settled (no Plotly
-call still running). The page's own mechanism is not assumed: whatever the page calls on
-``Plotly`` is timed, so the same command measures the page before and after a change to it.
+call still running). A category change picks the next choice of a <select> of the form
+(inputs taken in turn) and dispatches ``input`` and ``change``, as a person's pick does; it is
+timed the same way, on the pages whose form has one. The page's own mechanism is not
+assumed: whatever the page calls on ``Plotly`` is timed, so the same command measures the
+page before and after a change to it.
+
+Where the time goes: the page's script until the request leaves ("script"), the server's
+phases as the view reports them in its ``Server-Timing`` header (the sweep through the model,
+the explanation, the figures' data, rendering and encoding), the rest of the round trip
+("network": queueing in gunicorn, transfer), and the drawing after the response arrived
+("drawing": decoding, Plotly). Each is the median over the changes.
 
 Bytes are what Chromium received over the wire (encoded, via the DevTools protocol): a first
 visit with an empty cache, a repeat visit in the same browser, and the redraws. Measures and
@@ -55,11 +66,14 @@ TIMING = """
       const original = P[name];
       P[name] = function (gd) {
         window.__pending += 1;
+        const t0 = performance.now();
         const promise = original.apply(this, arguments);
         const el = typeof gd === "string" ? document.getElementById(gd) : gd;
         if (!ids.has(el)) ids.set(el, ++next);
+        const holder = el && el.closest && el.closest("figure");
+        const figure = (holder && holder.dataset.figure) || "#" + ids.get(el);
         const done = () => requestAnimationFrame(() => {
-          window.__draws.push({t: performance.now(), id: ids.get(el), name});
+          window.__draws.push({t: performance.now(), t0, id: ids.get(el), name, figure});
           window.__pending -= 1;
         });
         Promise.resolve(promise).then(done, done);
@@ -82,7 +96,13 @@ TIMING = """
 SHOWN = """() => [...document.querySelectorAll("#result figure.plot")]
     .filter((f) => f.offsetParent !== null).length"""
 
-SLIDERS = """[...document.querySelectorAll("#whatif-form input[type=range][data-for]")]"""
+FORM = "document.querySelector('#whatif-form, #compare-form')"
+SLIDERS = f"""[...{FORM}.querySelectorAll("input[type=range][data-for]")]"""
+SELECTS = f"""[...{FORM}.querySelectorAll("select[name]")]
+    .filter((s) => [...s.options].filter((o) => o.value !== "").length > 1)"""
+START = """window.__mark = window.__draws.length;
+  performance.clearResourceTimings();
+  window.__start = performance.now();"""
 CHANGE = f"""([index, fraction]) => {{
   const sliders = {SLIDERS};
   const slider = sliders[index % sliders.length];
@@ -96,23 +116,41 @@ CHANGE = f"""([index, fraction]) => {{
     if (probe.checkValidity()) break;
   }}
   if (!probe.checkValidity()) return null;  // no value both accept: counted, skipped
-  window.__mark = window.__draws.length;
-  window.__start = performance.now();
+  {START}
   slider.dispatchEvent(new Event("input", {{bubbles: true}}));
   return slider.dataset.for;
 }}"""
+# The next real choice of one select (a person's pick fires input, then change).
+PICK = f"""([index]) => {{
+  const selects = {SELECTS};
+  if (!selects.length) return null;
+  const select = selects[index % selects.length];
+  let next = select.selectedIndex;
+  do {{ next = (next + 1) % select.options.length; }} while (select.options[next].value === "");
+  select.selectedIndex = next;
+  {START}
+  select.dispatchEvent(new Event("input", {{bubbles: true}}));
+  select.dispatchEvent(new Event("change", {{bubbles: true}}));
+  return select.name;
+}}"""
 
-SETTLED = """(wanted) => {
+SETTLED = """([wanted, path]) => {
   const draws = window.__draws.slice(window.__mark);
   if (new Set(draws.map((d) => d.id)).size < wanted || window.__pending > 0) return null;
   const times = draws.map((d) => d.t);
   // The last response the page asked for since the change (fetch or XHR): where the server's
   // part ends and the browser's drawing begins.
   const asked = performance.getEntriesByType("resource").filter(
-    (e) => e.startTime >= window.__start && /whatif/.test(e.name));
-  const answered = asked.length ? Math.max(...asked.map((e) => e.responseEnd)) : NaN;
+    (e) => e.startTime >= window.__start && e.name.includes(path));
+  if (!asked.length) return null;
+  const last = asked.reduce((a, b) => (b.responseEnd > a.responseEnd ? b : a));
+  const server = {};
+  for (const t of last.serverTiming || []) server[t.name] = t.duration;
+  // Each Plotly call's own time, from the call to the frame after it resolved.
+  const calls = draws.map((d) => ({key: d.figure + " " + d.name, ms: d.t - d.t0}));
   return {first: Math.min(...times) - window.__start, last: Math.max(...times) - window.__start,
-          response: answered - window.__start};
+          response: last.responseEnd - window.__start, sent: last.startTime - window.__start,
+          requests: asked.length, server, calls};
 }"""
 
 
@@ -160,6 +198,86 @@ def wait_all_drawn(page) -> None:
     )
 
 
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def timed_changes(page, name: str, path: str, make, count: int, warm: int = 3) -> list[dict]:
+    """``count`` changes made by ``make(i)`` (None: that one could not be made), each timed
+    until every shown figure has been drawn after it; the first ``warm`` are left out."""
+    results: list[dict] = []
+    refused: set[str] = set()
+    i = done = 0
+    while done < count + warm:
+        i += 1
+        made = make(i)
+        if made is None:
+            refused.add(str(i))
+            if len(refused) > 4 * (count + warm):
+                raise SystemExit(f"{name}: no change could be made")
+            continue
+        done += 1
+        result = None
+        deadline = time.monotonic() + 20
+        while result is None and time.monotonic() < deadline:
+            result = page.evaluate(SETTLED, [page.evaluate(SHOWN), path])
+            if result is None:
+                page.wait_for_timeout(5)
+        if result is None:
+            raise SystemExit(f"{name}: change {i} was never drawn")
+        page.wait_for_timeout(150)  # let any late redraw land before the next change
+        if done > warm:  # the first few warm the server's caches and the JIT
+            results.append(result)
+    return results
+
+
+def report(label: str, results: list[dict]) -> None:
+    if not results:
+        return
+    lasts = [r["last"] for r in results]
+    firsts = [r["first"] for r in results]
+    print(
+        f"  {label}, {len(results)} changes: input -> last graph painted p50 "
+        f"{pct(lasts, 0.5):5.0f} ms  p95 {pct(lasts, 0.95):5.0f}  mean "
+        f"{statistics.fmean(lasts):5.0f};  first graph p50 {pct(firsts, 0.5):5.0f} ms"
+    )
+    # Where the time goes (medians of each part, so they need not add up to the p50 exactly).
+    phases: dict[str, list[float]] = {}
+    for r in results:
+        for key, value in r["server"].items():
+            phases.setdefault(key, []).append(value)
+    server = [sum(r["server"].values()) for r in results]
+    network = [
+        r["response"] - r["sent"] - sum(r["server"].values())
+        for r in results
+        if r["response"] == r["response"]  # not NaN
+    ]
+    parts = [("script", [r["sent"] for r in results])]
+    parts += [(f"server:{k}", v) for k, v in phases.items()]
+    if not phases:
+        parts.append(("server+network", [r["response"] - r["sent"] for r in results]))
+    else:
+        parts.append(("network", network))
+    parts.append(("drawing", [r["last"] - r["response"] for r in results]))
+    print(
+        "    where it goes (p50 ms): "
+        + "  ".join(f"{name} {statistics.median(v):.1f}" for name, v in parts)
+        + (f"  (server total {statistics.median(server):.1f})" if phases else "")
+    )
+    calls: dict[str, list[float]] = {}
+    for r in results:
+        for call in r["calls"]:
+            calls.setdefault(call["key"], []).append(call["ms"])
+    print(
+        "    drawing, each Plotly call (p50 ms, how often): "
+        + "  ".join(f"{k} {statistics.median(v):.1f} ({len(v)})" for k, v in calls.items())
+    )
+    requests = [r["requests"] for r in results]
+    if max(requests) > 1:
+        print(f"    requests per change: up to {max(requests)}")
+
+
 def log_in(page) -> None:
     """Log in as the benchmark's analyst from the login page."""
     page.fill("#id_username", "bench")
@@ -168,22 +286,24 @@ def log_in(page) -> None:
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
-def measure(browser, base: str, model: str, changes: int) -> None:
+def login(browser, base: str) -> list:
     context = browser.new_context(base_url=base, viewport={"width": 1366, "height": 900})
-    context.add_init_script(TIMING)
     page = context.new_page()
     page.goto("/accounts/login/")
     log_in(page)
-    # Log in again in a fresh context holding only the session cookie: an empty cache.
     cookies = context.cookies()
     context.close()
+    return cookies
 
+
+def measure(browser, base: str, cookies: list, url: str, name: str, changes: int) -> None:
+    # A fresh context holding only the session cookie: an empty cache.
     context = browser.new_context(base_url=base, viewport={"width": 1366, "height": 900})
     context.add_cookies(cookies)
     context.add_init_script(TIMING)
     page = context.new_page()
     wire = Wire(context, page)
-    url = f"/models/{model}/whatif/"
+    path = url.split("?")[0]
     started = time.perf_counter()
     page.goto(url)
     wait_all_drawn(page)
@@ -192,8 +312,9 @@ def measure(browser, base: str, model: str, changes: int) -> None:
     wall = (time.perf_counter() - started) * 1000
     page.wait_for_load_state("networkidle")
     first_bytes, first_requests = wire.take()
-    inputs = page.locator("#whatif-form input[type=range][data-for]").count()
-    fields = page.locator("#whatif-form .field").count()
+    inputs = page.evaluate(f"{SLIDERS}.length")
+    selects = page.evaluate(f"{SELECTS}.length")
+    fields = page.evaluate(f"{FORM}.querySelectorAll('.field').length")
     height = page.evaluate("document.documentElement.scrollHeight")
 
     page.goto(url)
@@ -202,40 +323,20 @@ def measure(browser, base: str, model: str, changes: int) -> None:
     repeat_bytes, repeat_requests = wire.take()
 
     shown = page.evaluate(SHOWN)
-    firsts, lasts, responses = [], [], []
-    refused: set[str] = set()
-    i = done = 0
-    while done < changes + 3:
-        i += 1
+
+    def number(i: int):
         fraction = 0.25 if (i // inputs) % 2 == 0 else 0.75
-        if page.evaluate(CHANGE, [i, fraction]) is None:
-            refused.add(page.evaluate(f"(i) => {SLIDERS}[i % {inputs}].dataset.for", i))
-            if len(refused) == inputs:
-                raise SystemExit(f"{model}: no slider can be moved")
-            continue
-        done += 1
-        result = None
-        deadline = time.monotonic() + 20
-        while result is None and time.monotonic() < deadline:
-            result = page.evaluate(SETTLED, page.evaluate(SHOWN))
-            if result is None:
-                page.wait_for_timeout(5)
-        if result is None:
-            raise SystemExit(f"{model}: change {i} was never drawn")
-        page.wait_for_timeout(150)  # let any late redraw land before the next change
-        if done > 3:  # the first few warm the server's caches and the JIT
-            firsts.append(result["first"])
-            responses.append(result["response"])
-            lasts.append(result["last"])
+        return page.evaluate(CHANGE, [i, fraction])
+
+    numbers = timed_changes(page, name, path, number, changes)
     redraw_bytes, redraw_requests = wire.take()
+    picks = []
+    if selects:
+        picks = timed_changes(page, name, path, lambda i: page.evaluate(PICK, [i]), changes // 2)
     context.close()
 
-    def pct(samples: list[float], q: float) -> float:
-        ordered = sorted(samples)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
     print(
-        f"\n{model}: {fields} inputs ({inputs} with a slider), "
+        f"\n{name}: {fields} inputs ({inputs} with a slider, {selects} select(s)), "
         f"{shown} figure(s) shown in the result region"
     )
     print(
@@ -244,23 +345,48 @@ def measure(browser, base: str, model: str, changes: int) -> None:
     )
     print(f"  first visit bytes:  {first_bytes:>10,} ({first_requests} responses)")
     print(f"  repeat visit bytes: {repeat_bytes:>10,} ({repeat_requests} responses)")
+    report("number change (slider)", numbers)
+    report("category change (select)", picks)
     print(
-        f"  input -> last graph painted, {len(lasts)} changes: p50 {pct(lasts, 0.5):6.0f} ms  "
-        f"p95 {pct(lasts, 0.95):6.0f} ms  mean {statistics.fmean(lasts):6.0f}"
-    )
-    print(
-        f"  input -> first graph (answer):   p50 {pct(firsts, 0.5):6.0f} ms  "
-        f"p95 {pct(firsts, 0.95):6.0f} ms"
-    )
-    print(
-        f"  input -> response received:      p50 {pct(responses, 0.5):6.0f} ms  "
-        f"p95 {pct(responses, 0.95):6.0f} ms  (server and network; the rest is drawing)"
-    )
-    if refused:
-        print(f"  sliders whose values the number box refuses (skipped): {sorted(refused)}")
-    print(
-        f"  bytes per redraw: {redraw_bytes / max(1, changes + 3):,.0f} "
+        f"  bytes per number change: {redraw_bytes / max(1, changes + 3):,.0f} "
         f"({redraw_requests} responses over {changes + 3} changes)"
+    )
+
+
+def register_forest() -> None:
+    """A random forest classifier with a category among its 10 inputs: whether a diabetes
+    patient's disease progresses more than the median a year on, from the demo's rows."""
+    import skops.io as sio
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from registry.demo import diabetes
+    from registry.services import model_version_register
+
+    demo = diabetes()
+    cut = demo.train[demo.target].median()
+
+    def labelled(frame):
+        frame = frame.copy()
+        frame["outlook"] = (frame.pop(demo.target) > cut).map({True: "worse", False: "milder"})
+        return frame.astype({"outlook": object})
+
+    train, reference = labelled(demo.train), labelled(demo.reference)
+    X, y = train.drop(columns="outlook"), train["outlook"]
+    forest = make_pipeline(
+        ColumnTransformer(
+            [("sex", OneHotEncoder(handle_unknown="ignore"), ["sex"])], remainder="passthrough"
+        ),
+        RandomForestClassifier(n_estimators=100, max_depth=8, random_state=0),
+    ).fit(X, y)
+    model_version_register(
+        name="diabetes-risk",
+        title="Diabetes outlook (random forest)",
+        artifact=sio.dumps(forest),
+        reference=reference.to_csv(index=False).encode(),
+        target="outlook",
     )
 
 
@@ -295,13 +421,26 @@ def portal_in_chromium():
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=30)
-    parser.add_argument("--models", nargs="+", default=["diabetes", "breast-cancer"])
+    parser.add_argument(
+        "--models", nargs="*", default=["diabetes", "diabetes-risk", "breast-cancer"]
+    )
+    parser.add_argument(
+        "--compare", nargs="*", default=["diabetes@1,diabetes@2", "breast-cancer@1,breast-cancer@2"]
+    )
     args = parser.parse_args()
 
     with portal_in_chromium() as (browser, base):
+        from urllib.parse import urlencode
+
+        register_forest()
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before the run")
+        cookies = login(browser, base)
         for model in args.models:
-            measure(browser, base, model, args.changes)
+            measure(browser, base, cookies, f"/models/{model}/whatif/", model, args.changes)
+        for members in args.compare:
+            specs = members.split(",")
+            url = f"/compare/?{urlencode([('m', s) for s in specs])}"
+            measure(browser, base, cookies, url, f"compare {members}", args.changes)
         print(f"\nload average {os.getloadavg()[0]:.2f} after the run")
 
 

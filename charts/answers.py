@@ -6,7 +6,17 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from charts.theme import ACCENT, MUTED, PALETTE, WARNING, Figure, axis, figure, title
+from charts.theme import (
+    ACCENT,
+    MUTED,
+    PALETTE,
+    WARNING,
+    WARNING_BAND,
+    Figure,
+    axis,
+    figure,
+    title,
+)
 
 
 def _percent(p: float) -> str:
@@ -293,25 +303,39 @@ def sensitivity(
                         }
                     )
             else:
-                current = str(curve.get("current"))
+                values = [str(v) for v in curve["values"]]
+                # Choices such as "1", "2" are still categories, each at its index.
+                layout[f"xaxis{n}"]["type"] = "category"
                 data.append(
                     {
                         **common,
                         "type": "bar",
-                        "x": [str(v) for v in curve["values"]],
+                        "x": values,
                         "y": list(curve["y"]),
-                        "marker": {
-                            "color": color,
-                            "line": {
-                                "color": [
-                                    WARNING if str(v) == current else color for v in curve["values"]
-                                ],
-                                "width": 2,
-                            },
-                        },
                         "hovertemplate": f"{feature} = %{{x}}: %{{y:.3~g}}<extra>{name}</extra>",
                     }
                 )
+                current = str(curve.get("current"))
+                if current in values and s == 0:
+                    # A band behind the current category (a category axis places category i
+                    # at i), not an outline in the bars' own style: a new current value then
+                    # moves a shape, as it does for numbers, and the traces keep their style,
+                    # so a page can update the figure in place instead of redrawing it.
+                    at = values.index(current)
+                    layout["shapes"].append(
+                        {
+                            "type": "rect",
+                            "xref": f"x{n}",
+                            "yref": f"y{n} domain",
+                            "x0": at - 0.5,
+                            "x1": at + 0.5,
+                            "y0": 0,
+                            "y1": 1,
+                            "layer": "below",
+                            "fillcolor": WARNING_BAND,
+                            "line": {"color": WARNING, "width": 1.5, "dash": "dot"},
+                        }
+                    )
     return figure(data, layout)
 
 

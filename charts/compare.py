@@ -94,12 +94,18 @@ def model_values(
 ) -> Figure:
     """One row's predicted value from each model: a horizontal bar per model, value written."""
     suffix = f" {unit}" if unit else ""
+    numbers = [float(v) for v in values]
+    # Room beyond the longest bar for its value, written outside it: on a phone the plot is
+    # narrow, and the value would otherwise be cut at the figure's edge.
+    low, high = min([0.0, *numbers]), max([0.0, *numbers])
+    pad = (high - low) * 0.3 or 1.0
+    x_range = [low - pad if low < 0 else low, high + pad if high > 0 else high]
     return figure(
         [
             {
                 "type": "bar",
                 "orientation": "h",
-                "x": [float(v) for v in values],
+                "x": numbers,
                 "y": list(models),
                 "text": [f"{float(v):,.4g}{suffix}" for v in values],
                 "textposition": "outside",
@@ -110,7 +116,10 @@ def model_values(
         ],
         {
             "title": title(f"Predicted {target} by model"),
-            "xaxis": {"title": {"text": f"{target}{f' ({unit})' if unit else ''}"}},
+            "xaxis": {
+                "title": {"text": f"{target}{f' ({unit})' if unit else ''}"},
+                "range": x_range,
+            },
             "yaxis": {"autorange": "reversed", "gridcolor": "rgba(0,0,0,0)"},
             "height": 110 + 44 * len(models),
             "showlegend": False,
@@ -237,11 +246,12 @@ def sensitivity_by_model(
     y_label: str,
     y_range: Sequence[float] | None = None,
     labels: Mapping[str, str] | None = None,
+    columns: int = 3,
 ) -> Figure:
     """:func:`charts.answers.sensitivity` with a series per model, overlaid in one panel per
-    input, and the models' legend in a band of its own above the panels (where the panel
-    titles would otherwise sit under it)."""
-    fig = sensitivity(series, y_label=y_label, y_range=y_range, labels=labels)
+    input (``columns`` of them a row), and the models' legend in a band of its own above the
+    panels (where the panel titles would otherwise sit under it)."""
+    fig = sensitivity(series, y_label=y_label, y_range=y_range, labels=labels, columns=columns)
     layout = fig["layout"]
     layout["height"] += LEGEND_ROOM
     layout["margin"] = {**layout["margin"], "t": layout["margin"]["t"] + LEGEND_ROOM}

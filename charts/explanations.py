@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from charts.theme import ACCENT, INK, WARNING, Figure, figure, title
@@ -33,12 +33,16 @@ def explanation_waterfall(
     probability: bool,
     unit: str | None = None,
     shown: int = SHOWN_INPUTS,
+    effect_text: Callable[[float], str] | None = None,
+    answer_text: Callable[[float], str] | None = None,
 ) -> Figure:
     """Bars from the baseline (the average answer) through each input's effect to the answer.
 
     ``contributions`` are ``{"label", "value", "effect"}``; the largest effects come first and
     any beyond ``shown`` are summed in one "other inputs" bar, so the bars still end exactly at
     the answer. Pushes up and down differ in colour and in the sign of their text.
+    ``effect_text`` and ``answer_text`` write the bars' numbers (the baseline and the answer
+    with ``answer_text``), so they can read as the page's sentence and headline do.
     """
     ordered = sorted(contributions, key=lambda c: -abs(float(c["effect"])))
     kept, rest = ordered[:shown], ordered[shown:]
@@ -54,6 +58,10 @@ def explanation_waterfall(
     suffix = f" {unit}" if unit and not probability else ""
 
     def text(v: float, signed: bool) -> str:
+        if signed and effect_text is not None:
+            return effect_text(v)
+        if not signed and answer_text is not None:
+            return answer_text(v)
         shown_v = f"{v:+{fmt}}" if signed else f"{v:{fmt}}"
         return shown_v.replace("-", "−") + suffix
 

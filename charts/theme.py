@@ -10,6 +10,7 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 ACCENT = "#0072B2"
 MUTED = "#b8c2cc"
 WARNING = "#D55E00"
+WARNING_BAND = "rgba(213, 94, 0, 0.12)"  # WARNING, faint: a band behind what it marks
 INK = "#1f2933"
 GRID = "#e4e7eb"
 FONT = "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"

@@ -7,6 +7,8 @@ from typing import Any
 
 import charts
 from charts import Figure
+from registry.explanations import answer_text, effect_text
+from registry.inference import followed_class
 from registry.models import BatchJob, ModelVersion
 from registry.selectors import version_interface
 
@@ -57,10 +59,9 @@ def labelled_warnings(version: ModelVersion, warnings: list[dict[str, Any]]) -> 
 
 
 def focus_of(version: ModelVersion, prediction: dict[str, Any]) -> str | None:
-    """The class whose probability sensitivity charts follow: the one predicted."""
-    if version.interface["output"]["task"] != "classification":
-        return None
-    return str(prediction.get("label"))
+    """The class whose probability an answer's curves and explanation follow (none for a
+    regressor): :func:`registry.inference.followed_class` with nothing asked."""
+    return class_followed(version, None, predicted=prediction.get("label"))
 
 
 def class_choices(version: ModelVersion) -> list[str]:
@@ -71,17 +72,15 @@ def class_choices(version: ModelVersion) -> list[str]:
     return [str(c) for c in output.get("classes") or []]
 
 
-def class_followed(version: ModelVersion, chosen: str | None) -> str | None:
-    """The class whose probability the what-if curves show: the one the person picked, else
-    the positive class of a binary classifier (the second, as scikit-learn orders them), else
-    the first. It does not follow the predicted class, so the curves hold still when the
-    answer crosses a boundary."""
+def class_followed(version: ModelVersion, chosen: str | None, predicted: Any = None) -> str | None:
+    """The class whose probability the curves and the explanation show: the one the person
+    picked, else the positive class of a binary classifier, else the predicted class (None
+    until known). A binary classifier's curves hold still when the answer crosses the
+    boundary; a person's pick holds for every class count."""
     classes = class_choices(version)
     if not classes:
         return None
-    if chosen in classes:
-        return chosen
-    return classes[1] if len(classes) == 2 else classes[0]
+    return followed_class(classes, chosen, predicted)
 
 
 def curves_with_y(curves: Sequence[dict[str, Any]], focus: str | None) -> list[dict[str, Any]]:
@@ -126,13 +125,7 @@ def sensitivity_figure(
             columns=columns,
         )
     target = version.interface["output"].get("target") or "prediction"
-    with_y = curves_with_y(curves, None)
-    ys = [v for c in with_y for v in c["y"] if v is not None] + _reference_targets(version)
-    y_range = None
-    if ys:
-        low, high = min(ys), max(ys)
-        pad = (high - low) * 0.08 or abs(high) * 0.05 or 1
-        y_range = [low - pad, high + pad]
+    y_range = value_range(version, [curves_with_y(curves, None)])
     return charts.sensitivity(
         {"answer": curves_with_y(shown, None)},
         y_label=target,
@@ -140,6 +133,21 @@ def sensitivity_figure(
         labels=labels,
         columns=columns,
     )
+
+
+def value_range(
+    version: ModelVersion, curve_sets: Sequence[Sequence[dict[str, Any]]]
+) -> list[float] | None:
+    """A regressor's value axis for sweep curves (each with ``y``): the range of the target in
+    ``version``'s reference data, widened only where a curve leaves it. The same for most
+    redraws, so a page updates the panels in place instead of redrawing their axes."""
+    ys = [v for curves in curve_sets for c in curves for v in c["y"] if v is not None]
+    ys += _reference_targets(version)
+    if not ys:
+        return None
+    low, high = min(ys), max(ys)
+    pad = (high - low) * 0.08 or abs(high) * 0.05 or 1
+    return [low - pad, high + pad]
 
 
 def sensitivity_panels(version: ModelVersion, *, first: int) -> tuple[list[str], list[str]]:
@@ -232,13 +240,17 @@ def explanation_figure(version: ModelVersion, explanation: Any) -> Figure:
     """The waterfall of an explanation, labelled in the version's terms."""
     output = version.interface["output"]
     probability = explanation.task == "classification"
+    unit = None if probability else output.get("unit")
+    # Numbers written as the sentence beside it writes them (points, the headline's figures).
     return charts.explanation_waterfall(
         explanation.contributions,
         baseline=explanation.baseline,
         answer=explanation.answer,
         explained=explanation.explained,
         probability=probability,
-        unit=None if probability else output.get("unit"),
+        unit=unit,
+        effect_text=lambda v: effect_text(v, probability, unit),
+        answer_text=lambda v: answer_text(v, probability, unit),
     )
 
 

@@ -40,7 +40,7 @@ import pandas as pd
 from django.core.exceptions import ValidationError
 from threadpoolctl import ThreadpoolController
 
-from registry.inference import Scores, score
+from registry.inference import Scores, followed_class, score, score_unchecked
 from registry.interface import Interface, InvalidInput, _native, echo
 
 # Background rows: more lowers the noise of sampled effects and costs rows in the batch.
@@ -54,15 +54,17 @@ EXACT_MAX_INPUTS = 10
 _threads = ThreadpoolController()
 
 
-def score_batch(estimator: Any, frame: pd.DataFrame, interface: Interface) -> Scores:
-    """:func:`score` on one OpenMP thread.
+def score_batch(
+    estimator: Any, frame: pd.DataFrame, interface: Interface, *, check: bool = True
+) -> Scores:
+    """:func:`score` on one OpenMP thread (:func:`score_unchecked` without ``check``).
 
     Histogram gradient boosting predicts with OpenMP threads that spin while they wait: on a
     shared two-core machine a 1,700-row batch took 8 s of wall time with them and 0.17 s on
     one thread (bench/explain_time.py). A web worker serves one request per core anyway.
     """
     with _threads.limit(limits=1, user_api="openmp"):
-        return score(estimator, frame, interface)
+        return (score if check else score_unchecked)(estimator, frame, interface)
 
 
 @dataclass
@@ -160,7 +162,7 @@ def background_cached(key: Any, build: Callable[[], Any]) -> Any:
 
 
 def _class_index(classes: list[str], wanted: Any, predicted: str) -> int:
-    chosen = predicted if wanted in (None, "") else str(wanted)
+    chosen = str(wanted) if wanted not in (None, "") else followed_class(classes, None, predicted)
     if chosen not in classes:
         raise ValidationError(
             {"class": [f"Unknown class {echo(chosen)}; choose one of: {', '.join(classes)}."]}
@@ -274,9 +276,17 @@ def _walk_effects(w: _Walks, n: int, fb: np.ndarray, fx: float, batch: np.ndarra
     return effects / walks
 
 
-def explain(
+@dataclass
+class ExplanationRows:
+    """The rows an explanation asks the model about, besides the explained row itself."""
+
+    frame: pd.DataFrame
+    exact: bool
+    walks: _Walks | None
+
+
+def explanation_rows(
     *,
-    estimator: Any,
     interface: Interface,
     row: pd.DataFrame,
     background: Background,
@@ -284,14 +294,11 @@ def explain(
     max_rows: int = MAX_ROWS,
     seed: int = 0,
     exact: bool | None = None,
-) -> Explanation:
-    """Explain the answer for one validated row (a one-row frame in the model's columns).
+) -> ExplanationRows:
+    """The rows :func:`explain` scores after the explained row (see there for the options).
 
-    For a classifier the explained answer is the probability of ``target_class`` (by default
-    the predicted class); for a regressor, the value. ``exact`` forces (True) or forbids
-    (False) coalition enumeration; by default it is used when it fits ``max_rows``. The row
-    and every row of the estimate go through the model in one call. The same row always gets
-    the same effects (the sampling is seeded).
+    Raises ``ValidationError`` for a class the model does not give, or any class for a
+    regressor.
     """
     row = row.iloc[:1].reset_index(drop=True)
     names = list(interface.names)
@@ -303,38 +310,55 @@ def explain(
     x_cols = _column_arrays(row)
     bg_cols = _column_arrays(background.frame[names])
     use_exact = exact if exact is not None else n <= EXACT_MAX_INPUTS and (2**n - 2) * b <= max_rows
+    walks = None
     if use_exact:
         _, from_x, rows_of = _exact_rows(n, b)
     else:
         walks = _walks(x_cols, bg_cols, n, b, rows=max_rows, seed=seed)
         from_x, rows_of = walks.from_x, walks.rows_of
-    batch = pd.concat(
-        [row, _mixed_frame(names, x_cols, bg_cols, from_x, rows_of)], ignore_index=True
-    )
-    scores = score_batch(estimator, batch, interface)
+    frame = _mixed_frame(names, x_cols, bg_cols, from_x, rows_of)
+    return ExplanationRows(frame=frame, exact=use_exact, walks=walks)
+
+
+def explanation_from(
+    *,
+    interface: Interface,
+    row: pd.DataFrame,
+    background: Background,
+    rows: ExplanationRows,
+    answer: Scores,
+    scores: Scores,
+    target_class: Any = None,
+) -> Explanation:
+    """The explanation from the explained row's ``answer`` and the ``scores`` of ``rows``
+    (:func:`explanation_rows`), in order."""
+    row = row.iloc[:1].reset_index(drop=True)
+    names = list(interface.names)
+    n, b = len(names), len(background.frame)
     if interface.task == "classification":
-        if scores.probabilities is None:
+        if answer.probabilities is None:
             raise ValidationError(
                 {"inputs": ["This model gives labels only, without probabilities."]}
             )
-        prediction = scores.record(0)
-        classes = [str(c) for c in scores.classes]
+        prediction = answer.record(0)
+        classes = [str(c) for c in answer.classes]
         index = _class_index(classes, target_class, str(prediction["label"]))
         chosen = classes[index]
-        outputs = scores.probabilities[:, index]
+        fx = float(answer.probabilities[0, index])
+        batch = scores.probabilities[:, index]
         fb = np.asarray(background.outputs[:, index], dtype="float64")
         explained = f"probability of {chosen}"
     else:
-        prediction = {"value": float(scores.values[0])}
+        prediction = {"value": float(answer.values[0])}
         chosen = None
-        outputs = scores.values
+        fx = float(answer.values[0])
+        batch = scores.values
         fb = np.asarray(background.outputs, dtype="float64")
         explained = f"value of {interface.output.get('target') or 'the prediction'}"
-    fx = float(outputs[0])
-    if use_exact:
-        effects = _exact_effects(n, fb, fx, outputs[1:])
+    if rows.exact:
+        effects = _exact_effects(n, fb, fx, batch)
     else:
-        effects = _walk_effects(walks, n, fb, fx, outputs[1:])
+        effects = _walk_effects(rows.walks, n, fb, fx, batch)
     contributions = [
         {
             "input": name,
@@ -351,12 +375,53 @@ def explain(
         answer=fx,
         baseline=float(fb.mean()),
         baseline_rows=b,
-        method="exact" if use_exact else "sampled",
+        method="exact" if rows.exact else "sampled",
         prediction=prediction,
         contributions=contributions,
     )
     result.summary = explanation_summary(explanation=result, interface=interface)
     return result
+
+
+def explain(
+    *,
+    estimator: Any,
+    interface: Interface,
+    row: pd.DataFrame,
+    background: Background,
+    target_class: Any = None,
+    max_rows: int = MAX_ROWS,
+    seed: int = 0,
+    exact: bool | None = None,
+) -> Explanation:
+    """Explain the answer for one validated row (a one-row frame in the model's columns).
+
+    For a classifier the explained answer is the probability of ``target_class`` (by default
+    the class :func:`registry.inference.followed_class` picks); for a regressor, the value.
+    ``exact`` forces (True) or forbids (False) coalition enumeration; by default it is used
+    when it fits ``max_rows``. The row and every row of the estimate go through the model in
+    one call. The same row always gets the same effects (the sampling is seeded).
+    """
+    row = row.iloc[:1].reset_index(drop=True)
+    rows = explanation_rows(
+        interface=interface,
+        row=row,
+        background=background,
+        target_class=target_class,
+        max_rows=max_rows,
+        seed=seed,
+        exact=exact,
+    )
+    scores = score_batch(estimator, pd.concat([row, rows.frame], ignore_index=True), interface)
+    return explanation_from(
+        interface=interface,
+        row=row,
+        background=background,
+        rows=rows,
+        answer=scores.rows(0, 1),
+        scores=scores.rows(1, 1 + len(rows.frame)),
+        target_class=target_class,
+    )
 
 
 # ------------------------------------------------------------------ the sentence
@@ -377,7 +442,9 @@ def _value_text(value: Any, spec: Mapping[str, Any]) -> str:
     return f"{text} {unit}" if unit and isinstance(value, int | float) else text
 
 
-def _amount(effect: float, probability: bool, unit: str | None) -> str:
+def effect_text(effect: float, probability: bool, unit: str | None = None) -> str:
+    """An effect as the sentence and the waterfall both write it: a probability's in points
+    ("+31 points", "-0.4 points"), a value's to three figures with its unit ("+46 kg")."""
     sign = "+" if effect >= 0 else "−"
     size = abs(effect)
     if probability:
@@ -388,23 +455,42 @@ def _amount(effect: float, probability: bool, unit: str | None) -> str:
     return f"{sign}{text}{' ' + unit if unit else ''}"
 
 
+def answer_text(value: float, probability: bool, unit: str | None = None) -> str:
+    """An answer (or the baseline) as the page's headline writes it: a probability in whole
+    percent ("97%"), a value to four figures ("161.4", "1,204") with its unit."""
+    if probability:
+        return f"{value * 100:.0f}%"
+    text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return f"{text}{' ' + unit if unit else ''}"
+
+
+# The inputs the sentence names carry "mainly" the movement when they make at least this
+# share of it (the sum of every input's effect, each counted by its size).
+MAINLY_SHARE = 0.5
+
+
 def explanation_summary(*, explanation: Explanation, interface: Interface, top: int = 2) -> str:
     """The explanation as one sentence, from the interface's labels and units.
 
     "Adelie (97%), mainly because bill length is 39.1 mm (+31 points) and island is Torgersen
     (+12 points); flipper length 181 mm pulled it down (-4 points)." The "because" names the
     inputs that moved the answer the way it went from the average (up or down), the rest the
-    strongest ones against; a regressor's answer also gives the average. Inputs whose effect is
-    under a hundredth of the largest are left out.
+    strongest ones against; a regressor's answer also gives the average. "Mainly" only when
+    the inputs named carry at least half of all the movement; otherwise the sentence says
+    the push is spread, names the largest, and sums the others ("…, spread over many
+    inputs: A 1.5 (+2 points), B 3 (+2 points) and 20 other inputs (+8 points together)").
+    Inputs whose effect is under a hundredth of the largest are left
+    out.
     """
     probability = explanation.task == "classification"
     unit = None if probability else interface.output.get("unit")
     if probability:
-        head = f"{explanation.target_class} ({explanation.answer * 100:.0f}%)"
+        head = f"{explanation.target_class} ({answer_text(explanation.answer, True)})"
     else:
         target = interface.output.get("target") or "Prediction"
-        value = f"{explanation.answer:.4g}{' ' + unit if unit else ''}"
-        head = f"{target[:1].upper()}{target[1:]} {value} (average {explanation.baseline:.4g})"
+        value = answer_text(explanation.answer, False, unit)
+        average = answer_text(explanation.baseline, False)
+        head = f"{target[:1].upper()}{target[1:]} {value} (average {average})"
     contributions = explanation.contributions
     largest = max((abs(c["effect"]) for c in contributions), default=0.0)
     floor = max(largest / 100, 1e-9)
@@ -414,17 +500,31 @@ def explanation_summary(*, explanation: Explanation, interface: Interface, top: 
     reasons, against = (ups, downs) if went_up else (downs, ups)
 
     def amount(c) -> str:
-        return _amount(c["effect"], probability, unit)
+        return effect_text(c["effect"], probability, unit)
 
     def value_of(c) -> str:
         return _value_text(c["value"], interface.by_name[c["input"]].spec)
 
     parts = [head]
     if reasons:
-        because = " and ".join(
-            f"{label_in_sentence(c['label'])} is {value_of(c)} ({amount(c)})" for c in reasons[:top]
-        )
-        parts.append(f", mainly because {because}")
+        named = reasons[:top]
+        movement = sum(abs(c["effect"]) for c in contributions)
+        share = sum(abs(c["effect"]) for c in named) / movement if movement else 1.0
+        others = reasons[top:]
+        if share >= MAINLY_SHARE or not others:
+            because = " and ".join(
+                f"{label_in_sentence(c['label'])} is {value_of(c)} ({amount(c)})" for c in named
+            )
+            parts.append(f", mainly because {because}")
+        else:
+            largest_ones = ", ".join(
+                f"{label_in_sentence(c['label'])} {value_of(c)} ({amount(c)})" for c in named
+            )
+            together = effect_text(sum(c["effect"] for c in others), probability, unit)
+            parts.append(
+                f", spread over many inputs: {largest_ones} and {len(others)} other "
+                f"input{'s' * (len(others) > 1)} ({together} together)"
+            )
     if against:
         verb = "pulled it down" if went_up else "pushed it up"
         shown = against[:top]

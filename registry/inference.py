@@ -80,6 +80,19 @@ class Scores:
         ]
 
 
+def followed_class(classes: Sequence[Any], asked: Any, predicted: Any) -> str | None:
+    """The class whose probability an answer is explained and drawn by, on every face: the
+    one asked for; else a binary classifier's positive class (the second, as scikit-learn
+    orders them), so the curves and the explanation hold still as the answer crosses the
+    boundary; else the predicted class (None when none is known yet)."""
+    names = [str(c) for c in classes]
+    if asked not in (None, "") and str(asked) in names:
+        return str(asked)
+    if len(names) == 2:
+        return names[1]
+    return None if predicted is None else str(predicted)
+
+
 def score(estimator: Any, frame: pd.DataFrame | Validated, interface: Interface) -> Scores:
     """Predict every row of a validated frame (or :class:`Validated` rows) in one call.
 
@@ -195,6 +208,94 @@ def _repeat(frame: pd.DataFrame, n: int) -> dict[str, np.ndarray]:
     return {name: np.repeat(frame[name].to_numpy(), n) for name in frame.columns}
 
 
+def score_parts(
+    estimator: Any, frames: Sequence[pd.DataFrame], interface: Interface, *, scorer=None
+) -> list[Scores]:
+    """Score several frames of the same columns in one call into the estimator; each frame
+    gets its own rows' scores back, in order. ``scorer`` is :func:`score_unchecked` by
+    default: each part's caller checks its own rows (``finite_check``), so a refusal names
+    rows as that part counts them.
+
+    One call instead of several: a forest pays a fixed cost per call of about a millisecond
+    per ten trees, whatever the number of rows (bench/whatif_browser.py's what-if profile).
+    A row's answer does not depend on the rows scored with it.
+    """
+    scorer = scorer or score_unchecked
+    sizes = [len(f) for f in frames]
+    scores = scorer(estimator, pd.concat(frames, ignore_index=True), interface)
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(scores.rows(start, start + size))
+        start += size
+    return parts
+
+
+@dataclass
+class SweepRows:
+    """The rows a sweep asks the model about: each input's values, in turn, in one frame."""
+
+    frame: pd.DataFrame
+    grids: list[tuple[str, list[Any]]]
+
+
+def sweep_rows(
+    interface: Interface,
+    row: pd.DataFrame,
+    *,
+    features: list[str] | None = None,
+    points: int = 25,
+    values: Mapping[str, Sequence[Any]] | None = None,
+) -> SweepRows | None:
+    """The rows of :func:`sweep` (None when no input has values to sweep)."""
+    names = features or interface.names
+    given = values or {}
+    grids = []
+    for name in names:
+        if name in given:
+            values_of = list(given[name])
+        else:
+            values_of = sweep_values(interface.by_name[name], points)
+        if values_of:
+            grids.append((name, values_of))
+    if not grids:
+        return None
+    total = sum(len(values) for _, values in grids)
+    columns = _repeat(row.iloc[:1], total)
+    start = 0
+    for name, values in grids:
+        column = columns[name]
+        if column.dtype.kind in "iub" and any(isinstance(v, float) for v in values):
+            column = columns[name] = column.astype("float64")
+        elif column.dtype.kind == "O" or interface.by_name[name].type == "category":
+            column = columns[name] = column.astype(object)
+        column[start : start + len(values)] = values
+        start += len(values)
+    return SweepRows(frame=pd.DataFrame(columns, columns=row.columns), grids=grids)
+
+
+def sweep_curves(
+    interface: Interface, row: pd.DataFrame, rows: SweepRows | None, scores: Scores | None
+) -> list[dict[str, Any]]:
+    """The curves of :func:`sweep` from the scores of its rows (checked here)."""
+    if rows is None or scores is None:
+        return []
+    finite_check(scores)
+    curves, start = [], 0
+    for name, values in rows.grids:
+        stop = start + len(values)
+        curves.append(
+            {
+                "feature": name,
+                "type": interface.by_name[name].type,
+                "values": [_native(v) for v in values],
+                "current": _native(row[name].iloc[0]),
+                "predictions": _slice(scores, start, stop),
+            }
+        )
+        start = stop
+    return curves
+
+
 def sweep(
     estimator: Any,
     interface: Interface,
@@ -213,45 +314,10 @@ def sweep(
     ``values`` gives the points to try for some inputs instead (a comparison sweeps every
     model over the same x values, so their curves overlay).
     """
-    names = features or interface.names
-    given = values or {}
-    grids = []
-    for name in names:
-        if name in given:
-            values_of = list(given[name])
-        else:
-            values_of = sweep_values(interface.by_name[name], points)
-        if values_of:
-            grids.append((name, values_of))
-    if not grids:
+    rows = sweep_rows(interface, row, features=features, points=points, values=values)
+    if rows is None:
         return []
-    total = sum(len(values) for _, values in grids)
-    columns = _repeat(row.iloc[:1], total)
-    start = 0
-    for name, values in grids:
-        column = columns[name]
-        if column.dtype.kind in "iub" and any(isinstance(v, float) for v in values):
-            column = columns[name] = column.astype("float64")
-        elif column.dtype.kind == "O" or interface.by_name[name].type == "category":
-            column = columns[name] = column.astype(object)
-        column[start : start + len(values)] = values
-        start += len(values)
-    frame = pd.DataFrame(columns, columns=row.columns)
-    scores = score(estimator, frame, interface)
-    curves, start = [], 0
-    for name, values in grids:
-        stop = start + len(values)
-        curves.append(
-            {
-                "feature": name,
-                "type": interface.by_name[name].type,
-                "values": [_native(v) for v in values],
-                "current": _native(row[name].iloc[0]),
-                "predictions": _slice(scores, start, stop),
-            }
-        )
-        start = stop
-    return curves
+    return sweep_curves(interface, row, rows, score_unchecked(estimator, rows.frame, interface))
 
 
 def _slice(scores: Scores, start: int, stop: int) -> list[Any]:
@@ -264,6 +330,58 @@ def _slice(scores: Scores, start: int, stop: int) -> list[Any]:
         {n: round(float(p), 6) for n, p in zip(names, row, strict=True)}
         for row in scores.probabilities[start:stop].tolist()
     ]
+
+
+@dataclass
+class GridRows:
+    """The rows a two-input grid asks the model about: ``y`` outer, ``x`` inner."""
+
+    x: str
+    y: str
+    xs: list[Any]
+    ys: list[Any]
+    frame: pd.DataFrame
+
+
+def grid_rows(
+    interface: Interface, row: pd.DataFrame, *, x: str, y: str, points: int = 20
+) -> GridRows:
+    """The rows of :func:`grid`."""
+    xs = sweep_values(interface.by_name[x], points)
+    ys = sweep_values(interface.by_name[y], points)
+    n = len(xs) * len(ys)
+    columns = _repeat(row.iloc[:1], n)
+    for name, values in (
+        (x, np.tile(np.array(xs, dtype=object), len(ys))),
+        (y, np.repeat(np.array(ys, dtype=object), len(xs))),
+    ):
+        kind = interface.by_name[name].type
+        dtype = {"number": "float64", "integer": "int64", "boolean": "bool"}.get(kind, object)
+        columns[name] = values.astype(dtype)
+    return GridRows(x=x, y=y, xs=xs, ys=ys, frame=pd.DataFrame(columns, columns=row.columns))
+
+
+def grid_result(
+    interface: Interface, rows: GridRows, scores: Scores, *, target_class: Any
+) -> dict[str, Any]:
+    """The grid of :func:`grid` from the scores of its rows (checked here); a classifier's
+    ``target_class`` must be given."""
+    finite_check(scores)
+    if scores.task == "regression":
+        z = scores.values
+        label = interface.output.get("target")
+    else:
+        index = [str(c) for c in scores.classes].index(str(target_class))
+        z = scores.probabilities[:, index]
+        label = f"P({target_class})"
+    return {
+        "x": rows.x,
+        "y": rows.y,
+        "x_values": [_native(v) for v in rows.xs],
+        "y_values": [_native(v) for v in rows.ys],
+        "z": np.asarray(z, dtype="float64").reshape(len(rows.ys), len(rows.xs)).round(6).tolist(),
+        "z_label": label,
+    }
 
 
 def grid(
@@ -281,33 +399,8 @@ def grid(
     For a classifier ``z`` is the probability of ``target_class`` (by default the class the row
     itself is given); for a regressor it is the predicted value.
     """
-    xs = sweep_values(interface.by_name[x], points)
-    ys = sweep_values(interface.by_name[y], points)
-    n = len(xs) * len(ys)
-    columns = _repeat(row.iloc[:1], n)
-    for name, values in (
-        (x, np.tile(np.array(xs, dtype=object), len(ys))),
-        (y, np.repeat(np.array(ys, dtype=object), len(xs))),
-    ):
-        kind = interface.by_name[name].type
-        dtype = {"number": "float64", "integer": "int64", "boolean": "bool"}.get(kind, object)
-        columns[name] = values.astype(dtype)
-    frame = pd.DataFrame(columns, columns=row.columns)
-    scores = score(estimator, frame, interface)
-    if scores.task == "regression":
-        z = scores.values
-        label = interface.output.get("target")
-    else:
-        if target_class is None:
-            target_class = score(estimator, row.iloc[:1], interface).labels[0]
-        index = [str(c) for c in scores.classes].index(str(target_class))
-        z = scores.probabilities[:, index]
-        label = f"P({target_class})"
-    return {
-        "x": x,
-        "y": y,
-        "x_values": [_native(v) for v in xs],
-        "y_values": [_native(v) for v in ys],
-        "z": np.asarray(z, dtype="float64").reshape(len(ys), len(xs)).round(6).tolist(),
-        "z_label": label,
-    }
+    rows = grid_rows(interface, row, x=x, y=y, points=points)
+    scores = score_unchecked(estimator, rows.frame, interface)
+    if scores.task != "regression" and target_class is None:
+        target_class = score(estimator, row.iloc[:1], interface).labels[0]
+    return grid_result(interface, rows, scores, target_class=target_class)

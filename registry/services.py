@@ -12,8 +12,9 @@ import io
 import math
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,23 @@ from django.utils import timezone
 from registry.artifacts import artifact_store, estimator_cache, estimator_from_bytes
 from registry.coalescing import score_coalesced
 from registry.evaluation import evaluate
-from registry.inference import grid, score, sweep
+from registry.explanations import (
+    Background,
+    Explanation,
+    explanation_from,
+    explanation_rows,
+    score_batch,
+)
+from registry.inference import (
+    Scores,
+    finite_check,
+    grid_result,
+    grid_rows,
+    score,
+    score_parts,
+    sweep_curves,
+    sweep_rows,
+)
 from registry.interface import (
     Interface,
     Validated,
@@ -54,7 +71,7 @@ from registry.models import (
     Tag,
     Usage,
 )
-from registry.selectors import version_estimator, version_interface
+from registry.selectors import version_background, version_estimator, version_interface
 
 
 class PayloadTooLarge(ValidationError):
@@ -421,13 +438,15 @@ def prediction_run(
     source: str,
     store: bool = True,
     name: str = "",
+    scorer: Callable[[Any, Validated, Interface], Scores] = score_coalesced,
 ) -> Answer:
     """Validate rows against the version's interface, predict, and store the call.
 
     Raises ``InvalidInput`` naming each bad row and field, or ``PayloadTooLarge``; nothing is
     stored for a refused call, only counted (``refused.<source>``, for monitoring). With
     ``store=False`` (a what-if redraw) the answer is only counted in the usage table, and a
-    refusal not at all.
+    refusal not at all. ``scorer`` answers the validated rows (by default in one batch with
+    any concurrent calls to the same model; a what-if asks other rows in the same call).
     """
     started = time.perf_counter()
     try:
@@ -437,7 +456,7 @@ def prediction_run(
         validated = interface.validate(rows)
         estimator = version_estimator(version)
         # Calls arriving while the model answers another are answered with it, in one batch.
-        predictions = score_coalesced(estimator, validated, interface).records()
+        predictions = scorer(estimator, validated, interface).records()
     except ValidationError:
         if store:  # a what-if redraw is exploration, not a call the model serves
             usage_count(version=version, kind=f"refused.{source}")
@@ -470,14 +489,22 @@ def prediction_run(
 
 @dataclass
 class WhatIf:
-    """One row's answer and how it moves as each input moves."""
+    """One row's answer, how it moves as each input moves, and (when asked) why."""
 
     answer: Answer
     curves: list[dict[str, Any]]
     grid: dict[str, Any] | None = None
+    explanation: Explanation | None = None
 
 
 MAX_SWEEP_POINTS = 100
+
+
+def _background_or_none(version: ModelVersion) -> Background | None:
+    try:
+        return version_background(version)
+    except ValidationError:  # no reference rows, or a labels-only model: nothing to explain
+        return None
 
 
 def whatif_run(
@@ -490,13 +517,18 @@ def whatif_run(
     points: int = 25,
     pair: tuple[str, str] | None = None,
     pair_class: str | None = None,
+    explain: bool = False,
+    explain_class: str | None = None,
     store: bool = False,
     name: str = "",
 ) -> WhatIf:
     """Answer one row, then sweep each input (or ``features``) over ``points`` values.
 
     ``pair`` adds a two-input grid, of ``pair_class``'s probability for a classifier (by
-    default the class the row is given). The sweep is one batch through the model. Not stored
+    default the class the row is given). ``explain`` adds the answer's explanation, of
+    ``explain_class``'s probability for a classifier (by default the class given), or None
+    where the version cannot be explained (no reference rows, labels only). The answer, the
+    sweep, the grid and the explanation's rows are one batch through the model. Not stored
     unless ``store`` (a saved or submitted scenario); a redraw is only counted.
     """
     interface = version_interface(version)
@@ -508,26 +540,60 @@ def whatif_run(
         raise ValidationError({"features": ["Choose two different inputs for the grid."]})
     if not 2 <= points <= MAX_SWEEP_POINTS:
         raise ValidationError({"points": [f"Choose between 2 and {MAX_SWEEP_POINTS} points."]})
+    background = _background_or_none(version) if explain else None
+    asked: dict[str, Any] = {}
+    parts: dict[str, Scores] = {}
+
+    def together(estimator: Any, validated: Validated, interface: Interface) -> Scores:
+        """The answer's row, the sweep's, the grid's and the explanation's in one call."""
+        frame = validated.frame
+        asked["sweep"] = sweep_rows(
+            interface, frame, features=list(features or []) or None, points=points
+        )
+        if pair is not None:
+            asked["grid"] = grid_rows(
+                interface, frame, x=pair[0], y=pair[1], points=min(points, 30)
+            )
+        if background is not None:
+            asked["explain"] = explanation_rows(
+                interface=interface, row=frame, background=background, target_class=explain_class
+            )
+        names = ["answer", *(k for k, v in asked.items() if v is not None)]
+        frames = [frame, *(asked[k].frame for k in names[1:])]
+        scored = score_parts(estimator, frames, interface, scorer=partial(score_batch, check=False))
+        parts.update(zip(names, scored, strict=True))
+        finite_check(parts["answer"])  # each other part is checked where it is read
+        return parts["answer"]
+
     answer = prediction_run(
-        version=version, rows=[row], user=user, source=source, store=store, name=name
+        version=version,
+        rows=[row],
+        user=user,
+        source=source,
+        store=store,
+        name=name,
+        scorer=together,
     )
-    estimator = version_estimator(version)
-    curves = sweep(
-        estimator, interface, answer.frame, features=list(features or []) or None, points=points
-    )
+    curves = sweep_curves(interface, answer.frame, asked["sweep"], parts.get("sweep"))
     two_way = None
     if pair is not None:
         target = pair_class if pair_class is not None else answer.predictions[0].get("label")
-        two_way = grid(
-            estimator,
-            interface,
-            answer.frame,
-            x=pair[0],
-            y=pair[1],
-            points=min(points, 30),
-            target_class=target,
-        )
-    return WhatIf(answer=answer, curves=curves, grid=two_way)
+        two_way = grid_result(interface, asked["grid"], parts["grid"], target_class=target)
+    explanation = None
+    if background is not None:
+        try:
+            explanation = explanation_from(
+                interface=interface,
+                row=answer.frame,
+                background=background,
+                rows=asked["explain"],
+                answer=parts["answer"],
+                scores=parts["explain"],
+                target_class=explain_class,
+            )
+        except ValidationError:  # labels only: the answer stands without its explanation
+            explanation = None
+    return WhatIf(answer=answer, curves=curves, grid=two_way, explanation=explanation)
 
 
 def prediction_create(

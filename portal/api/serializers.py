@@ -574,7 +574,10 @@ class ExplainRequestSerializer(VersionChoiceSerializer):
             required=False,
             allow_blank=True,
             max_length=200,
-            help_text="The class whose probability is explained (default: the predicted one).",
+            help_text=(
+                "The class whose probability is explained (default: a binary classifier's "
+                "positive class, else the predicted one)."
+            ),
         )
         return fields
 

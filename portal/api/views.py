@@ -349,7 +349,8 @@ class ExplainView(VersionedView):
             "columns is still one), Shapley values against a fixed sample of the version's "
             "reference rows: `baseline` (their average answer) + the sum of `effect` equals "
             "`answer` to within 1e-6. For a classifier the answer is the probability of "
-            f"`class` (default: the predicted class). {CHOOSING}"
+            "`class` (by default a binary classifier's positive class, else the predicted class: "
+            f"the class the pages follow). {CHOOSING}"
         ),
         parameters=VERSION_QUERY,
         request=s.ExplainRequestSerializer,

@@ -2,8 +2,9 @@
 diff of one model.
 
 The set of models lives in the URL only (repeated ``m=name@version``), so every link and form
-that changes it is a plain GET, and a comparison's address reproduces it with its inputs. An
-htmx redraw renders the template's ``result`` partial, as on the what-if page.
+that changes it is a plain GET, and a comparison's address reproduces it with its inputs. As
+inputs change, the page's script (static/js/whatif.js, the what-if page's) asks this view for
+JSON (``format=json``) and redraws in place, as on the what-if page.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 import charts
@@ -25,6 +28,8 @@ from portal import charting
 from portal.api.throttles import ModelCallThrottle
 from portal.pages.access import model_or_404, role_required, throttled
 from portal.pages.forms import InterfaceForm, form_data, query_values
+from portal.pages.live import columns_of, live_json, wants_json
+from portal.pages.timing import Phases
 from registry import roles, selectors
 from registry.compare import (
     MAX_MODELS,
@@ -130,7 +135,8 @@ def compare(request: HttpRequest) -> HttpResponse:
             messages.info(request, "A new comparison: the models chosen before do another task.")
             base = []
         return redirect(_compare_url([*base, *(s for s in added if s not in base)]))
-    if not request.htmx:
+    redraw = wants_json(request)
+    if not redraw:
         request.session[SESSION_KEY] = specs[:MAX_MODELS]
     versions, problems, status = _resolve(specs)
     plan = None
@@ -139,9 +145,20 @@ def compare(request: HttpRequest) -> HttpResponse:
             plan = comparison_plan(versions=versions, names=specs)
         except ValidationError as exc:
             problems, status = exc.messages, 400
-    if plan is not None and request.htmx:
+    if plan is not None and redraw:
         # A redraw: only the answers; the set, the picker and the reference data stay.
-        return render(request, "portal/compare.html#result", _comparison(request, plan, specs))
+        phases = Phases()
+        ctx = _comparison(request, plan, specs, phases=phases)
+        with phases("render"):
+            response = live_json(
+                request,
+                answered=ctx["result"] is not None,
+                answer=render_to_string("portal/compare.html#answer", ctx, request=request),
+                fields=ctx["fields"],
+                figures=ctx["figures"],
+            )
+        patch_vary_headers(response, ["Accept"])
+        return phases.send(response)
     ctx: dict[str, Any] = {
         "specs": specs,
         "members": [
@@ -166,20 +183,30 @@ def compare(request: HttpRequest) -> HttpResponse:
         return render(request, "portal/compare.html", ctx, status=status)
     ctx.update(_comparison(request, plan, specs))
     ctx["reference"] = _reference(plan, specs)
-    return render(request, "portal/compare.html", ctx)
+    response = render(request, "portal/compare.html", ctx)
+    patch_vary_headers(response, ["Accept"])  # one URL, HTML or JSON
+    return response
 
 
-def _comparison(request: HttpRequest, plan: ComparisonPlan, specs: list[str]) -> dict[str, Any]:
+def _comparison(
+    request: HttpRequest, plan: ComparisonPlan, specs: list[str], phases: Phases | None = None
+) -> dict[str, Any]:
     """The form over the union of inputs and, when the inputs are valid, the answers."""
+    phases = phases or Phases()
     interface = plan.interface
     values = {**interface.defaults(), **query_values(interface, request.GET)}
     form = InterfaceForm(interface, data=form_data(values))
     form.is_valid()  # every field is optional text; each version validates its own inputs
     result = None
     try:
-        result = comparison_whatif(
-            plan=plan, row=form.row(), user=request.user, source=Source.PAGE, points=SWEEP_POINTS
-        )
+        with phases("model"):
+            result = comparison_whatif(
+                plan=plan,
+                row=form.row(),
+                user=request.user,
+                source=Source.PAGE,
+                points=SWEEP_POINTS,
+            )
     except InvalidInput as exc:
         form.add_interface_errors(exc)
     except ValidationError as exc:  # a model could not answer these inputs
@@ -200,13 +227,19 @@ def _comparison(request: HttpRequest, plan: ComparisonPlan, specs: list[str]) ->
             for f in interface.fields
         ],
         "reset_url": _compare_url(specs),
+        "columns": columns_of(request.GET),
+        "figures": {"answer": None, "sensitivity": None},
     }
     if result is not None:
-        ctx.update(_answer_figures(plan, result))
+        with phases("figures"):
+            ctx.update(_answer_figures(plan, result, columns=ctx["columns"]))
     return ctx
 
 
-def _answer_figures(plan: ComparisonPlan, result: ComparisonWhatIf) -> dict[str, Any]:
+def _answer_figures(
+    plan: ComparisonPlan, result: ComparisonWhatIf, *, columns: int
+) -> dict[str, Any]:
+    """The answers, and the figures keyed as the page's containers are (the answer first)."""
     first = result.answers[0].predictions[0]
     focus = charting.focus_of(plan.members[0].version, first)
     shown = _display_names(plan)
@@ -239,7 +272,7 @@ def _answer_figures(plan: ComparisonPlan, result: ComparisonWhatIf) -> dict[str,
             ],
         )
         sensitivity = charts.compare.sensitivity_by_model(
-            series, y_label=f"P({focus})", y_range=[0, 1], labels=labels
+            series, y_label=f"P({focus})", y_range=[0, 1], labels=labels, columns=columns
         )
     else:
         answer_figure = charts.compare.model_values(
@@ -248,12 +281,15 @@ def _answer_figures(plan: ComparisonPlan, result: ComparisonWhatIf) -> dict[str,
             target=target,
             unit=output.get("unit"),
         )
-        sensitivity = charts.compare.sensitivity_by_model(series, y_label=target, labels=labels)
+        # The first model's reference targets set the value axis, as on its what-if page.
+        y_range = charting.value_range(plan.members[0].version, list(series.values()))
+        sensitivity = charts.compare.sensitivity_by_model(
+            series, y_label=target, y_range=y_range, labels=labels, columns=columns
+        )
     return {
         "answers": answers,
         "focus": focus,
-        "answer_figure": answer_figure,
-        "sensitivity_figure": sensitivity,
+        "figures": {"answer": answer_figure, "sensitivity": sensitivity},
         "unit": output.get("unit"),
     }
 

@@ -14,8 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.middleware.gzip import GZipMiddleware
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -31,6 +30,8 @@ from portal.api.throttles import ModelCallThrottle
 from portal.pages import actionability
 from portal.pages.access import model_or_404, role_required, throttled, version_or_404
 from portal.pages.forms import InterfaceForm, form_data, query_values
+from portal.pages.live import columns_of, live_json, wants_json
+from portal.pages.timing import Phases
 from portal.sharing import share_token, shared_prediction
 from registry import roles, selectors
 from registry.interface import InvalidInput
@@ -165,22 +166,6 @@ def _reference_row(version, index: str | None) -> dict[str, Any]:
     return {i["name"]: row.get(i["name"]) for i in names}
 
 
-def _wants_json(request: HttpRequest) -> bool:
-    """The page's script asks for the answer and the figures' data, not a page."""
-    if request.GET.get("format") == "json":
-        return True
-    accept = request.headers.get("Accept", "")
-    return accept.startswith("application/json")
-
-
-def _columns(params) -> int:
-    """Columns of small multiples the page has room for (its script measures; 3 otherwise)."""
-    try:
-        return min(3, max(1, int(params.get("columns", 3))))
-    except ValueError:
-        return 3
-
-
 @role_required(roles.ANALYST)
 @throttled(ModelCallThrottle)  # every redraw runs the model
 @require_http_methods(["GET", "POST"])
@@ -188,6 +173,7 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     """The what-if page; its script asks the same view for JSON (``format=json``) on each
     change: the answer, each input's note, and each figure's new data, keyed as the page's
     figures are, so a figure added here is redrawn by the page without new plumbing."""
+    phases = Phases()
     model = model_or_404(name)
     version = version_or_404(model, request.GET if request.method == "GET" else request.POST)
     interface = selectors.version_interface(version)
@@ -201,34 +187,42 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     form.is_valid()  # every field is optional text; the interface validates below
     x, y = params.get("x") or "", params.get("y") or ""
     pair = (x, y) if x in interface.by_name and y in interface.by_name and x != y else None
+    # One class for the page: the curves, the heatmap and the explanation all follow it (a
+    # multiclass model's predicted class when none is picked: known once answered).
     focus = charting.class_followed(version, params.get("focus"))
     show_all = params.get("all") == "1"
     first, rest = charting.sensitivity_panels(version, first=FIRST_PANELS)
     saving = request.method == "POST"
     result = None
     try:
-        result = whatif_run(
-            version=version,
-            row=form.row(),
-            user=request.user,
-            source=Source.PAGE,
-            # Sweep only the inputs whose panels are shown.
-            features=None if show_all or not rest else first,
-            points=SWEEP_POINTS,
-            pair=pair,
-            pair_class=focus,
-            store=saving,
-            name=params.get("scenario_name", "").strip() or "Saved scenario",
-        )
+        # The answer, its sweep, grid and explanation: one call into the model.
+        with phases("model"):
+            result = whatif_run(
+                version=version,
+                row=form.row(),
+                user=request.user,
+                source=Source.PAGE,
+                # Sweep only the inputs whose panels are shown.
+                features=None if show_all or not rest else first,
+                points=SWEEP_POINTS,
+                pair=pair,
+                pair_class=focus,
+                explain=not saving,
+                explain_class=focus,
+                store=saving,
+                name=params.get("scenario_name", "").strip() or "Saved scenario",
+            )
     except InvalidInput as exc:
         form.add_interface_errors(exc)
     except ValidationError as exc:  # the model itself could not answer these inputs
         form.add_error(None, " ".join(exc.messages))
+    if result is not None and focus is None:
+        focus = charting.focus_of(version, result.answer.predictions[0])
     if saving and result is not None:
         messages.success(request, "Scenario saved. This page is its permanent link.")
         return redirect("prediction_detail", id=result.answer.prediction.id)
 
-    columns = _columns(params)
+    columns = columns_of(params)
     ctx: dict[str, Any] = {
         "show_all": show_all,
         "hidden_panels": len(rest),
@@ -254,7 +248,13 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     if result is not None:
         ctx.update(
             _whatif_answer(
-                version, result, pair, focus=focus, columns=columns, panels=(first, rest)
+                version,
+                result,
+                pair,
+                focus=focus,
+                columns=columns,
+                panels=(first, rest),
+                phases=phases,
             )
         )
         warnings = {w["field"]: w["message"] for w in result.answer.warnings}
@@ -267,36 +267,27 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     # "What would it take?" asks for another answer than this one by default.
     answered = str((ctx.get("prediction") or {}).get("label"))
     ctx["cf_target"] = next((c for c in ctx["classes"] if c != answered), None)
-    response = (
-        _whatif_json(request, ctx)
-        if _wants_json(request)
-        else render(request, "portal/whatif.html", ctx)
-    )
+    with phases("render"):
+        response = (
+            _whatif_json(request, ctx)
+            if wants_json(request)
+            else render(request, "portal/whatif.html", ctx)
+        )
     patch_vary_headers(response, ["Accept"])  # one URL, HTML or JSON
-    return response
+    return phases.send(response)
 
 
 def _whatif_json(request: HttpRequest, ctx: dict[str, Any]) -> HttpResponse:
     """What the page's script redraws: the answer (rendered by the page's own partial), each
     input's warning and error, the save form's values, and the figures."""
-    body = {
-        "answered": ctx["result"] is not None,
-        "answer": render_to_string("portal/whatif.html#answer", ctx, request=request),
-        "fields": {
-            item["spec"].name: {
-                "warning": item["warning"],
-                "error": " ".join(item["field"].errors),
-            }
-            for item in ctx["fields"]
-        },
-        "save": ctx.get("save_values", []),
-        "figures": ctx["figures"],
-    }
-    response = JsonResponse(body, json_dumps_params={"separators": (",", ":")})
-    response["Cache-Control"] = "private, no-store"
-    # Figures' numbers compress well (a 30-input model's redraw: ~50 kB -> ~10 kB). Only this
-    # JSON is compressed: it carries no secret for a compression side channel to reveal.
-    return GZipMiddleware(lambda _: response).process_response(request, response)
+    return live_json(
+        request,
+        answered=ctx["result"] is not None,
+        answer=render_to_string("portal/whatif.html#answer", ctx, request=request),
+        fields=ctx["fields"],
+        save=ctx.get("save_values", []),
+        figures=ctx["figures"],
+    )
 
 
 def _reference_choices(version) -> list[dict[str, Any]]:
@@ -310,7 +301,9 @@ def _reference_choices(version) -> list[dict[str, Any]]:
     ]
 
 
-def _whatif_answer(version, result, pair, *, focus, columns, panels) -> dict[str, Any]:
+def _whatif_answer(
+    version, result, pair, *, focus, columns, panels, phases: Phases
+) -> dict[str, Any]:
     """The answer and the figures, keyed as the page's figure containers are (the answer
     first: the page's script draws them in this order)."""
     prediction = result.answer.predictions[0]
@@ -318,30 +311,32 @@ def _whatif_answer(version, result, pair, *, focus, columns, panels) -> dict[str
     row = result.answer.rows[0]
     first, rest = panels
     swept = {c["feature"] for c in result.curves}
-    figures = {
-        "answer": charting.answer_figure(version, result.answer.predictions),
-        "sensitivity": charting.sensitivity_figure(
-            version, result.curves, focus=focus, columns=columns, panels=first
-        ),
-        # Drawn only when asked for: 30 small multiples cost a phone a long scroll and
-        # every redraw more time; the inputs that move the answer most come first.
-        "sensitivity_rest": charting.sensitivity_figure(
-            version, result.curves, focus=focus, columns=columns, panels=rest
+    with phases("figures"):
+        figures = {
+            "answer": charting.answer_figure(version, result.answer.predictions),
+            "sensitivity": charting.sensitivity_figure(
+                version, result.curves, focus=focus, columns=columns, panels=first
+            ),
+            # Drawn only when asked for: 30 small multiples cost a phone a long scroll and
+            # every redraw more time; the inputs that move the answer most come first.
+            "sensitivity_rest": charting.sensitivity_figure(
+                version, result.curves, focus=focus, columns=columns, panels=rest
+            )
+            if rest and swept.issuperset(rest)
+            else None,
+            "heatmap": charting.heatmap_figure(
+                version, result.grid, current=(row[pair[0]], row[pair[1]])
+            )
+            if result.grid is not None
+            else None,
+        }
+    # Why this answer: redrawn with it, beside it (none for a labels-only model, or a version
+    # without reference rows).
+    explanation = result.explanation
+    with phases("figures"):
+        figures["why"] = (
+            charting.explanation_figure(version, explanation) if explanation is not None else None
         )
-        if rest and swept.issuperset(rest)
-        else None,
-        "heatmap": charting.heatmap_figure(
-            version, result.grid, current=(row[pair[0]], row[pair[1]])
-        )
-        if result.grid is not None
-        else None,
-    }
-    # Why this answer: redrawn with it, beside it (no explanation for a labels-only model, or
-    # a version without reference rows).
-    explanation = selectors.answer_explanation(version=version, row=row)
-    figures["why"] = (
-        charting.explanation_figure(version, explanation) if explanation is not None else None
-    )
     return {
         "explanation": explanation,
         "prediction": prediction,

@@ -2,9 +2,9 @@
 // and a slider that move together. Only the box has a name, so the form (and the shareable
 // URL) carries one value per input.
 //
-// On the what-if page ([data-whatif]) every change is sent at once, as JSON from the same
-// view (format=json): at most one request is in flight, and while it is, only the newest
-// inputs wait. The answer is painted first, then each figure is updated in place
+// On a live page (the what-if and the compare page: [data-whatif] holding a form[data-live])
+// every change is sent at once, as JSON from the same view (format=json): at most one request
+// is in flight, and while it is, only the newest inputs wait. The answer is painted first, then each figure is updated in place
 // (PortalPlots.update). Until the answer on screen is the answer to the inputs on screen, it is
 // marked stale; inputs that cannot be answered say why, next to themselves, at once.
 (function () {
@@ -39,10 +39,10 @@
     });
   });
 
-  // ---------------------------------------------------------------- the what-if page
+  // ---------------------------------------------------------------- the live pages
   const page = document.querySelector("[data-whatif]");
-  const form = document.getElementById("whatif-form");
-  if (!page || !form || !form.hasAttribute("data-live")) return;
+  const form = page && page.querySelector("form[data-live]");
+  if (!form) return;
 
   const answerBox = page.querySelector("[data-answer-box]");
   const answerBar = page.querySelector("[data-answer-bar]");
@@ -208,25 +208,25 @@
       }));
     }
     page.dataset.columns = String(columns());
-    // The answer first, painted before the other figures are touched; then the rest.
+    // The answer first, painted before the other figures are touched; then the rest, all at
+    // once: an animated update waits for frames, in which the next figure can be drawn.
     const keys = Object.keys(body.figures);
-    let chain = Promise.resolve();
-    keys.forEach(function (key, i) {
+    function redraw(key) {
       const figureEl = page.querySelector('figure[data-figure="' + key + '"]');
-      if (!figureEl || !window.PortalPlots) return;
-      chain = chain.then(function () {
-        const figure = body.figures[key];
-        if (!figure) return window.PortalPlots.clear(figureEl);
-        return window.PortalPlots.update(figureEl, figure);
-      });
-      if (i === 0) chain = chain.then(nextFrame);
+      if (!figureEl || !window.PortalPlots) return Promise.resolve();
+      const figure = body.figures[key];
+      if (!figure) return window.PortalPlots.clear(figureEl);
+      return window.PortalPlots.update(figureEl, figure);
+    }
+    if (!keys.length) return Promise.resolve();
+    return Promise.resolve(redraw(keys[0])).then(nextFrame).then(function () {
+      return Promise.all(keys.slice(1).map(redraw));
     });
-    return chain;
   }
 
   // Every control of the form, including the selects beside the figures that belong to it
-  // (form="whatif-form"). A slider is left out: it passes its value on to its box, whose
-  // own input event follows.
+  // (form="whatif-form" on the what-if page). A slider is left out: it passes its value on
+  // to its box, whose own input event follows.
   document.addEventListener("input", function (event) {
     if (event.target.form === form && event.target.type !== "range") changed();
   });

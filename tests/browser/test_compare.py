@@ -25,6 +25,7 @@ from tests.browser.test_whatif_journey import (
     url_value,
     wait_drawn,
     wait_redraw,
+    wait_settled,
     wait_url_value,
 )
 from tests.registry.test_compare import clinic_logistic  # noqa: F401
@@ -154,3 +155,38 @@ def test_three_versions_redraw_together_and_a_new_champion_shows_in_the_catalog(
     history = page.locator("h2:has-text('History') + .card")
     expect(history).to_contain_text("mia")
     expect(history).to_contain_text("champion from v1 to v2")
+
+
+def test_on_a_phone_compare_is_one_column_and_redraws_in_place(
+    open_page, make_browser_user, demo_models, snap
+):
+    """At 390 px the inputs, the answers and the panels stack in one column (before: three
+    columns of panels, titles overlapping, the answer cut); a category picked in a select
+    redraws every model's answer and curves without a page load, as on the what-if page."""
+    make_browser_user("ana")
+    page = open_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    log_in(page, "ana")
+    page.goto("/compare/?m=diabetes@1&m=diabetes@2&sex=female")
+    drawn = wait_settled(page)
+    mark_no_reload(page)
+    snap(page, "phone")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # One column: the answers come below the inputs, each as wide as the screen allows.
+    form, result = (
+        page.locator(selector).bounding_box() for selector in ("#compare-form", "#result")
+    )
+    assert result["y"] >= form["y"] + form["height"]
+    assert result["x"] == pytest.approx(form["x"], abs=1)
+    sensitivity = page.locator("figure[data-figure=sensitivity] .plot-canvas")
+    assert sensitivity.evaluate("(c) => c.layout.xaxis.domain") == [0, 1]
+    assert sensitivity.evaluate("(c) => c.layout.xaxis2.domain") == [0, 1]
+    answers = page.locator("#result [data-answer]").all_inner_texts()
+
+    page.select_option("#in-sex", "male")
+    wait_url_value(page, "sex", "male")
+    after = wait_settled(page)
+    assert after != drawn
+    assert page.locator("#result [data-answer]").all_inner_texts() != answers
+    expect(page.locator("#result .stale-note")).to_be_hidden()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_no_reload(page)

@@ -44,6 +44,18 @@ def curves_title(page: Any) -> str:
     return page.locator(SENSITIVITY).evaluate("(c) => c.layout.yaxis.title.text")
 
 
+def why_title(page: Any) -> str:
+    """The waterfall's title as drawn: which answer it explains."""
+    return page.locator("figure[data-figure=why] .gtitle").text_content()
+
+
+def one_class_on_screen(page: Any, wanted: str) -> None:
+    """The curves, the waterfall and the sentence beside it all speak of ``wanted``."""
+    assert curves_title(page) == f"P({wanted})"
+    assert why_title(page) == f"Why: probability of {wanted}"
+    expect(page.locator("[data-explanation-summary]")).to_contain_text(f"{wanted} (")
+
+
 def test_a_value_between_slider_steps_is_answered_at_once(page, analyst):
     before = open_whatif(page, "diabetes")
     answer = page.inner_text(ANSWER_TEXT)
@@ -77,7 +89,9 @@ def test_inputs_that_cannot_be_answered_say_why_and_the_answer_is_marked(page, a
 def test_the_curves_keep_their_class_when_the_answer_crosses_the_boundary(page, analyst):
     open_whatif(page, "breast-cancer", "?worst_radius=10")
     expect(page.locator(ANSWER_TEXT)).to_contain_text("benign")
-    assert curves_title(page) == "P(malignant)"  # the positive class by default
+    # The positive class by default, for the curves and the explanation alike (before, the
+    # waterfall explained the answer's class while the curves followed the other).
+    one_class_on_screen(page, "malignant")
     curves = figure_data(page, "figure[data-figure=sensitivity]")
 
     page.fill("#in-worst_radius", "30")
@@ -90,11 +104,31 @@ def test_the_curves_keep_their_class_when_the_answer_crosses_the_boundary(page, 
     page.select_option("#focus", "benign")
     wait_url_value(page, "focus", "benign")
     wait_settled(page)
-    assert curves_title(page) == "P(benign)"
+    one_class_on_screen(page, "benign")
     page.fill("#in-worst_radius", "10")
     expect(page.locator(ANSWER_TEXT)).to_contain_text("benign")
     wait_settled(page)
-    assert curves_title(page) == "P(benign)"
+    one_class_on_screen(page, "benign")
+    assert_no_reload(page)
+
+
+def test_a_category_change_redraws_the_graphs(page, analyst):
+    open_whatif(page, "diabetes", "?sex=female")
+    answer = page.inner_text(ANSWER_TEXT)
+    curves = figure_data(page, "figure[data-figure=sensitivity]")
+    why = figure_data(page, "figure[data-figure=why]")
+    band = "(c) => c.layout.shapes.filter((s) => s.type === 'rect').map((s) => s.x0)"
+    before = page.locator(SENSITIVITY).evaluate(band)
+    page.select_option("#in-sex", "male")
+    wait_url_value(page, "sex", "male")
+    wait_settled(page)
+    expect(page.locator(STALE)).to_be_hidden()
+    assert page.inner_text(ANSWER_TEXT) != answer
+    assert figure_data(page, "figure[data-figure=sensitivity]") != curves
+    assert figure_data(page, "figure[data-figure=why]") != why
+    # The band behind the sex panel's bars moved to the other bar.
+    after = page.locator(SENSITIVITY).evaluate(band)
+    assert len(after) == 1 and after != before
     assert_no_reload(page)
 
 

@@ -82,10 +82,24 @@ def test_sensitivity_draws_one_panel_per_input_with_the_current_value():
     assert [t["type"] for t in fig["data"]] == ["scatter", "bar", "bar"]
     titles = [a["text"] for a in fig["layout"]["annotations"]]
     assert titles == ["<b>bmi</b>", "<b>sex</b>", "<b>smoker</b>"]
-    assert fig["layout"]["shapes"][0]["x0"] == 25.0  # the current bmi
-    # The current category's bar is outlined differently from the others.
-    outline = fig["data"][1]["marker"]["line"]["color"]
-    assert outline[0] != outline[1]
+    current_bmi, current_sex, _ = fig["layout"]["shapes"]
+    assert current_bmi["x0"] == 25.0
+    # The current category has a band behind its bar, in its panel, spanning its slot only.
+    assert (current_sex["xref"], current_sex["type"]) == ("x2", "rect")
+    sex = fig["data"][1]
+    at = sex["x"].index(str(CURVES[1]["current"]))
+    assert current_sex["x0"] < at < current_sex["x1"] and current_sex["x1"] - current_sex["x0"] <= 1
+    assert fig["layout"]["xaxis2"]["type"] == "category"
+    # The bars' own style does not depend on the current value (the page moves shapes only).
+    other = valid(
+        charts.sensitivity(
+            {"answer": [{**c, "current": c["values"][-1]} for c in CURVES]},
+            y_label="P(yes)",
+            y_range=[0, 1],
+        )
+    )
+    assert [t.get("marker") for t in other["data"]] == [t.get("marker") for t in fig["data"]]
+    assert other["layout"]["shapes"] != fig["layout"]["shapes"]
 
 
 def test_sensitivity_overlays_several_models_in_the_same_panels():

@@ -1,5 +1,6 @@
 """The compare page: the set of models in the URL, one form over the union of their inputs,
-answers and overlaid sensitivity curves redrawn by htmx, and the reference-data section."""
+answers and overlaid sensitivity curves redrawn from the view's JSON (as the what-if page's
+are), and the reference-data section."""
 
 from __future__ import annotations
 
@@ -151,19 +152,29 @@ def test_the_url_reproduces_the_set_and_the_inputs(as_analyst, three):
     assert figures(other)[0] != figures(first)[0]
 
 
-def test_an_htmx_redraw_renders_only_the_answers(as_analyst, three):
-    response = as_analyst.get(
-        "/compare/", {**THREE, **ROW, "age": "75"}, headers={"HX-Request": "true"}
-    )
-    html = response.content.decode()
+def redraw(client, params) -> dict:
+    """What the page's script asks for as an input changes."""
+    response = client.get("/compare/", {**params, "format": "json", "columns": "1"})
     assert response.status_code == 200
-    assert "<html" not in html and 'id="compare-form"' not in html
-    assert "On the reference data" not in html
-    assert len(figures(response)) == 2
-    # Out of band, next to its field: only clinic-lite was trained on patients up to 60.
-    assert re.search(
-        r'id="warn-age" hx-swap-oob="true">clinic-lite@1: 75 is outside the training range', html
+    assert response["Content-Type"] == "application/json"
+    return response.json()
+
+
+def test_a_redraw_answers_as_json_with_the_figures_and_each_input_s_notes(as_analyst, three):
+    body = redraw(as_analyst, {**THREE, **ROW, "age": "75"})
+    assert body["answered"] is True
+    assert "<html" not in body["answer"] and "On the reference data" not in body["answer"]
+    assert body["answer"].count("data-answer=") == 3
+    assert set(body["figures"]) == {"answer", "sensitivity"}
+    # The page's width: one column of panels on a phone.
+    assert body["figures"]["sensitivity"]["layout"]["xaxis"]["domain"] == [0, 1]
+    # Next to its field: only clinic-lite was trained on patients up to 60.
+    assert body["fields"]["age"]["warning"].startswith(
+        "clinic-lite@1: 75 is outside the training range"
     )
+    # The same inputs as a page draw the same figures.
+    page = as_analyst.get("/compare/", {**THREE, **ROW, "age": "75", "columns": "1"})
+    assert figures(page)[:2] == [body["figures"]["answer"], body["figures"]["sensitivity"]]
 
 
 def test_a_bad_input_is_shown_next_to_its_field_naming_the_model(as_analyst, three):
@@ -175,12 +186,10 @@ def test_a_bad_input_is_shown_next_to_its_field_naming_the_model(as_analyst, thr
     assert "clinic@1, clinic@2: Select a valid choice. &#x27;west&#x27; is not one of" in html
     # No answers; the reference section below does not depend on the form.
     assert "Metrics on these rows" in html and "Each model&#x27;s answer" not in html
-    redraw = as_analyst.get("/compare/", params, headers={"HX-Request": "true"})
-    assert figures(redraw) == []
-    assert re.search(
-        r'id="err-region" role="alert" hx-swap-oob="true">clinic@1, clinic@2: ',
-        redraw.content.decode(),
-    )
+    body = redraw(as_analyst, params)
+    assert body["answered"] is False
+    assert body["figures"] == {"answer": None, "sensitivity": None}
+    assert body["fields"]["region"]["error"].startswith("clinic@1, clinic@2: ")
 
 
 # ------------------------------------------------------------------ on the reference data
@@ -297,11 +306,9 @@ def test_a_model_of_another_task_starts_a_new_comparison(as_analyst, three, diab
 
 def test_a_value_a_model_cannot_take_is_said_naming_the_model(as_analyst, three):
     params = {**THREE, **ROW, "bmi": "1e308"}
-    redraw = as_analyst.get("/compare/", params, headers={"HX-Request": "true"})
-    assert redraw.status_code == 200
+    body = redraw(as_analyst, params)
     assert re.search(
-        r'class="notice error" role="alert">clinic@1: [^<]*could not answer',
-        redraw.content.decode(),
+        r'class="notice error" role="alert">clinic@1: [^<]*could not answer', body["answer"]
     )
-    assert figures(redraw) == []
+    assert body["answered"] is False and body["figures"]["answer"] is None
     assert not Prediction.objects.exists()

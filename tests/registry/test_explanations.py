@@ -14,6 +14,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from registry.explanations import (
     Explanation,
+    answer_text,
+    effect_text,
     explain,
     explanation_background,
     explanation_summary,
@@ -70,12 +72,14 @@ def test_effects_add_up_to_the_answer_for_categorical_pipelines(
         result = explain(
             estimator=model, interface=interface, row=row, background=background, exact=exact
         )
-        label = model.predict(row)[0]
-        proba = model.predict_proba(row)[0][list(model.classes_).index(label)]
+        # A binary classifier explains its positive class (the second) whatever the answer,
+        # as the pages' curves follow it.
+        positive = 1
+        assert result.target_class == str(model.classes_[positive])
+        proba = model.predict_proba(row)[0][positive]
         assert result.answer == pytest.approx(proba, abs=1e-9)
         assert result.baseline == pytest.approx(
-            model.predict_proba(background.frame)[:, list(model.classes_).index(label)].mean(),
-            abs=1e-9,
+            model.predict_proba(background.frame)[:, positive].mean(), abs=1e-9
         )
         # One effect per raw input: the one-hot encoded sex and region are one entry each.
         assert [c["input"] for c in result.contributions] == interface.names
@@ -261,3 +265,49 @@ def test_an_answer_below_the_average_is_explained_by_what_pulled_it_down():
         "Progression 117.3 (average 152), mainly because BMI is 24.2 kg/m² (−46); "
         "HDL 45 pushed it up (+11.3)."
     )
+
+
+def test_the_summary_says_a_push_spread_over_many_inputs_is_spread():
+    """Two inputs worth +2 points each beside twenty others worth +8 together do not carry
+    the answer "mainly" (the breast-cancer answer a reviewer read)."""
+    names = ["concave_points", "texture"] + [f"m{i}" for i in range(20)]
+    interface = Interface(
+        {
+            "inputs": [{"name": n, "type": "number"} for n in names],
+            "output": {"task": "classification", "classes": ["benign", "malignant"]},
+        }
+    )
+    effects = [0.021, 0.02] + [0.0041] * 20
+    explanation = Explanation(
+        task="classification",
+        explained="probability of malignant",
+        target_class="malignant",
+        answer=0.37 + sum(effects),
+        baseline=0.37,
+        baseline_rows=48,
+        method="sampled",
+        prediction={},
+        contributions=[
+            {"input": n, "label": n, "value": 1.5, "effect": e}
+            for n, e in zip(names, effects, strict=True)
+        ],
+    )
+    summary = explanation_summary(explanation=explanation, interface=interface)
+    assert "mainly" not in summary
+    assert summary == (
+        "malignant (49%), spread over many inputs: concave_points 1.5 (+2 points), texture "
+        "1.5 (+2 points) and 20 other inputs (+8 points together)."
+    )
+    # The same two pushes carrying most of the movement are "mainly" the reason.
+    explanation.contributions[2:] = [{**c, "effect": 0.0005} for c in explanation.contributions[2:]]
+    assert ", mainly because concave_points is 1.5 (+2 points)" in explanation_summary(
+        explanation=explanation, interface=interface
+    )
+
+
+def test_the_sentence_and_the_headline_round_answers_alike():
+    assert answer_text(161.37, False) == "161.4"
+    assert answer_text(1204.5, False, "kg") == "1,204 kg"
+    assert answer_text(0.973, True) == "97%"
+    assert effect_text(0.0041 * 20, True) == "+8 points"
+    assert effect_text(-0.004, True) == "−0.4 points"

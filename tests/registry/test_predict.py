@@ -203,3 +203,55 @@ def test_stored_inputs_are_the_typed_values(clinic_version):
         version=clinic_version, rows=[{k: str(v) for k, v in ROW.items()}], user=None, source="api"
     )
     assert answer.prediction.inputs == [ROW]
+
+
+@pytest.mark.parametrize("model", ["clinic", "iris", "diabetes"])
+def test_a_whatif_in_one_model_call_answers_as_the_separate_calls_do(
+    model, clinic_version, iris_version, diabetes_version
+):
+    """The what-if asks the model once for its answer, sweep, grid and explanation rows; each
+    must be exactly what the call of its own gives (the path the page took before)."""
+    from registry.services import whatif_run
+
+    version, row, pair = {
+        "clinic": (clinic_version, ROW, ("bmi", "sex")),
+        "iris": (
+            iris_version,
+            {"sepal_length": 5.1, "sepal_width": 3.0, "petal_length": 4.2, "petal_width": 1.3},
+            ("petal_length", "petal_width"),
+        ),
+        "diabetes": (diabetes_version, {"age": 50, "bmi": 30, "bp": 90}, ("bmi", "age")),
+    }[model]
+    interface = selectors.version_interface(version)
+    estimator = selectors.version_estimator(version)
+    result = whatif_run(
+        version=version, row=row, user=None, source="page", points=9, pair=pair, explain=True
+    )
+    alone = prediction_run(version=version, rows=[row], user=None, source="page", store=False)
+    assert result.answer.predictions == alone.predictions
+    frame = interface.validate([row]).frame
+    assert result.curves == sweep(estimator, interface, frame, points=9)
+    label = alone.predictions[0].get("label")
+    assert result.grid == grid(
+        estimator, interface, frame, x=pair[0], y=pair[1], points=9, target_class=label
+    )
+    assert result.explanation == selectors.explanation_build(version=version, row=row)
+    assert result.explanation.summary
+
+
+def test_a_whatif_explains_the_class_asked_for(clinic_version):
+    from registry.services import whatif_run
+
+    for wanted in ("yes", "no"):
+        result = whatif_run(
+            version=clinic_version,
+            row=ROW,
+            user=None,
+            source="page",
+            explain=True,
+            explain_class=wanted,
+        )
+        assert result.explanation.target_class == wanted
+        assert result.explanation == selectors.explanation_build(
+            version=clinic_version, row=ROW, target_class=wanted
+        )
