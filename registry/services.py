@@ -13,7 +13,7 @@ import math
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ from django.utils import timezone
 from registry.artifacts import artifact_store, estimator_cache, estimator_from_bytes
 from registry.coalescing import score_coalesced
 from registry.evaluation import evaluate
+from registry.explanations import Explanation
 from registry.inference import grid, score, sweep
 from registry.interface import (
     Interface,
@@ -53,7 +54,7 @@ from registry.models import (
     Tag,
     Usage,
 )
-from registry.selectors import version_estimator, version_interface
+from registry.selectors import prediction_explanation, version_estimator, version_interface
 
 
 class PayloadTooLarge(ValidationError):
@@ -455,6 +456,7 @@ class WhatIf:
 
 
 MAX_SWEEP_POINTS = 100
+MAX_GRID_POINTS = 30  # per side of a two-input grid
 
 
 def whatif_run(
@@ -501,7 +503,7 @@ def whatif_run(
             answer.frame,
             x=pair[0],
             y=pair[1],
-            points=min(points, 30),
+            points=min(points, MAX_GRID_POINTS),
             target_class=target,
         )
     return WhatIf(answer=answer, curves=curves, grid=two_way)
@@ -589,6 +591,19 @@ def prediction_feedback_set(*, prediction: Prediction, actual: Any) -> Predictio
     prediction.feedback_at = timezone.now()
     prediction.save(update_fields=["feedback", "feedback_at"])
     return prediction
+
+
+def prediction_explanation_keep(*, prediction: Prediction) -> Explanation | None:
+    """The explanation of a stored answer (see ``selectors.prediction_explanation``),
+    computed once and kept with it: its page and its embed, which anyone holding a share link
+    may open as often as they like, read it back instead of running the model again."""
+    if prediction.explanation is not None:
+        return Explanation(**prediction.explanation) if prediction.explanation else None
+    explanation = prediction_explanation(prediction=prediction)
+    kept = asdict(explanation) if explanation is not None else {}
+    Prediction.objects.filter(pk=prediction.pk).update(explanation=kept)
+    prediction.explanation = kept
+    return explanation
 
 
 def prediction_share_reset(*, prediction: Prediction) -> Prediction:

@@ -22,7 +22,7 @@ import charts
 import charts.compare
 from charts import Figure
 from portal import charting
-from portal.api.throttles import ModelCallThrottle
+from portal.api.throttles import ModelCallThrottle, RowBudget
 from portal.pages.access import model_or_404, role_required, throttled
 from portal.pages.forms import InterfaceForm, form_data, query_values
 from registry import roles, selectors
@@ -176,10 +176,18 @@ def _comparison(request: HttpRequest, plan: ComparisonPlan, specs: list[str]) ->
     form = InterfaceForm(interface, data=form_data(values))
     form.is_valid()  # every field is optional text; each version validates its own inputs
     result = None
+    # Each model answers the row and sweeps each of its inputs (the reference section is
+    # cached per set of versions).
+    swept = sum(1 + len(m.interface.names) * SWEEP_POINTS for m in plan.members)
     try:
-        result = comparison_whatif(
-            plan=plan, row=form.row(), user=request.user, source=Source.PAGE, points=SWEEP_POINTS
-        )
+        with RowBudget(request.user, scored=swept):
+            result = comparison_whatif(
+                plan=plan,
+                row=form.row(),
+                user=request.user,
+                source=Source.PAGE,
+                points=SWEEP_POINTS,
+            )
     except InvalidInput as exc:
         form.add_interface_errors(exc)
     except ValidationError as exc:  # a model could not answer these inputs
