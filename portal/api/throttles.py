@@ -160,15 +160,14 @@ class RowBudget:
     """Charge a call's cost to its caller before the model runs, in rows, on two budgets:
 
     - rows scored per window (``DEFAULT_THROTTLE_RATES["model_rows"]``): the model's work, so
-      a 60,000-row compare or a search that tries 20,000 rows is not one call like a one-row
-      predict (``ModelCallThrottle`` still counts calls);
+      a 60,000-row compare or a counterfactual search is not one call like a one-row predict
+      (``ModelCallThrottle`` still counts calls);
     - rows stored per UTC day (``PORTAL["DAILY_STORED_ROWS"]``): what a caller may add to the
       database in a day, whatever the rate.
 
-    Used as ``with RowBudget(user, scored=n, stored=m) as budget: …``: over either budget the
+    Used as ``with RowBudget(user, scored=n, stored=m): …``: over either budget the
     call is refused (:class:`OverBudget`, :class:`QuotaExceeded`) and charged nothing; a call
-    that fails inside the block gets its charge back (nothing was stored). ``scored_more``
-    adds what a call turned out to cost beyond its estimate (a counterfactual search).
+    that fails inside the block gets its charge back (nothing was stored).
     """
 
     def __init__(self, user, *, scored: int, stored: int = 0):
@@ -237,12 +236,6 @@ class RowBudget:
     def __exit__(self, kind, exc, tb) -> None:
         if exc is not None:
             self.refund()
-
-    def scored_more(self, n: int) -> None:
-        """Charge ``n`` rows scored beyond the estimate (kept even if the block fails)."""
-        if self.rate is not None and n > 0:
-            _, duration = ModelCallThrottle.parse_rate(None, self.rate)
-            rate_count(f"budget:rows:{self.user_key}", int(time.time() // duration), duration, n)
 
 
 def rows_sent(rows: object) -> int:

@@ -104,6 +104,12 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
 _PLAIN_PREDICT_KEYS = frozenset({"inputs", "chart"})
 
 
+# A counterfactual search scores batches until it has enough or its time is up (0.5 s): an
+# impossible one tries 60,000-330,000 rows of a cheap model. It is charged what its time
+# buys a predict or a compare (about 40,000 rows a second, bench/cost_of_limits.py).
+SEARCH_COST = round(counterfactuals.BUDGET_SECONDS * 40_000)
+
+
 def _predict_request(data: Any) -> dict[str, Any]:
     """A predict body checked as :class:`PredictRequestSerializer` checks it.
 
@@ -397,9 +403,7 @@ class CounterfactualsView(VersionedView):
     def post(self, request: Request, name: str) -> Response:
         data = _valid(s.CounterfactualsRequestSerializer, request.data)
         version = self.version_of(name, data)
-        # A search scores batches until it finds enough or its time is up: one batch charged
-        # before, the rows it really tried after (an impossible one tries the most).
-        with RowBudget(request.user, scored=counterfactuals.BATCH_ROWS) as budget:
+        with RowBudget(request.user, scored=SEARCH_COST):
             search = counterfactual_search(
                 version=version,
                 row=data["inputs"],
@@ -408,7 +412,6 @@ class CounterfactualsView(VersionedView):
                 max_changes=data["max_changes"],
                 count=data["count"],
             )
-        budget.scored_more(search.rows_scored - counterfactuals.BATCH_ROWS)
         context = {"request": request, "version": version}
         return Response(s.CounterfactualsResponseSerializer(search, context=context).data)
 

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from portal.api.views import SEARCH_COST
 from registry.models import Prediction
 from tests.api.conftest import ROW, error_of
 from tests.api.test_oip import INFER, tensors_of
@@ -58,7 +59,10 @@ def test_a_comparison_costs_its_rows_times_its_models(clinic_version, analyst, r
     assert predict(analyst, 5).status_code == 200
 
 
-def test_a_counterfactual_search_is_charged_the_rows_it_tried(clinic_version, analyst, rates):
+def test_a_counterfactual_search_is_charged_what_its_time_would_score(
+    clinic_version, analyst, rates
+):
+    # An impossible search tries rows until its time is up, tens of thousands of them.
     impossible = {
         "inputs": {**ROW, "bmi": 18, "s5": 3.5, "bp": 70},
         "target": "yes",
@@ -66,17 +70,14 @@ def test_a_counterfactual_search_is_charged_the_rows_it_tried(clinic_version, an
         "max_changes": 3,
         "count": 10,
     }
-    rates(model_rows="1000000/day")  # one window (a day) before and after the search
-    body = analyst.post(SEARCH, impossible, format="json").json()
-    assert body["counterfactuals"] == []
-    tried = int(re.search(r"\((\d+) rows tried", body["message"]).group(1))
-    assert tried > 2000  # far more than a predict: the search went on until its time was up
-    # Whatever the search tried is in the budget now: five rows are left of this one.
-    rates(model_rows=f"{tried + 5}/day")
+    rates(model_rows=f"{2 * SEARCH_COST + 5}/hour")
+    for _ in range(2):
+        body = analyst.post(SEARCH, impossible, format="json").json()
+        assert body["counterfactuals"] == [] and "rows tried" in body["message"]
+    error = error_of(analyst.post(SEARCH, impossible, format="json"), 429, "throttled")
+    assert f"would score {SEARCH_COST:,} more ({2 * SEARCH_COST:,} so far)" in error["message"]
     assert predict(analyst, 5).status_code == 200
-    error = error_of(predict(analyst, 1), 429, "throttled")
-    assert f"({tried + 5:,} so far)" in error["message"]
-    error_of(analyst.post(SEARCH, impossible, format="json"), 429, "throttled")
+    error_of(predict(analyst, 1), 429, "throttled")
 
 
 def test_a_daily_quota_of_stored_rows_says_its_limit_and_when_it_resets(
