@@ -296,6 +296,9 @@ PORTAL = {
     "LOGIN_SLOWDOWN_MAX_SECONDS": env_int("PORTAL_LOGIN_SLOWDOWN_MAX_SECONDS", 60),
     "LOGIN_FAILURES_PER_ADDRESS": env_int("PORTAL_LOGIN_FAILURES_PER_ADDRESS", 30),
     "LOGIN_LOCKOUT_SECONDS": env_int("PORTAL_LOGIN_LOCKOUT_SECONDS", 900),
+    # Rows one user may store (predict, /v2/ infer, saved compares and scenarios) per UTC
+    # day; 0: no quota. About 0.8 kB a row: the default is under 1 GB a user a day.
+    "DAILY_STORED_ROWS": env_int("PORTAL_DAILY_STORED_ROWS", 1_000_000),
 }
 
 LOGGING = {
@@ -323,6 +326,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "model_calls": os.environ.get("PORTAL_API_RATE", "6000/min"),
         "batch_uploads": os.environ.get("PORTAL_BATCH_RATE", "60/hour"),
+        # Rows the model scores for one user (a compare: rows x models; an explanation or a
+        # counterfactual search: the rows it tries), API, /v2/ and pages alike.
+        "model_rows": os.environ.get("PORTAL_ROW_RATE", "300000/min"),
+        # Views of /embed/… per address (anyone with a share link may open one).
+        "embeds": os.environ.get("PORTAL_EMBED_RATE", "120/min"),
     },
     "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
 }

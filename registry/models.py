@@ -153,6 +153,10 @@ class Prediction(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     # Part of what a share link signs: a new key revokes every link given out before.
     share_key = models.CharField(max_length=32, blank=True, default="")
+    # A one-row answer's explanation, computed the first time its page or embed shows it and
+    # read back after: an embed is open to anyone with the link, as often as they like. Null:
+    # not computed yet; {}: none to give (several rows, a labels-only model).
+    explanation = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -13,7 +13,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
 
@@ -71,7 +71,12 @@ from registry.models import (
     Tag,
     Usage,
 )
-from registry.selectors import version_background, version_estimator, version_interface
+from registry.selectors import (
+    prediction_explanation,
+    version_background,
+    version_estimator,
+    version_interface,
+)
 
 
 class PayloadTooLarge(ValidationError):
@@ -498,6 +503,7 @@ class WhatIf:
 
 
 MAX_SWEEP_POINTS = 100
+MAX_GRID_POINTS = 30  # per side of a two-input grid
 
 
 def _background_or_none(version: ModelVersion) -> Background | None:
@@ -552,7 +558,7 @@ def whatif_run(
         )
         if pair is not None:
             asked["grid"] = grid_rows(
-                interface, frame, x=pair[0], y=pair[1], points=min(points, 30)
+                interface, frame, x=pair[0], y=pair[1], points=min(points, MAX_GRID_POINTS)
             )
         if background is not None:
             asked["explain"] = explanation_rows(
@@ -678,6 +684,19 @@ def prediction_feedback_set(*, prediction: Prediction, actual: Any) -> Predictio
     prediction.feedback_at = timezone.now()
     prediction.save(update_fields=["feedback", "feedback_at"])
     return prediction
+
+
+def prediction_explanation_keep(*, prediction: Prediction) -> Explanation | None:
+    """The explanation of a stored answer (see ``selectors.prediction_explanation``),
+    computed once and kept with it: its page and its embed, which anyone holding a share link
+    may open as often as they like, read it back instead of running the model again."""
+    if prediction.explanation is not None:
+        return Explanation(**prediction.explanation) if prediction.explanation else None
+    explanation = prediction_explanation(prediction=prediction)
+    kept = asdict(explanation) if explanation is not None else {}
+    Prediction.objects.filter(pk=prediction.pk).update(explanation=kept)
+    prediction.explanation = kept
+    return explanation
 
 
 def prediction_share_reset(*, prediction: Prediction) -> Prediction:

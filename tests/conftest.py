@@ -129,6 +129,20 @@ def _fresh_shared_cache(request):
 
 
 @pytest.fixture
+def rates(settings):
+    """``rates(model_rows="25/hour")``: change some throttle rates, keeping the others."""
+
+    def change(**scopes: str) -> None:
+        throttles = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {**throttles, **scopes},
+        }
+
+    return change
+
+
+@pytest.fixture
 def make_user(db):
     def make(username: str = "ana", role: str | None = "analyst", **extra) -> User:
         user = User.objects.create_user(username=username, password="pw-for-tests", **extra)

@@ -31,6 +31,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from portal.api.throttles import QuotaExceeded
 from registry.database import database_unavailable
 from registry.interface import InvalidInput
 from registry.services import PayloadTooLarge
@@ -47,6 +48,7 @@ CODES = (
     "payload_too_large",
     "unsupported_media_type",
     "throttled",
+    "quota_exceeded",
     "server_error",
     "busy",
     "unavailable",
@@ -70,6 +72,7 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
     (exceptions.MethodNotAllowed, "method_not_allowed"),
     (exceptions.NotAcceptable, "not_acceptable"),
     (exceptions.UnsupportedMediaType, "unsupported_media_type"),
+    (QuotaExceeded, "quota_exceeded"),
     (exceptions.Throttled, "throttled"),
     (RequestTooLarge, "payload_too_large"),
     (exceptions.ParseError, "invalid_input"),

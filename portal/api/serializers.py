@@ -216,6 +216,10 @@ class CompareRequestSerializer(RowsInputSerializer):
             f'{MIN_MODELS} to {MAX_MODELS} models, each "name", "name@version" or "name@alias".'
         ),
     )
+    save = serializers.BooleanField(
+        default=False,
+        help_text="Store each model's answer (one prediction per model); by default none is.",
+    )
 
 
 @extend_schema_serializer(examples=openapi.FEEDBACK_EXAMPLES)
@@ -682,12 +686,16 @@ class CounterfactualsResponseSerializer(serializers.Serializer):
 class ComparisonResultSerializer(serializers.Serializer):
     model = serializers.CharField(source="version.model.name")
     version = serializers.IntegerField(source="version.number")
-    id = serializers.UUIDField(source="prediction.id")
+    id = serializers.UUIDField(
+        source="prediction.id", allow_null=True, help_text="The stored answer (`save` only)."
+    )
     url = serializers.SerializerMethodField()
     predictions = AnswersField()
     warnings = WarningsField()
 
-    def get_url(self, answer) -> str:
+    def get_url(self, answer) -> str | None:
+        if answer.prediction is None:
+            return None
         return absolute(self.context["request"], "prediction_detail", id=answer.prediction.id)
 
 

@@ -23,7 +23,8 @@ from portal.api import serializers as s
 from portal.api.exceptions import RequestTooLarge, unavailable
 from portal.api.parsers import MultiPartParser
 from portal.api.permissions import IsAnalyst, IsManager, IsViewer, ManagerWrites
-from portal.api.throttles import ModelCallThrottle
+from portal.api.throttles import ModelCallThrottle, RowBudget, rows_sent
+from registry import counterfactuals, explanations
 from registry.compare import comparison_plan, comparison_predict
 from registry.database import database_unavailable
 from registry.mlflow_import import mlflow_model_read, mlflow_model_register, zip_reader
@@ -61,7 +62,10 @@ _ERROR_TEXT = {
     404: "No such model, version, alias or prediction.",
     413: "Too many rows, or a body or file over the size limit.",
     415: "Unsupported media type.",
-    429: "Throttled: too many calls; retry after the Retry-After seconds.",
+    429: (
+        "Throttled (too many calls or rows scored), or quota_exceeded (the daily quota of "
+        "stored rows): retry after the Retry-After seconds."
+    ),
     503: "Not healthy.",
 }
 
@@ -99,6 +103,12 @@ def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
 
 
 _PLAIN_PREDICT_KEYS = frozenset({"inputs", "chart"})
+
+
+# A counterfactual search scores batches until it has enough or its time is up (0.5 s): an
+# impossible one tries 60,000-330,000 rows of a cheap model. It is charged what its time
+# buys a predict or a compare (about 40,000 rows a second, bench/cost_of_limits.py).
+SEARCH_COST = round(counterfactuals.BUDGET_SECONDS * 40_000)
 
 
 def _predict_request(data: Any) -> dict[str, Any]:
@@ -296,12 +306,12 @@ class PredictView(VersionedView):
     )
     def post(self, request: Request, name: str) -> Response:
         data = _predict_request(request.data)
-        answer = prediction_run(
-            version=self.version_of(name, data, find=served_version_find),
-            rows=data["rows"],
-            user=request.user,
-            source=Source.API,
-        )
+        version = self.version_of(name, data, find=served_version_find)
+        rows = rows_sent(data["rows"])
+        with RowBudget(request.user, scored=rows, stored=rows):
+            answer = prediction_run(
+                version=version, rows=data["rows"], user=request.user, source=Source.API
+            )
         return Response(s.predict_answer(request, answer, chart=data["chart"]))
 
 
@@ -324,14 +334,17 @@ class WhatIfView(VersionedView):
     )
     def post(self, request: Request, name: str) -> Response:
         data = _valid(s.WhatIfRequestSerializer, request.data)
-        whatif = whatif_run(
-            version=self.version_of(name, data),
-            row=data["inputs"],
-            user=request.user,
-            source=Source.API,
-            features=data.get("features"),
-            points=data["points"],
-        )
+        version = self.version_of(name, data)
+        swept = len(data.get("features") or version_interface(version).names)
+        with RowBudget(request.user, scored=1 + swept * data["points"]):
+            whatif = whatif_run(
+                version=version,
+                row=data["inputs"],
+                user=request.user,
+                source=Source.API,
+                features=data.get("features"),
+                points=data["points"],
+            )
         context = {"request": request, "chart": data["chart"]}
         return Response(s.WhatIfResponseSerializer(whatif, context=context).data)
 
@@ -359,9 +372,12 @@ class ExplainView(VersionedView):
     def post(self, request: Request, name: str) -> Response:
         data = _valid(s.ExplainRequestSerializer, request.data)
         version = self.version_of(name, data)
-        explanation = explanation_build(
-            version=version, row=data["inputs"], target_class=data.get("class")
-        )
+        # At most this many rows scored (besides the cached background's answers).
+        cost = 1 + explanations.MAX_ROWS + explanations.BACKGROUND_ROWS
+        with RowBudget(request.user, scored=cost):
+            explanation = explanation_build(
+                version=version, row=data["inputs"], target_class=data.get("class")
+            )
         context = {"request": request, "chart": data["chart"], "version": version}
         return Response(s.ExplainResponseSerializer(explanation, context=context).data)
 
@@ -389,14 +405,15 @@ class CounterfactualsView(VersionedView):
     def post(self, request: Request, name: str) -> Response:
         data = _valid(s.CounterfactualsRequestSerializer, request.data)
         version = self.version_of(name, data)
-        search = counterfactual_search(
-            version=version,
-            row=data["inputs"],
-            target=data["target"],
-            fixed=data["fixed"],
-            max_changes=data["max_changes"],
-            count=data["count"],
-        )
+        with RowBudget(request.user, scored=SEARCH_COST):
+            search = counterfactual_search(
+                version=version,
+                row=data["inputs"],
+                target=data["target"],
+                fixed=data["fixed"],
+                max_changes=data["max_changes"],
+                count=data["count"],
+            )
         context = {"request": request, "version": version}
         return Response(s.CounterfactualsResponseSerializer(search, context=context).data)
 
@@ -414,8 +431,9 @@ class CompareView(APIView):
             '"name@alias". The models must be of one task, share at least one input, and give '
             "each shared input one type; otherwise the reason comes back as `invalid_input` on "
             "`models`. A row may hold any input of any of the models: each model takes the "
-            "inputs it knows and checks them itself (a field no model takes is unknown). One "
-            f"prediction is stored per model, all or none. {ROWS_FORMS}"
+            "inputs it knows and checks them itself (a field no model takes is unknown). "
+            "Nothing is stored unless `save` is true: then one prediction per model, all or "
+            f"none, whose `id` and `url` come back (null otherwise). {ROWS_FORMS}"
         ),
         request=s.CompareRequestSerializer,
         responses={200: s.CompareResponseSerializer, **errors(*MODEL_CALL_ERRORS)},
@@ -427,9 +445,16 @@ class CompareView(APIView):
             raise ValidationError({"models": ["One chart compares models of one task."]})
         # Two names may mean one version (an alias and its number): each name is answered.
         plan = comparison_plan(versions=versions, labels=data["models"], repeats=True)
-        answers = comparison_predict(
-            plan=plan, rows=data["rows"], user=request.user, source=Source.API
-        )
+        # Every model answers every row; only a saved comparison is stored (one per model).
+        rows = rows_sent(data["rows"]) * len(versions)
+        with RowBudget(request.user, scored=rows, stored=rows if data["save"] else 0):
+            answers = comparison_predict(
+                plan=plan,
+                rows=data["rows"],
+                user=request.user,
+                source=Source.API,
+                store=data["save"],
+            )
         context = {"request": request, "chart": data["chart"], "models": data["models"]}
         return Response(s.CompareResponseSerializer(answers, context=context).data)
 

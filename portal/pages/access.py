@@ -10,6 +10,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
+from portal.api.throttles import OverBudget
 from registry import selectors
 from registry.roles import has_role
 
@@ -33,7 +34,8 @@ def role_required(role: str) -> Callable:
 
 def throttled(throttle_class: type, methods: tuple[str, ...] = ("GET", "POST")) -> Callable:
     """Count the view's requests (``methods``) against the API's throttle of the same kind:
-    one budget per user for pages and API alike. Over it: 429 with Retry-After."""
+    one budget per user for pages and API alike. Over it, or over a budget the view charges
+    itself (``RowBudget``): 429 with Retry-After."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -42,16 +44,20 @@ def throttled(throttle_class: type, methods: tuple[str, ...] = ("GET", "POST")) 
                 throttle = throttle_class()
                 if not throttle.allow_request(request, None):
                     return too_many_requests(request, throttle.wait())
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except OverBudget as exc:
+                return too_many_requests(request, exc.wait, str(exc.detail))
 
         return wrapped
 
     return decorator
 
 
-def too_many_requests(request, wait: float) -> HttpResponse:
+def too_many_requests(request, wait: float, message: str = "") -> HttpResponse:
     seconds = max(1, math.ceil(wait))
-    response = render(request, "429.html", {"seconds": seconds}, status=429)
+    ctx = {"seconds": seconds, "message": message}
+    response = render(request, "429.html", ctx, status=429)
     response["Retry-After"] = str(seconds)
     return response
 

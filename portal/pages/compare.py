@@ -25,7 +25,7 @@ import charts
 import charts.compare
 from charts import Figure
 from portal import charting
-from portal.api.throttles import ModelCallThrottle
+from portal.api.throttles import ModelCallThrottle, RowBudget
 from portal.pages.access import model_or_404, role_required, throttled
 from portal.pages.forms import InterfaceForm, form_data, query_values
 from portal.pages.live import columns_of, live_json, wants_json
@@ -198,8 +198,11 @@ def _comparison(
     form = InterfaceForm(interface, data=form_data(values))
     form.is_valid()  # every field is optional text; each version validates its own inputs
     result = None
+    # Each model answers the row and sweeps each of its inputs (the reference section is
+    # cached per set of versions).
+    swept = sum(1 + len(m.interface.names) * SWEEP_POINTS for m in plan.members)
     try:
-        with phases("model"):
+        with RowBudget(request.user, scored=swept), phases("model"):
             result = comparison_whatif(
                 plan=plan,
                 row=form.row(),

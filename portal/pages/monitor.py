@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,15 +11,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from portal import charting
-from portal.pages.access import model_or_404, version_or_404
-from registry import selectors
+from portal.pages.access import model_or_404, role_required, version_or_404
+from registry import roles, selectors
 from registry.models import Source
 from registry.monitoring import DEFAULT_DAYS, DEFAULT_SOURCES, monitoring_report, period_parse
 
 PERIODS = [(1, "Last 24 hours"), (7, "Last 7 days"), (30, "Last 30 days"), (90, "Last 90 days")]
 
 
-@login_required
+@role_required(roles.VIEWER)  # as the API's monitoring: traffic and inputs are data
 @require_GET
 def monitor(request: HttpRequest, name: str) -> HttpResponse:
     model = model_or_404(name)

@@ -21,12 +21,12 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csp import csp_override
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
 import charts
 from portal import charting
-from portal.api.throttles import ModelCallThrottle
+from portal.api.throttles import EmbedThrottle, ModelCallThrottle, RowBudget
 from portal.pages import actionability
 from portal.pages.access import model_or_404, role_required, throttled, version_or_404
 from portal.pages.forms import InterfaceForm, form_data, query_values
@@ -37,7 +37,13 @@ from registry import roles, selectors
 from registry.interface import InvalidInput
 from registry.models import Source, Task
 from registry.monitoring import monitoring_statuses
-from registry.services import prediction_feedback_set, prediction_share_reset, whatif_run
+from registry.services import (
+    MAX_GRID_POINTS,
+    prediction_explanation_keep,
+    prediction_feedback_set,
+    prediction_share_reset,
+    whatif_run,
+)
 
 SWEEP_POINTS = 25
 USE_DAYS = 14  # the window of "use" on the dashboard and the model tiles
@@ -194,16 +200,22 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     first, rest = charting.sensitivity_panels(version, first=FIRST_PANELS)
     saving = request.method == "POST"
     result = None
+    # Sweep only the inputs whose panels are shown.
+    features = None if show_all or not rest else first
+    swept = len(features or interface.names) * SWEEP_POINTS + (
+        min(SWEEP_POINTS, MAX_GRID_POINTS) ** 2 if pair else 0
+    )
     try:
-        # The answer, its sweep, grid and explanation: one call into the model.
-        with phases("model"):
+        # The answer, its sweep, grid and explanation: one call into the model. The budget
+        # counts the answer and the sweep: the explanation's rows ride in the same call, and a
+        # slider moved for a minute stays well inside it.
+        with RowBudget(request.user, scored=1 + swept, stored=1 if saving else 0), phases("model"):
             result = whatif_run(
                 version=version,
                 row=form.row(),
                 user=request.user,
                 source=Source.PAGE,
-                # Sweep only the inputs whose panels are shown.
-                features=None if show_all or not rest else first,
+                features=features,
                 points=SWEEP_POINTS,
                 pair=pair,
                 pair_class=focus,
@@ -433,7 +445,7 @@ def prediction_detail(request: HttpRequest, id) -> HttpResponse:
 
 
 def _explanation_ctx(prediction) -> dict[str, Any]:
-    explanation = selectors.prediction_explanation(prediction=prediction)
+    explanation = prediction_explanation_keep(prediction=prediction)
     if explanation is None:
         return {}
     return {
@@ -449,17 +461,21 @@ def _row_values(prediction) -> list[Any]:
 
 @xframe_options_exempt
 @csp_override({**settings.SECURE_CSP, "frame-ancestors": settings.EMBED_FRAME_ANCESTORS})
+@throttled(EmbedThrottle, methods=("GET",))  # open to anyone with a link: per address
+@require_GET
 def prediction_embed(request: HttpRequest, id) -> HttpResponse:
-    """One prediction's graph alone, for an iframe: for a logged-in user who may see it, or
+    """One prediction's graph alone, for an iframe: for a logged-in viewer who may see it, or
     for anyone holding the signed share link."""
     token = request.GET.get("s", "")
     prediction = None
     if token:
         prediction = shared_prediction(id=id, token=token)
-    elif request.user.is_authenticated:
-        prediction = _prediction_or_404(request, id)
-    else:
+    elif not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?next={request.get_full_path()}")
+    elif not roles.has_role(request.user, roles.VIEWER):
+        raise PermissionDenied("This page needs the viewer role.")
+    else:
+        prediction = _prediction_or_404(request, id)
     version = prediction.version
     ctx = {
         "prediction": prediction,

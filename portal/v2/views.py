@@ -21,7 +21,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from portal.api.authentication import token_key, token_user
 from portal.api.exceptions import describe
-from portal.api.throttles import ModelCallThrottle
+from portal.api.throttles import ModelCallThrottle, RowBudget, rows_sent
 from portal.v2 import tensors
 from registry import roles
 from registry.interface import InvalidInput
@@ -167,7 +167,9 @@ def infer(request: HttpRequest, name: str, number: int | None = None) -> HttpRes
     interface = version_interface(version)
     rows, wanted = tensors.request_rows(body, binary, interface.names)
     tensors.outputs_check(interface, wanted)  # before anything is stored
-    answer = prediction_run(version=version, rows=rows, user=user, source=Source.API)
+    n = rows_sent(rows)
+    with RowBudget(user, scored=n, stored=n):
+        answer = prediction_run(version=version, rows=rows, user=user, source=Source.API)
     outputs = tensors.answer_tensors(interface, answer.predictions, wanted)
     response = {
         "model_name": name,

@@ -20,10 +20,27 @@ def clinic_v2(clinic_version, clinic_forest_bytes):
     )
 
 
-def test_each_model_answers_in_order_and_each_answer_is_stored(clinic_v2, analyst):
+def test_each_model_answers_in_order_and_nothing_is_stored(clinic_v2, analyst):
     response = analyst.post(
         COMPARE,
-        {"models": ["clinic", "clinic@2", "clinic@champion"], "inputs": [ROW]},
+        {"models": ["clinic", "clinic@2", "clinic@champion"], "inputs": [ROW, ROW]},
+        format="json",
+    )
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(r["model"], r["version"], r["id"], r["url"]) for r in results] == [
+        ("clinic", 1, None, None),
+        ("clinic", 2, None, None),
+        ("clinic", 1, None, None),
+    ]
+    assert all(len(r["predictions"]) == 2 for r in results)
+    assert not Prediction.objects.exists()
+
+
+def test_a_saved_comparison_stores_each_answer(clinic_v2, analyst):
+    response = analyst.post(
+        COMPARE,
+        {"models": ["clinic", "clinic@2", "clinic@champion"], "inputs": [ROW], "save": True},
         format="json",
     )
     assert response.status_code == 200

@@ -172,10 +172,11 @@ def test_a_body_checked_without_the_serializer_is_checked_alike(body):
     assert _predict_request(body) == dict(serializer.validated_data)
 
 
-def test_a_token_authenticated_predict_asks_the_database_four_things(
+def test_a_token_authenticated_predict_asks_the_database_five_things(
     clinic_version, analyst, django_assert_num_queries
 ):
     predict(analyst, {"inputs": [ROW]})  # the process has now loaded the version
-    # The token with its user and role, the version's id, the caller's rate count, the insert.
-    with django_assert_num_queries(4):
+    # The token with its user and role, the version's id, the caller's rate count, its rows
+    # scored and stored (one upsert for both budgets), the insert.
+    with django_assert_num_queries(5):
         assert predict(analyst, {"inputs": [ROW]}).status_code == 200
