@@ -122,13 +122,18 @@ class Prediction(models.Model):
     """A stored answer: inputs, outputs and warnings of one call, a saved scenario or a job."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
+    # No index of their own: the composite indexes below start with each (every stored call
+    # pays for every index it updates).
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="predictions", db_index=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="predictions",
+        db_index=False,
     )
     source = models.CharField(max_length=10, choices=Source.choices)
     inputs = models.JSONField()
@@ -147,8 +152,8 @@ class Prediction(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["user", "-created_at"]),
-            models.Index(fields=["version", "-created_at"]),
-            # Monitoring's traffic aggregates read this index alone, never the rows' JSON.
+            # Monitoring's traffic aggregates read this index alone, never the rows' JSON; it
+            # also serves every "this version's answers, newest first" (scanned backwards).
             models.Index(
                 fields=["version", "created_at", "source", "latency_ms", "row_count"],
                 name="prediction_monitor_idx",
