@@ -170,6 +170,28 @@ class Prediction(models.Model):
         return f"{self.version} {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class TrafficDay(models.Model):
+    """One finished UTC day of a version's stored answers, summed once by the task worker
+    (``registry.tasks.monitoring_rollup``) so the monitoring page reads a row per day instead
+    of every answer of the day. Answers are never deleted and a settled day gets no new ones,
+    so a row never goes stale."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    # {source: [answers, rows]} for each source with answers that day.
+    counts = models.JSONField(default=dict)
+    # The day's p95 latency per set of timed sources, keyed "api", "page", "api,page".
+    p95_ms = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "day"], name="unique_traffic_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.day}"
+
+
 class Usage(models.Model):
     """Answers per version, day and kind: counts what-if redraws that are not stored."""
 
