@@ -11,7 +11,9 @@ Fills the table for the demo diabetes champion with one-row answers spread over 
 days (90% api, 8% page, 2% batch; 1% with feedback; the newest week's bmi shifted), in bulk
 INSERTs, then times, through the whole Django stack in-process: the monitoring page (default
 period: 30 days, api + batch), the API with and without its chart, and a cold catalog
-(champion statuses computed, not cached). Prints the median of several calls, the query count
+(champion statuses computed, not cached). The daily rollup is summed first, as the task
+worker does once a day is over (its time is printed); the cold page is timed with it and,
+as before it existed, without. Prints the median of several calls, the query count
 of each, and where the page's time goes.
 """
 
@@ -59,7 +61,7 @@ from registry import monitoring  # noqa: E402
 from registry.demo import diabetes  # noqa: E402
 from registry.inference import score  # noqa: E402
 from registry.interface import Interface, frame_records  # noqa: E402
-from registry.models import Prediction  # noqa: E402
+from registry.models import Prediction, TrafficDay  # noqa: E402
 from registry.selectors import model_version_resolve, version_estimator  # noqa: E402
 
 
@@ -172,6 +174,12 @@ else:
     took = fill(version, ROWS)
     print(f"  filled in {took:.1f} s ({ROWS / took:,.0f} rows/s)")
 
+# What the task worker does once a day is over (registry.tasks.monitoring_rollup).
+TrafficDay.objects.all().delete()
+started = time.perf_counter()
+summed = sum(monitoring.traffic_days_fill_all().values())
+print(f"  rollup: {summed} days summed in {time.perf_counter() - started:.1f} s")
+
 User.objects.filter(username="bench").delete()
 user = User.objects.create_user("bench", password="bench-only")
 user.groups.add(Group.objects.get_or_create(name="manager")[0])
@@ -203,6 +211,16 @@ def page_cold():
     page()
 
 
+def page_cold_unrolled():
+    """The page as it was before the rollup: every finished day read from the answers."""
+    TrafficDay.objects.all().delete()
+    rollup_soon, monitoring._rollup_soon = monitoring._rollup_soon, lambda version: None
+    try:
+        page_cold()
+    finally:
+        monitoring._rollup_soon = rollup_soon
+
+
 def catalog_cold():
     clear_caches()
     assert client.get("/models/").status_code == 200
@@ -217,6 +235,7 @@ print("                              first ms  median ms  CPU ms  queries")
 for label, call in (
     ("monitoring page", page),
     ("monitoring page, cache empty", page_cold),
+    ("  … and no rollup", page_cold_unrolled),
     ("API", api_call),
     ("API with chart", lambda: api_call(True)),
     ("catalog, statuses not cached", catalog_cold),
@@ -225,9 +244,14 @@ for label, call in (
     first, median, cpu, queries = timed(call)
     print(f"  {label:<28}{first:>9.0f}{median:>11.0f}{cpu:>8.0f}{queries:>9}")
 
+monitoring.traffic_days_fill_all()  # the line above dropped it
 period = monitoring.period_parse(version=version)
-print("where the page's time goes (median of 5, warm cache):")
+print("where the page's time goes (median of 5, warm cache unless said):")
 for label, part in (
+    (
+        "traffic, cache empty (rollup)",
+        lambda: (clear_caches(), monitoring.monitoring_traffic(version=version, period=period)),
+    ),
     (
         "traffic (aggregate + latencies)",
         lambda: monitoring.monitoring_traffic(version=version, period=period),

@@ -196,13 +196,21 @@ SHIFTED_MODEL, SHIFTED_INPUT, SHIFT_SD, SHIFT_DAYS = "diabetes", "bmi", 2.0, 7
 
 @contextmanager
 def backdated(model: type) -> Iterator[None]:
-    """Let ``bulk_create`` keep the ``created_at`` it is given (seeding history only)."""
+    """Let ``bulk_create`` keep the ``created_at`` it is given (seeding history only).
+
+    Backdated predictions may land in days already summed for monitoring: the rollup is
+    dropped and summed again from the answers (``registry.monitoring.traffic_days_fill``).
+    """
     field_ = model._meta.get_field("created_at")
     field_.auto_now_add = False
     try:
         yield
     finally:
         field_.auto_now_add = True
+        from registry.models import Prediction, TrafficDay
+
+        if model is Prediction:
+            TrafficDay.objects.all().delete()
 
 
 def traffic_seed(*, demo: Demo, version: Any, now: dt.datetime, seed: int = 0) -> int:

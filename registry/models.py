@@ -133,13 +133,18 @@ class Prediction(models.Model):
     """A stored answer: inputs, outputs and warnings of one call, a saved scenario or a job."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="predictions")
+    # No index of their own: the composite indexes below start with each (every stored call
+    # pays for every index it updates).
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="predictions", db_index=False
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="predictions",
+        db_index=False,
     )
     source = models.CharField(max_length=10, choices=Source.choices)
     inputs = models.JSONField()
@@ -162,8 +167,8 @@ class Prediction(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["user", "-created_at"]),
-            models.Index(fields=["version", "-created_at"]),
-            # Monitoring's traffic aggregates read this index alone, never the rows' JSON.
+            # Monitoring's traffic aggregates read this index alone, never the rows' JSON; it
+            # also serves every "this version's answers, newest first" (scanned backwards).
             models.Index(
                 fields=["version", "created_at", "source", "latency_ms", "row_count"],
                 name="prediction_monitor_idx",
@@ -178,6 +183,28 @@ class Prediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class TrafficDay(models.Model):
+    """One finished UTC day of a version's stored answers, summed once by the task worker
+    (``registry.tasks.monitoring_rollup``) so the monitoring page reads a row per day instead
+    of every answer of the day. Answers are never deleted and a settled day gets no new ones,
+    so a row never goes stale."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    # {source: [answers, rows]} for each source with answers that day.
+    counts = models.JSONField(default=dict)
+    # The day's p95 latency per set of timed sources, keyed "api", "page", "api,page".
+    p95_ms = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "day"], name="unique_traffic_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.day}"
 
 
 class Usage(models.Model):

@@ -16,11 +16,12 @@ turn stored answers into those arrays with bounded queries:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ from django.utils import timezone
 from scipy import stats
 
 from registry.interface import Interface, echo
-from registry.models import ModelVersion, Prediction, Source, Usage
+from registry.models import ModelVersion, Prediction, Source, TrafficDay, Usage
 
 # Below 100 rows the answer is "not enough data", never "drift". Why 100: against a
 # 500-row reference, the combined test below finds a 0.3 SD mean shift in about 2 of 3
@@ -59,6 +60,13 @@ STATUS_SECONDS = 300
 WINDOW_SECONDS = 24 * 3600
 # The period's latency percentiles are numpy's on the newest calls, at most this many.
 LATENCY_ROWS = 50_000
+# A UTC day is summed into TrafficDay once it has been over this long: a call stamped just
+# before midnight may still be committing just after it.
+ROLLUP_SETTLE = dt.timedelta(minutes=15)
+# Days summed per read when filling: each read holds the latencies of that many days.
+ROLLUP_CHUNK_DAYS = 3
+# How far back a version's first fill goes (the longest period a page can ask for).
+ROLLUP_MAX_DAYS = 367
 OTHER = "(other)"
 TESTED_TYPES = ("number", "integer", "category", "boolean")
 
@@ -370,10 +378,12 @@ class Period:
     until: dt.datetime
     sources: tuple[str, ...] = DEFAULT_SOURCES
     segment: tuple[str, str] | None = None
+    # Windows of a day whatever the length (the rollup sums single days).
+    daily: bool = False
 
     @property
     def hourly(self) -> bool:
-        return self.until - self.since <= dt.timedelta(days=2)
+        return not self.daily and self.until - self.since <= dt.timedelta(days=2)
 
     def windows(self) -> list[str]:
         """The UTC day or hour keys of the period, in order."""
@@ -509,11 +519,20 @@ def monitoring_traffic(*, version: ModelVersion, period: Period) -> dict[str, An
     per_window = {k: cached[cache_keys[k]] for k in complete if cache_keys[k] in cached}
     missing = [k for k in keys if k not in per_window]
     if missing:
-        fresh = _windows_read(version, period, missing)
+        fresh = {} if period.hourly else _rolled_windows(version, period, complete & {*missing})
+        unrolled = [k for k in missing if k not in fresh]
+        if unrolled:
+            fresh.update(_windows_read(version, period, unrolled))
         per_window.update(fresh)
         caches["monitoring"].set_many(
             {cache_keys[k]: fresh[k] for k in missing if k in complete}, WINDOW_SECONDS
         )
+        settle = now - ROLLUP_SETTLE
+        if not period.hourly and any(
+            k in complete and period.window_start(k) + period.window_length <= settle
+            for k in unrolled
+        ):
+            _rollup_soon(version)
     refused = _refused(version, period)
     series = [
         {
@@ -578,6 +597,124 @@ def _windows_read(version: ModelVersion, period: Period, keys: list[str]) -> dic
         slot["p95_ms"] = latency_percentiles(latencies[offset : offset + slot["timed"]])["p95"]
         offset += slot.pop("timed")
     return found
+
+
+def _timed(sources: Iterable[str]) -> str:
+    """The key of a set of sources' latencies in ``TrafficDay.p95_ms`` ("" when none is timed:
+    a batch job's latency is a whole job's)."""
+    return ",".join(sorted(s for s in sources if s != Source.BATCH))
+
+
+# Each set of timed sources a period can hold, as TrafficDay.p95_ms keys it.
+_TIMED_SETS = [
+    tuple(c)
+    for n in (1, 2)
+    for c in itertools.combinations(sorted(Source.values), n)
+    if Source.BATCH not in c
+]
+
+
+def _rolled_windows(version: ModelVersion, period: Period, keys: set[str]) -> dict[str, dict]:
+    """The windows among ``keys`` (whole UTC days) that the rollup holds, in one query: what
+    :func:`_windows_read` answers for them, put together from each day's per-source sums."""
+    if not keys:
+        return {}
+    days = TrafficDay.objects.filter(
+        version=version, day__in=[dt.date.fromisoformat(k) for k in keys]
+    ).values_list("day", "counts", "p95_ms")
+    timed = _timed(period.sources)
+    found = {}
+    for day, counts, p95 in days:
+        mine = {s: counts[s] for s in sorted(counts) if s in period.sources}
+        found[day.isoformat()] = {
+            "answers": sum(n for n, _ in mine.values()),
+            "rows": sum(r for _, r in mine.values()),
+            "by_source": {s: n for s, (n, _) in mine.items()},
+            "p95_ms": p95.get(timed) if timed else None,
+        }
+    return found
+
+
+def _rollup_soon(version: ModelVersion) -> None:
+    """Ask the task worker to sum this version's settled days (once per few minutes)."""
+    if caches["default"].add(f"monitoring-rollup-queued:{version.pk}", True, 600):
+        from registry.tasks import monitoring_rollup
+
+        monitoring_rollup.enqueue(version.pk)
+
+
+def traffic_days_fill(*, version: ModelVersion, now: dt.datetime | None = None) -> int:
+    """Sum each settled UTC day of ``version`` the rollup lacks into ``TrafficDay``; returns
+    the days summed.
+
+    The ``ROLLUP_MAX_DAYS`` days up to the last one over for ``ROLLUP_SETTLE`` (a version
+    with no answer yet has nothing to sum). Each day's figures are :func:`_windows_read`'s, by
+    the same queries: per source alone (answers, rows, p95), and for page and api together
+    (their joint p95), so a page reading the rollup shows what reading the answers would.
+    """
+    now = now or timezone.now()
+    last = (now - ROLLUP_SETTLE).astimezone(dt.UTC).date() - dt.timedelta(days=1)
+    start = last - dt.timedelta(days=ROLLUP_MAX_DAYS - 1)
+    first = (
+        Prediction.objects.filter(version=version)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if first is None:
+        return 0
+    done = set(
+        TrafficDay.objects.filter(version=version, day__gte=start, day__lte=last).values_list(
+            "day", flat=True
+        )
+    )
+    todo = [
+        start + dt.timedelta(days=i)
+        for i in range((last - start).days + 1)
+        if start + dt.timedelta(days=i) not in done
+    ]
+    # Days before the first answer hold none (answers are stamped as they are stored; seeding
+    # that backdates them drops the rollup, see registry.demo.backdated): no need to read.
+    before = first.astimezone(dt.UTC).date()
+    empty = [TrafficDay(version=version, day=d) for d in todo if d < before]
+    added = len(TrafficDay.objects.bulk_create(empty, ignore_conflicts=True))
+    todo = [d for d in todo if d >= before]
+    while todo:
+        # Contiguous days, at most ROLLUP_CHUNK_DAYS, in one read per set of sources.
+        run = [todo.pop(0)]
+        while todo and len(run) < ROLLUP_CHUNK_DAYS and todo[0] == run[-1] + dt.timedelta(1):
+            run.append(todo.pop(0))
+        since = dt.datetime.combine(run[0], dt.time(), tzinfo=dt.UTC)
+        span = Period(since=since, until=since + dt.timedelta(days=len(run)), daily=True)
+        keys = [d.isoformat() for d in run]
+        rolled = {k: TrafficDay(version=version, day=d) for k, d in zip(keys, run, strict=True)}
+        for source in Source.values:
+            alone = _windows_read(version, replace(span, sources=(source,)), keys)
+            for key, window in alone.items():
+                if window["answers"]:
+                    rolled[key].counts[source] = [window["answers"], window["rows"]]
+                if source != Source.BATCH:
+                    rolled[key].p95_ms[source] = window["p95_ms"]
+        for sources in _TIMED_SETS:
+            if len(sources) > 1:
+                joint = _windows_read(version, replace(span, sources=sources), keys)
+                for key, window in joint.items():
+                    rolled[key].p95_ms[_timed(sources)] = window["p95_ms"]
+        # Another worker may have summed the same days meanwhile: theirs are the same sums.
+        added += len(TrafficDay.objects.bulk_create(rolled.values(), ignore_conflicts=True))
+    return added
+
+
+def traffic_days_fill_all(*, version_id: int | None = None) -> dict[ModelVersion, int]:
+    """:func:`traffic_days_fill` for one version, or every version: the days summed of each."""
+    versions = ModelVersion.objects.select_related("model").order_by("pk")
+    if version_id is not None:
+        versions = versions.filter(pk=version_id)
+    return {v: traffic_days_fill(version=v) for v in versions.defer(*_NOT_FOR_ROLLUP)}
+
+
+# The heavy columns of a version, which summing its days never reads.
+_NOT_FOR_ROLLUP = ("interface", "evaluation", "reference_sample", "metrics", "params")
 
 
 def _refused(version: ModelVersion, period: Period) -> dict[str, int]:

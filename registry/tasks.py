@@ -171,3 +171,13 @@ def _finish_if_complete(job_id) -> None:
         job.save()
     for chunk in chunks:
         default_storage.delete(chunk.output_file)
+
+
+@task()
+def monitoring_rollup(version_id: int | None = None) -> None:
+    """Sum the settled days of one version (or of every version) for the monitoring page."""
+    from registry.monitoring import traffic_days_fill_all
+
+    for version, days in traffic_days_fill_all(version_id=version_id).items():
+        if days:
+            log.info("monitoring rollup: %s days of %s", days, version)
