@@ -402,6 +402,8 @@ def portal_in_chromium():
     call_command("collectstatic", "--noinput", verbosity=0)
     user = User.objects.create_user("bench", password=PASSWORD)
     user.groups.add(Group.objects.get(name="analyst"))
+    # Before Playwright starts: its event loop makes Django refuse synchronous queries.
+    register_forest()
 
     port = free_port()
     server = start_gunicorn(port)
@@ -432,7 +434,6 @@ def main() -> None:
     with portal_in_chromium() as (browser, base):
         from urllib.parse import urlencode
 
-        register_forest()
         print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before the run")
         cookies = login(browser, base)
         for model in args.models:
