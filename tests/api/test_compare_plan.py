@@ -33,7 +33,12 @@ def test_a_row_may_hold_inputs_that_only_some_models_take(
 ):
     response = analyst.post(
         COMPARE,
-        {"models": ["clinic", "clinic-lite@1"], "inputs": [ROW, {**ROW, "age": 30}], "chart": True},
+        {
+            "models": ["clinic", "clinic-lite@1"],
+            "inputs": [ROW, {**ROW, "age": 30}],
+            "chart": True,
+            "save": True,  # each model's answer stored with the inputs it takes
+        },
         format="json",
     )
     assert response.status_code == 200, response.content
