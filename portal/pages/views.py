@@ -33,6 +33,7 @@ from portal.pages.access import model_or_404, role_required, throttled, version_
 from portal.pages.forms import InterfaceForm, form_data, query_values
 from portal.sharing import share_token, shared_prediction
 from registry import roles, selectors
+from registry.counterfactuals import MARGIN_POINTS
 from registry.interface import InvalidInput
 from registry.models import Source, Task
 from registry.monitoring import monitoring_statuses
@@ -267,6 +268,7 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     # "What would it take?" asks for another answer than this one by default.
     answered = str((ctx.get("prediction") or {}).get("label"))
     ctx["cf_target"] = next((c for c in ctx["classes"] if c != answered), None)
+    ctx["cf_margin"] = MARGIN_POINTS
     response = (
         _whatif_json(request, ctx)
         if _wants_json(request)
