@@ -110,16 +110,17 @@ def test_the_download_says_why_a_row_got_no_answer_and_rounds_the_answers(
     assert re.search(r"<td>C0004</td><td[^>]*>4</td><td[^>]*>6</td><td>bmi: Enter a number", page)
     # The preview shows the answers first, after the id.
     header = re.search(r"First rows of the result.*?<thead><tr>(.*?)</tr>", page, re.S).group(1)
-    assert re.findall(r"<th>(\w+)</th>", header)[:5] == [
+    assert re.findall(r"<th[^>]*>(\w+)</th>", header)[:6] == [
         "customer_id",
         "prediction",
         "probability_no",
         "probability_yes",
         "problem",
+        "warnings",
     ]
     download = as_analyst.get(f"{job_url}result/")
     rows = list(csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode())))
-    assert list(rows[0])[-1] == "problem"
+    assert list(rows[0])[-2:] == ["problem", "warnings"]
     assert rows[4]["problem"] == "bmi: Enter a number." and rows[4]["prediction"] == ""
     assert rows[0]["problem"] == ""
     assert all(len(r["probability_yes"].partition(".")[2]) == 3 for r in rows if r["prediction"])
