@@ -484,19 +484,27 @@ def prediction_embed(request: HttpRequest, id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     token = Token.objects.filter(user=request.user).first()
+    # The key is shown in clear once, on the visit right after it was made (a screen shared
+    # later, or a shoulder, sees only its last characters); a lost key is replaced.
+    fresh = request.session.pop(FRESH_TOKEN_KEY, None)
     ctx = {
         "token": token,
+        "token_shown": token is not None and fresh == token.key,
+        "token_tail": token.key[-4:] if token else "",
         "role": roles.role_of(request.user),
         "confirm_replace": token is not None and request.GET.get("replace") == "1",
     }
     return render(request, "portal/profile.html", ctx)
 
 
+FRESH_TOKEN_KEY = "fresh_api_token"
+
+
 @login_required
 @require_POST
 def token_reset(request: HttpRequest) -> HttpResponse:
     replaced, _ = Token.objects.filter(user=request.user).delete()
-    Token.objects.create(user=request.user)
+    request.session[FRESH_TOKEN_KEY] = Token.objects.create(user=request.user).key
     messages.success(
         request,
         "A new API token was made; the old one no longer works."

@@ -225,10 +225,15 @@ def test_the_token_is_copied_and_replaced_only_after_a_confirmation(as_analyst):
     assert "Your API token is ready" in first and "no longer works" not in first
     assert 'data-copy="#api-token"' in first
     key = re.search(r'id="api-token"', first) and re.search(r'value="(\w{40})"', first).group(1)
+    # Shown once: a later visit shows only its last characters.
+    later = as_analyst.get("/profile/").content.decode()
+    assert key not in later and f"••••••••••••{key[-4:]}</code>" in later
+    assert 'id="api-token"' not in later
     confirm = as_analyst.get("/profile/", {"replace": "1"}).content.decode()
-    assert "data-confirm-replace" in confirm and key in confirm
+    assert "data-confirm-replace" in confirm and key not in confirm
     second = as_analyst.post("/profile/token/", follow=True).content.decode()
     assert "the old one no longer works" in second and key not in second
+    assert re.search(r'id="api-token"[^>]*|value="(\w{40})"', second)
 
 
 # ------------------------------------------------------------------ make run
