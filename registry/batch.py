@@ -372,11 +372,21 @@ def score_span(
             "fields": fields,
             "message": message,
         }
-        if kept_id is not None:
-            value = raw[kept_id].iloc[index]
-            error["id"] = {"column": kept_id, "value": "" if pd.isna(value) else str(value)}
-        errors.append(error)
+        errors.append(error | _id_of(raw, kept_id, index))
     columns[PROBLEM_COLUMN] = problems
+    # Answered, but from values outside the training range: said on the row itself, so the
+    # download carries the caveat wherever the file goes.
+    warned = np.full(len(raw), None, dtype=object)
+    rows_warned = []
+    for index, messages in sorted(checked.row_warnings.items()):
+        warned[index] = "; ".join(messages)
+        if len(rows_warned) < MAX_WARNED_ROWS:
+            rows_warned.append(
+                {"row": span.first_row + index, "line": span.first_row + index + 2}
+                | _id_of(raw, kept_id, index)
+                | {"message": warned[index]}
+            )
+    columns[WARNINGS_COLUMN] = warned
     # Never overwrite nor repeat a column of the user's: ours get a suffix where they clash.
     columns = dict(
         zip(output_names(header_columns(header), list(columns)), columns.values(), strict=True)
@@ -388,6 +398,8 @@ def score_span(
         }
     summary["failed"] = len(checked.errors)
     summary["warnings"] = checked.warning_counts
+    summary["warned_rows"] = rows_warned
+    summary["warned_count"] = len(checked.row_warnings)
     sample = raw.loc[checked.good, [c for c in top_inputs if c in raw.columns]].head(500)
     summary["sample"] = {
         "inputs": {c: sample[c].tolist() for c in sample.columns},
@@ -466,6 +478,14 @@ def _with_columns(rows: list[bytes], columns: dict[str, Any]) -> bytes:
     return b"".join(row + b"," + new + b"\n" for row, new in zip(rows, added, strict=True))
 
 
+def _id_of(raw: pd.DataFrame, kept_id: str | None, index: int) -> dict[str, Any]:
+    """The file's own id of a row, as a row error or warning names it ({} without one)."""
+    if kept_id is None:
+        return {}
+    value = raw[kept_id].iloc[index]
+    return {"id": {"column": kept_id, "value": "" if pd.isna(value) else str(value)}}
+
+
 def _sample_predictions(columns: dict[str, Any], good: np.ndarray, n: int) -> list[Any]:
     values = next(iter(columns.values()))[good][:n]  # the prediction column comes first
     return [v if isinstance(v, str) else round(float(v), 6) for v in values]
@@ -473,6 +493,10 @@ def _sample_predictions(columns: dict[str, Any], good: np.ndarray, n: int) -> li
 
 # The column of the result that says why a row got no answer (empty for the rows scored).
 PROBLEM_COLUMN = "problem"
+# The column that says which of a row's values lie outside the training range.
+WARNINGS_COLUMN = "warnings"
+# Rows with warnings the job keeps to name on its page (the download has them all).
+MAX_WARNED_ROWS = 200
 
 
 def output_names(user_columns: list[str], names: list[str]) -> list[str]:
@@ -494,7 +518,7 @@ def output_header(header: bytes, interface: Interface, classes: list[str]) -> by
     extra = ["prediction"]
     if interface.task == "classification":
         extra += [f"probability_{c}" for c in classes]
-    extra.append(PROBLEM_COLUMN)
+    extra += [PROBLEM_COLUMN, WARNINGS_COLUMN]
     user_columns = header_columns(header)
     extra = output_names(user_columns, extra)
     line = header.rstrip(b"\r\n").decode("utf-8-sig")
@@ -527,6 +551,9 @@ def merge_summaries(task: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
         for name, n in p.get("warnings", {}).items():
             warnings[name] = warnings.get(name, 0) + n
     merged["warnings"] = warnings
+    warned = sorted((w for p in parts for w in p.get("warned_rows", [])), key=lambda w: w["row"])
+    merged["warned_rows"] = warned[:MAX_WARNED_ROWS]
+    merged["warned_count"] = sum(p.get("warned_count", 0) for p in parts)
     sample_inputs: dict[str, list[Any]] = {}
     sample_predictions: list[Any] = []
     for p in parts:

@@ -691,6 +691,20 @@ def _delta(a: Any, b: Any) -> float | None:
     return None
 
 
+# Parameters that are scikit-learn's plumbing, not a setting a person chose: a pipeline's
+# list of steps (its members are listed by name), and the placeholder scikit-learn gives a
+# parameter on its way out ("deprecated"), which is no value at all.
+_PLUMBING = {"steps", "transformers", "estimators"}
+
+
+def _settings(params: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in (params or {}).items()
+        if key.rsplit("__", 1)[-1] not in _PLUMBING and value != "deprecated"
+    }
+
+
 def model_version_diff(*, a: ModelVersion, b: ModelVersion) -> VersionDiff:
     """Interface, parameter and metric differences between two versions of one model."""
     if a.model_id != b.model_id:
@@ -712,7 +726,7 @@ def model_version_diff(*, a: ModelVersion, b: ModelVersion) -> VersionDiff:
         for key in dict.fromkeys([*old.output, *new.output])
         if old.output.get(key) != new.output.get(key)
     ]
-    params_a, params_b = a.params or {}, b.params or {}
+    params_a, params_b = _settings(a.params), _settings(b.params)
     keys = sorted(set(params_a) | set(params_b))
     params = [
         ValueDiff(k, params_a.get(k), params_b.get(k))

@@ -36,6 +36,11 @@ from registry.interface import InputField, Interface, _native, echo
 
 MAX_COUNT = 10
 MAX_CHANGES = 5
+# How clearly an answer must reach its target, in points: a class's probability ahead of the
+# next class's by this many percentage points (50% against 50% is a coin flip, not the
+# target), or a value inside a range by this share of it (see ``Target.needed``).
+MARGIN_POINTS = 5.0
+MAX_MARGIN_POINTS = 50.0
 BUDGET_SECONDS = 0.5
 HARD_BUDGET_SECONDS = 1.0  # never searched longer, whatever the caller asks
 GRID_POINTS = 41
@@ -52,6 +57,22 @@ class Target:
     label: str | None = None
     low: float | None = None
     high: float | None = None
+    margin: float = MARGIN_POINTS
+
+    def needed(self, current: float | None = None) -> float:
+        """How far past the target's edge an answer must be: for a class, the margin as a
+        probability; for a range with both ends, that share of its width; with one end, that
+        share of the way from the current answer to it (a value, not a share, has no other
+        scale to measure by)."""
+        share = self.margin / 100
+        if self.label is not None:
+            return share
+        if self.low is not None and self.high is not None:
+            return share * (self.high - self.low)
+        edge = self.low if self.low is not None else self.high
+        if current is None or not math.isfinite(current):
+            return 0.0
+        return share * abs(edge - current)
 
     def text(self, unit: str | None = None) -> str:
         if self.label is not None:
@@ -74,10 +95,32 @@ class Search:
     message: str = ""
     rows_scored: int = 0
     seconds: float = 0.0
+    # How far past the target's edge every answer is (a probability lead, or a value).
+    needed: float = 0.0
+
+    def margin_text(self, unit: str | None = None) -> str:
+        """What the margin asks, in words ("" when there is none to keep)."""
+        if self.needed <= 0:
+            return ""
+        if self.target.label is not None:
+            return f"ahead of every other class by at least {self.target.margin:g} points"
+        u = f" {unit}" if unit else ""
+        return f"at least {self.needed:.3g}{u} inside the range"
 
 
-def counterfactual_target(*, interface: Interface, target: Any) -> Target:
-    """The caller's target checked against the interface (a known class, or a range)."""
+def counterfactual_target(
+    *, interface: Interface, target: Any, margin: float = MARGIN_POINTS
+) -> Target:
+    """The caller's target checked against the interface (a known class, or a range), to be
+    reached by ``margin`` points (see ``Target.needed``)."""
+    if (
+        isinstance(margin, bool)
+        or not isinstance(margin, int | float)
+        or not math.isfinite(margin)
+        or not 0 <= margin <= MAX_MARGIN_POINTS
+    ):
+        raise ValidationError({"margin": [f"Choose between 0 and {MAX_MARGIN_POINTS:g} points."]})
+    margin = float(margin)
     if interface.task == "classification":
         if isinstance(target, bool) or not isinstance(target, str | int | float) or target == "":
             raise ValidationError({"target": ["Name the class to reach."]})
@@ -87,7 +130,7 @@ def counterfactual_target(*, interface: Interface, target: Any) -> Target:
             raise ValidationError(
                 {"target": [f"Unknown class {echo(label)}; choose one of: {', '.join(classes)}."]}
             )
-        return Target(label=label)
+        return Target(label=label, margin=margin)
     if not isinstance(target, Mapping) or not ({"min", "max"} & set(target)):
         raise ValidationError({"target": ['Give a range of values: {"min": …, "max": …}.']})
     unknown = set(target) - {"min", "max"}
@@ -108,7 +151,7 @@ def counterfactual_target(*, interface: Interface, target: Any) -> Target:
         ends[key] = float(value)
     if ends["min"] is not None and ends["max"] is not None and ends["min"] > ends["max"]:
         raise ValidationError({"target": ["'min' must not be above 'max'."]})
-    return Target(low=ends["min"], high=ends["max"])
+    return Target(low=ends["min"], high=ends["max"], margin=margin)
 
 
 def _spread(f: InputField, reference: pd.DataFrame | None) -> float:
@@ -369,11 +412,15 @@ def counterfactuals_find(
     singles = _singles(space) if space.movable else []
     batch = _concat([space.rows(1), singles] if singles else [space.rows(1)])
     scores = score_batch(estimator, space.frame(batch), interface)
-    ok, margin = _valid(scores, target, interface)
-    search = Search(prediction=scores.record(0), target=target)
+    need = target.needed(None if target.label is not None else float(scores.values[0]))
+    ok, margin = _valid(scores, target, need)
+    search = Search(prediction=scores.record(0), target=target, needed=need)
+    if target.label is not None and scores.probabilities is None:
+        search.needed = 0.0  # a labels-only model gives no probabilities to keep a margin by
     unit = interface.output.get("unit")
     if ok[0]:
-        search.message = f"The answer is already {target.text(unit)}."
+        by = f", {search.margin_text(unit)}" if search.needed > 0 else ""
+        search.message = f"The answer is already {target.text(unit)}{by}."
         return search
     if not space.movable:
         search.message = (
@@ -394,7 +441,7 @@ def counterfactuals_find(
             return np.zeros(0, bool), np.zeros(0)
         scores = score_batch(estimator, space.frame(columns), interface)
         rows_scored += len(columns[0])
-        ok, margin = _valid(scores, target, interface)
+        ok, margin = _valid(scores, target, need)
         if ok.any():
             found.append(_take(columns, np.flatnonzero(ok)))
         return ok, margin
@@ -427,39 +474,39 @@ def counterfactuals_find(
     search.rows_scored = rows_scored
     candidates = _concat(found)
     picked = _diverse(space, candidates, count=count, max_changes=max_changes)
-    search.counterfactuals = _rescored(space, estimator, interface, picked, target)
+    search.counterfactuals = _rescored(space, estimator, interface, picked, target, need)
     search.seconds = time.perf_counter() - started
     if not search.counterfactuals:
         kept = [f.spec.get("label") or f.name for f in interface.fields if f.name in fixed]
         where = " within the observed ranges and allowed directions"
+        by = f" by the margin ({search.margin_text(unit)})" if search.needed > 0 else ""
         search.message = (
             f"No change of ≤ {max_changes} input{'s' * (max_changes > 1)}{where} gets "
-            f"{target.text(unit)} ({rows_scored} rows tried"
+            f"{target.text(unit)}{by} ({rows_scored} rows tried"
             + (f"; kept fixed: {', '.join(kept)}" if kept else "")
             + ")."
         )
     return search
 
 
-def _valid(scores: Scores, target: Target, interface: Interface) -> tuple[np.ndarray, np.ndarray]:
-    """Which rows reach the target, and how near each is (>= 0 when reached)."""
+def _valid(scores: Scores, target: Target, need: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows reach the target by ``need`` (``Target.needed``), and how near each is."""
     if target.label is not None:
         classes = [str(c) for c in scores.classes]
+        labels = np.array([str(v) for v in scores.labels], dtype=object)
         if scores.probabilities is None:
-            labels = np.array([str(v) for v in scores.labels], dtype=object)
             ok = labels == target.label
             return ok, ok.astype(float) - 1
         index = classes.index(target.label)
         p = scores.probabilities
         others = np.delete(p, index, axis=1)
         margin = p[:, index] - (others.max(axis=1) if others.shape[1] else 0)
-        labels = np.array([str(v) for v in scores.labels], dtype=object)
-        return labels == target.label, margin
+        return (labels == target.label) & (margin >= need - 1e-12), margin
     values = scores.values
     low = -np.inf if target.low is None else target.low
     high = np.inf if target.high is None else target.high
     margin = np.minimum(values - low, high - values)
-    return (values >= low) & (values <= high), margin
+    return (values >= low) & (values <= high) & (margin >= need - 1e-12), margin
 
 
 def _ideas(space: _Space, found: list[list[np.ndarray]]) -> int:
@@ -512,7 +559,12 @@ def _diverse(
 
 
 def _rescored(
-    space: _Space, estimator: Any, interface: Interface, columns: list[np.ndarray], target: Target
+    space: _Space,
+    estimator: Any,
+    interface: Interface,
+    columns: list[np.ndarray],
+    target: Target,
+    need: float,
 ) -> list[dict[str, Any]]:
     """The picked rows as JSON, validated by the interface and re-scored through the model;
     a row that no longer reaches the target (it cannot, but nothing unchecked is shown) drops."""
@@ -525,7 +577,7 @@ def _rescored(
     ]
     validated = interface.validate(rows)
     scores = score_batch(estimator, validated.frame, interface)
-    ok, _ = _valid(scores, target, interface)
+    ok, _ = _valid(scores, target, need)
     answers = scores.records()
     costs = space.cost(_column_lists(validated.frame, space.names))
     result = []

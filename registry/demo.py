@@ -47,6 +47,9 @@ class Demo:
     versions: list[DemoVersion]
     units: dict[str, str]
     labels: dict[str, str] = field(default_factory=dict)
+    # Hard limits (the interface's min/max): values no person or sample can have, refused
+    # rather than answered. The training range only warns; these stop BMI 400 or age 150.
+    limits: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def artifact(self, version: DemoVersion) -> bytes:
         return sio.dumps(version.estimator)
@@ -69,6 +72,17 @@ def _split(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.DataFrame
 
 def _snake(name: str) -> str:
     return name.strip().lower().replace(" ", "_")
+
+
+def _twice_the_largest(frame: pd.DataFrame, target: str) -> dict[str, tuple[float, float]]:
+    """Limits for measurements with no published physical bound: never negative, and at most
+    twice the largest value of the whole study (rounded up to two significant figures)."""
+    limits = {}
+    for name in frame.columns.drop(target):
+        high = 2 * float(frame[name].max())
+        digits = 1 - int(np.floor(np.log10(high)))
+        limits[name] = (0.0, float(np.ceil(high * 10**digits) / 10**digits))
+    return limits
 
 
 def breast_cancer() -> Demo:
@@ -95,13 +109,14 @@ def breast_cancer() -> Demo:
             DemoVersion(boosting, "Gradient boosting, 150 trees of depth 2."),
         ],
         units={},
+        limits=_twice_the_largest(frame, "diagnosis"),
     )
 
 
 def wine() -> Demo:
     data = load_wine(as_frame=True)
     frame = data.data.rename(columns=lambda c: _snake(c).replace("/", "_per_"))
-    frame["cultivar"] = data.target.map(lambda i: f"cultivar_{i + 1}").astype(object)
+    frame["cultivar"] = data.target.map(lambda i: f"Cultivar {i + 1}").astype(object)
     train, reference = _split(frame, "cultivar")
     X, y = train.drop(columns="cultivar"), train["cultivar"]
     forest = RandomForestClassifier(n_estimators=120, max_depth=6, random_state=0).fit(X, y)
@@ -117,7 +132,28 @@ def wine() -> Demo:
         train=train,
         reference=reference,
         versions=[DemoVersion(forest, "Random forest, 120 trees of depth 6.")],
-        units={"alcohol": "%vol", "magnesium": "mg/l"},
+        units={"alcohol": "%vol", "magnesium": "mg/l", "proline": "mg/l"},
+        labels={
+            "od280_per_od315_of_diluted_wines": "OD280/OD315 of diluted wines",
+            "alcalinity_of_ash": "Alcalinity of ash",
+        },
+        # What a wine's analysis can give: fermentation stops near 16 %vol (fortified wines
+        # reach 22); the other results are concentrations far above any wine's.
+        limits={
+            "alcohol": (0, 25),
+            "malic_acid": (0, 10),
+            "ash": (0, 6),
+            "alcalinity_of_ash": (0, 60),
+            "magnesium": (0, 300),
+            "total_phenols": (0, 10),
+            "flavanoids": (0, 10),
+            "nonflavanoid_phenols": (0, 2),
+            "proanthocyanins": (0, 6),
+            "color_intensity": (0, 20),
+            "hue": (0, 3),
+            "od280_per_od315_of_diluted_wines": (0, 6),
+            "proline": (0, 4000),
+        },
     )
 
 
@@ -178,6 +214,19 @@ def diabetes() -> Demo:
             "ldl": "mg/dl",
             "hdl": "mg/dl",
             "blood_sugar": "mg/dl",
+        },
+        # The study's patients are adults; past these values no living patient is measured
+        # (blood pressure is the mean arterial pressure; log_triglycerides is ln of mg/dl).
+        limits={
+            "age": (18, 120),
+            "bmi": (10, 90),
+            "blood_pressure": (30, 200),
+            "total_cholesterol": (50, 600),
+            "ldl": (10, 500),
+            "hdl": (5, 200),
+            "cholesterol_ratio": (1, 20),
+            "log_triglycerides": (2.3, 8.5),
+            "blood_sugar": (20, 600),
         },
     )
 

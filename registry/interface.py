@@ -116,6 +116,8 @@ class FrameCheck:
     good: np.ndarray
     errors: dict[int, dict[str, list[str]]]
     warning_counts: dict[str, int]
+    # Row index within the frame -> a note for each of its values outside the training range.
+    row_warnings: dict[int, list[str]] = field(default_factory=dict)
 
 
 # Abbreviations people write in capitals; a label reads "BMI", not "Bmi".
@@ -331,6 +333,14 @@ class InputField:
             )
         return None
 
+    def range_note(self, value: Any) -> str:
+        """A warned value as a batch result's ``warnings`` cell names it."""
+        label = self.spec.get("label") or self.name
+        return (
+            f"{label} {_format_number(value)} is outside the training range "
+            f"{_format_number(self.observed_min)}–{_format_number(self.observed_max)}"
+        )
+
     @property
     def dtype(self) -> str:
         return {
@@ -463,6 +473,7 @@ class Interface:
         """
         errors: dict[int, dict[str, list[str]]] = {}
         warnings: dict[str, int] = {}
+        row_warnings: dict[int, list[str]] = {}
         columns: dict[str, Any] = {}
         n = len(frame)
         for f in self.fields:
@@ -483,6 +494,8 @@ class Interface:
                 errors.setdefault(index, {})[f.name] = [message]
             if field_warnings:
                 warnings[f.name] = len(field_warnings)
+                for index, _ in field_warnings:
+                    row_warnings.setdefault(index, []).append(f.range_note(parsed[index]))
         good = np.ones(n, dtype=bool)
         if errors:
             good[list(errors)] = False
@@ -493,7 +506,13 @@ class Interface:
                 for name, values in columns.items()
             }
         typed = self._frame(columns) if good.any() else pd.DataFrame(columns=self.names)
-        return FrameCheck(frame=typed, good=good, errors=errors, warning_counts=warnings)
+        return FrameCheck(
+            frame=typed,
+            good=good,
+            errors=errors,
+            warning_counts=warnings,
+            row_warnings={i: w for i, w in row_warnings.items() if good[i]},
+        )
 
     def _validated(self, columns: dict[str, Any], warnings: list[dict[str, Any]]) -> Validated:
         block = self._block(columns)

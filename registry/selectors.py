@@ -18,7 +18,12 @@ from django.utils import timezone
 
 from registry import roles
 from registry.artifacts import estimator_load
-from registry.counterfactuals import Search, counterfactual_target, counterfactuals_find
+from registry.counterfactuals import (
+    MARGIN_POINTS,
+    Search,
+    counterfactual_target,
+    counterfactuals_find,
+)
 from registry.explanations import (
     Background,
     Explanation,
@@ -457,15 +462,17 @@ def counterfactual_search(
     fixed: list[str] | None = None,
     max_changes: int = 2,
     count: int = 3,
+    margin: float = MARGIN_POINTS,
 ) -> Search:
-    """What would it take for ``row`` to get ``target`` (a class, or ``{"min", "max"}``)."""
+    """What would it take for ``row`` to get ``target`` (a class, or ``{"min", "max"}``),
+    clearly: by ``margin`` points (see ``registry.counterfactuals.Target.needed``)."""
     interface = version_interface(version)
     frame = _one_row(interface, row)
     return counterfactuals_find(
         estimator=version_estimator(version),
         interface=interface,
         row=frame,
-        target=counterfactual_target(interface=interface, target=target),
+        target=counterfactual_target(interface=interface, target=target, margin=margin),
         reference=version_reference_inputs(version),
         fixed=fixed or [],
         max_changes=max_changes,

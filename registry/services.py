@@ -354,6 +354,10 @@ def model_tags_add(*, model: RegisteredModel, tags: Sequence[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------ aliases
+# The two aliases a promotion swaps (see ``alias_set``).
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
 @transaction.atomic
 def alias_set(
     *,
@@ -384,6 +388,18 @@ def alias_set(
             **({"reason": reason} if reason else {}),
         },
     )
+    if name == CHAMPION and before not in (None, version.number):
+        # A promotion: the challenger becomes the champion, and the champion it replaces
+        # becomes the challenger, so no version reads "challenger · champion".
+        challenger = Alias.objects.filter(model=model, name=CHALLENGER, version=version).first()
+        if challenger is not None:
+            alias_set(
+                model=model,
+                name=CHALLENGER,
+                version=previous.version,
+                user=user,
+                reason=f"swapped with champion (v{version.number} promoted)",
+            )
     return alias
 
 

@@ -23,7 +23,7 @@ from portal.api import openapi
 from portal.api.exceptions import CODES, RequestTooLarge
 from portal.sharing import share_token
 from registry.compare import MAX_MODELS, MIN_MODELS
-from registry.counterfactuals import MAX_CHANGES, MAX_COUNT
+from registry.counterfactuals import MARGIN_POINTS, MAX_CHANGES, MAX_COUNT, MAX_MARGIN_POINTS
 from registry.models import MAX_VERSION_NUMBER, ModelVersion, Prediction, RegisteredModel, Source
 from registry.services import MAX_SWEEP_POINTS, PayloadTooLarge, rows_limit_check
 
@@ -653,6 +653,17 @@ class CounterfactualsRequestSerializer(VersionChoiceSerializer):
     count = serializers.IntegerField(
         default=3, min_value=1, max_value=MAX_COUNT, help_text="Most answers returned."
     )
+    margin = serializers.FloatField(
+        default=MARGIN_POINTS,
+        min_value=0,
+        max_value=MAX_MARGIN_POINTS,
+        help_text=(
+            "How clearly each answer reaches the target, in points: a class's probability "
+            "ahead of every other class's by this many percentage points; a value inside the "
+            "range by this share of its width (of the way from the current answer, for a "
+            "range with one end). 0 accepts a bare win."
+        ),
+    )
 
 
 class CounterfactualsResponseSerializer(serializers.Serializer):
@@ -663,6 +674,15 @@ class CounterfactualsResponseSerializer(serializers.Serializer):
     prediction = serializers.SerializerMethodField()
     target = serializers.SerializerMethodField()
     counterfactuals = CounterfactualsField()
+    margin = serializers.FloatField(
+        source="target.margin", help_text="The margin asked, in points."
+    )
+    needed = serializers.FloatField(
+        help_text=(
+            "The margin as it applies here: a lead in probability (0.05 for 5 points), or a "
+            "distance inside the range in the answer's unit; 0 for a labels-only model."
+        )
+    )
     message = serializers.CharField(help_text="Empty, or what was searched when none was found.")
 
     def get_model(self, search) -> str:

@@ -395,7 +395,10 @@ class CounterfactualsView(VersionedView):
             "changing at most `max_changes` inputs, none of them `fixed` or declared not "
             "actionable, every value inside the interface (observed range, limits, step, "
             "declared direction). Every row returned was re-scored by the model and gets "
-            "`target`. None found: an empty list and a `message` saying what was searched. "
+            "`target` clearly: the class's probability ahead of every other by `margin` points "
+            "(default 5), or the value inside the range by `margin`% of its width (of the way "
+            "from the current answer, for a range with one end). None found: an empty list "
+            "and a `message` saying what was searched. "
             f"The search stops within one second. {CHOOSING}"
         ),
         parameters=VERSION_QUERY,
@@ -413,6 +416,7 @@ class CounterfactualsView(VersionedView):
                 fixed=data["fixed"],
                 max_changes=data["max_changes"],
                 count=data["count"],
+                margin=data["margin"],
             )
         context = {"request": request, "version": version}
         return Response(s.CounterfactualsResponseSerializer(search, context=context).data)

@@ -79,6 +79,7 @@ def job_detail(request: HttpRequest, id) -> HttpResponse:
     header, rows = selectors.batch_result_head(job=job) if job.output_file else ([], [])
     header, rows = _answers_first(job, header, rows)
     counts = (job.summary or {}).get("warnings", {})
+    warned = (job.summary or {}).get("warned_rows", [])
     ctx = {
         "job": job,
         "model": job.version.model,
@@ -87,6 +88,9 @@ def job_detail(request: HttpRequest, id) -> HttpResponse:
         "header": header,
         "rows": rows,
         "id_column": next((e["id"]["column"] for e in job.errors if e.get("id")), None),
+        "warned_rows": warned,
+        "warned_id_column": next((w["id"]["column"] for w in warned if w.get("id")), None),
+        "warned_more": len(warned) < (job.summary or {}).get("warned_count", 0),
         # How many rows of each input lay outside the training range, by the input's label.
         "warning_counts": [
             (w["label"], w["rows"])
@@ -126,7 +130,8 @@ def _answers_first(job, header: list[str], rows: list[list[str]]):
     answers = [
         h
         for h in header
-        if h in ("prediction", batch_files.PROBLEM_COLUMN) or h.startswith("probability_")
+        if h in ("prediction", batch_files.PROBLEM_COLUMN, batch_files.WARNINGS_COLUMN)
+        or h.startswith("probability_")
     ]
     kept_id = batch_files.id_column(header, selectors.version_interface(job.version))
     first = ([kept_id] if kept_id else []) + answers

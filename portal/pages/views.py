@@ -34,6 +34,7 @@ from portal.pages.live import columns_of, live_json, wants_json
 from portal.pages.timing import Phases
 from portal.sharing import share_token, shared_prediction
 from registry import roles, selectors
+from registry.counterfactuals import MARGIN_POINTS
 from registry.interface import InvalidInput
 from registry.models import Source, Task
 from registry.monitoring import monitoring_statuses
@@ -279,6 +280,7 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     # "What would it take?" asks for another answer than this one by default.
     answered = str((ctx.get("prediction") or {}).get("label"))
     ctx["cf_target"] = next((c for c in ctx["classes"] if c != answered), None)
+    ctx["cf_margin"] = MARGIN_POINTS
     with phases("render"):
         response = (
             _whatif_json(request, ctx)
@@ -493,19 +495,27 @@ def prediction_embed(request: HttpRequest, id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     token = Token.objects.filter(user=request.user).first()
+    # The key is shown in clear once, on the visit right after it was made (a screen shared
+    # later, or a shoulder, sees only its last characters); a lost key is replaced.
+    fresh = request.session.pop(FRESH_TOKEN_KEY, None)
     ctx = {
         "token": token,
+        "token_shown": token is not None and fresh == token.key,
+        "token_tail": token.key[-4:] if token else "",
         "role": roles.role_of(request.user),
         "confirm_replace": token is not None and request.GET.get("replace") == "1",
     }
     return render(request, "portal/profile.html", ctx)
 
 
+FRESH_TOKEN_KEY = "fresh_api_token"
+
+
 @login_required
 @require_POST
 def token_reset(request: HttpRequest) -> HttpResponse:
     replaced, _ = Token.objects.filter(user=request.user).delete()
-    Token.objects.create(user=request.user)
+    request.session[FRESH_TOKEN_KEY] = Token.objects.create(user=request.user).key
     messages.success(
         request,
         "A new API token was made; the old one no longer works."

@@ -1,6 +1,8 @@
 // "What would it take?" on the what-if page: asks the API's counterfactuals endpoint for the
 // smallest changes of the inputs on screen that get the chosen class (or range), lists them,
 // and Apply puts one into the form, whose own script (whatif.js) then redraws the answer.
+// The suggestions belong to the inputs they were found from: after Apply they are searched
+// again from the new inputs, and a change made by hand marks them as out of date.
 (function () {
   "use strict";
 
@@ -12,6 +14,8 @@
   const list = panel.querySelector("[data-cf-list]");
   const message = panel.querySelector("[data-cf-message]");
   const inputs = JSON.parse(names.textContent);
+  let applying = false;
+  let applied = "";
 
   function csrfToken() {
     const el = document.querySelector("input[name=csrfmiddlewaretoken]");
@@ -41,6 +45,7 @@
   }
 
   function apply(answer) {
+    applying = true;
     answer.changes.forEach(function (change) {
       const el = document.getElementById("in-" + change.input);
       if (!el) return;
@@ -49,11 +54,28 @@
       el.dispatchEvent(new Event(el.tagName === "SELECT" ? "change" : "input", { bubbles: true }));
       if (el.tagName === "SELECT") el.dispatchEvent(new Event("input", { bubbles: true }));
     });
+    applying = false;
+    applied = "Applied: " + answer.changes.map(function (c) { return c.text; }).join(" and ") + ". ";
+    search();
   }
+
+  // A change by hand: the listed suggestions were found for other inputs.
+  function stale() {
+    if (applying || !list.children.length) return;
+    Array.from(list.children).forEach(function (item) {
+      item.classList.add("is-stale");
+      const button = item.querySelector("button");
+      if (button) button.disabled = true;
+    });
+    message.textContent = "The inputs changed since these suggestions were found: find changes again.";
+  }
+  form.addEventListener("input", stale);
+  form.addEventListener("change", stale);
 
   function show(body) {
     list.replaceChildren();
-    message.textContent = body.message || "";
+    message.textContent = applied + (body.message || "");
+    applied = "";
     body.counterfactuals.forEach(function (answer) {
       const item = document.createElement("li");
       const text = document.createElement("span");
@@ -68,11 +90,10 @@
     });
   }
 
-  ask.addEventListener("submit", function (event) {
-    event.preventDefault();
+  function search() {
     const fixed = Array.from(ask.querySelectorAll("input[name=fixed]:checked:not(:disabled)"))
       .map(function (box) { return box.value; });
-    message.textContent = "Searching…";
+    message.textContent = applied + "Searching…";
     list.replaceChildren();
     fetch(panel.dataset.url, {
       method: "POST",
@@ -82,6 +103,7 @@
         inputs: currentRow(),
         target: target(),
         fixed: fixed,
+        margin: Number(panel.dataset.margin),
         version: Number(panel.dataset.version),
       }),
     })
@@ -96,5 +118,10 @@
         show(result.body);
       })
       .catch(function (error) { message.textContent = "No answer came back (" + error.message + ")."; });
+  }
+
+  ask.addEventListener("submit", function (event) {
+    event.preventDefault();
+    search();
   });
 })();

@@ -47,8 +47,38 @@
     return JSON.stringify([layout, traces]);
   }
 
+  // A phone's figure is some 350 px wide: dates every few days would overlap each other and
+  // a legend beside or just under the plot; labels of horizontal bars would leave the bars
+  // no room. The figure keeps its content; only its frame is fitted.
+  const NARROW = 560;
+
+  function fitted(canvas, layout) {
+    const width = canvas.getBoundingClientRect().width || canvas.parentElement.clientWidth;
+    if (!width || width >= NARROW) return layout;
+    const narrow = Object.assign({}, layout);
+    Object.keys(narrow).forEach(function (key) {
+      if (/^xaxis\d*$/.test(key) && narrow[key]) {
+        narrow[key] = Object.assign({}, narrow[key], { nticks: 4, tickangle: 0 });
+      }
+    });
+    if (narrow.showlegend !== false) {
+      narrow.legend = Object.assign({}, narrow.legend, {
+        orientation: "h", x: 0, xanchor: "left", y: -0.22, yanchor: "top",
+      });
+      narrow.margin = Object.assign({}, narrow.margin, { b: 96 });
+      narrow.height = (narrow.height || 340) + 60;
+    }
+    const horizontal = (canvas.__data || []).some(function (t) { return t.orientation === "h"; });
+    if (horizontal) {
+      narrow.yaxis = Object.assign({}, narrow.yaxis, { tickfont: { size: 10 } });
+      narrow.margin = Object.assign({}, narrow.margin, { l: 8 });
+    }
+    return narrow;
+  }
+
   function plot(canvas, figure) {
-    const layout = Object.assign({ autosize: true }, figure.layout);
+    canvas.__data = figure.data;
+    const layout = fitted(canvas, Object.assign({ autosize: true }, figure.layout));
     canvas.__frame = frameOf(figure);
     canvas.__shapes = JSON.stringify(figure.layout.shapes || []);
     return window.Plotly.newPlot(canvas, figure.data, layout, config).then(function () {
@@ -80,7 +110,8 @@
     ) {
       canvas.__frame = frame;
       canvas.__shapes = shapes;
-      const layout = Object.assign({ autosize: true }, figure.layout);
+      canvas.__data = figure.data;
+      const layout = fitted(canvas, Object.assign({ autosize: true }, figure.layout));
       return window.Plotly.react(canvas, figure.data, layout, config);
     }
     const moved = figure.data.map(function (trace) {

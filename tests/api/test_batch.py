@@ -212,6 +212,7 @@ def test_the_result_is_the_file_with_the_models_answers_appended(
         "probability_no",
         "probability_yes",
         "problem",
+        "warnings",
     ]
     assert [r["patient"] for r in result] == list(rows["patient"])
     assert [r["bmi"] for r in result] == [str(v) for v in rows["bmi"]]

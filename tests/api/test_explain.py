@@ -68,9 +68,13 @@ def test_counterfactuals_get_the_target_and_keep_fixed_inputs(
     assert response.status_code == 200, response.content
     result = response.json()
     assert (result["target"], result["prediction"]["label"], result["message"]) == ("yes", "no", "")
+    assert (result["margin"], result["needed"]) == (5.0, 0.05)  # the default margin
     assert 1 <= len(result["counterfactuals"]) <= 3
     for answer in result["counterfactuals"]:
         assert clinic_forest.predict(pd.DataFrame([answer["inputs"]]))[0] == "yes"
+        # Clearly "yes": ahead of "no" by 5 points at least, not a coin flip.
+        p = answer["prediction"]["probabilities"]
+        assert p["yes"] - p["no"] >= 0.05 - 1e-6
         assert answer["prediction"]["label"] == "yes"
         assert (answer["inputs"]["sex"], answer["inputs"]["region"]) == ("female", "north")
         assert 1 <= len(answer["changes"]) <= 2
@@ -90,8 +94,11 @@ def test_a_regressor_is_asked_for_a_range(diabetes_version, analyst):
         format="json",
     ).json()
     assert body["target"] == {"min": 200.0}
+    assert body["margin"] == 5.0
+    # One end: 5% of the way from the current answer to it.
+    assert body["needed"] == pytest.approx(0.05 * (200 - body["prediction"]["value"]), rel=1e-6)
     for answer in body["counterfactuals"]:
-        assert answer["prediction"]["value"] >= 200
+        assert answer["prediction"]["value"] >= 200 + body["needed"] - 1e-6
 
 
 @pytest.mark.parametrize(
@@ -106,6 +113,8 @@ def test_a_regressor_is_asked_for_a_range(diabetes_version, analyst):
         ({"inputs": ROW, "target": "yes", "fixed": ["nope"]}, "fixed"),
         ({"inputs": ROW, "target": "yes", "max_changes": 0}, "max_changes"),
         ({"inputs": ROW, "target": "yes", "count": 1000}, "count"),
+        ({"inputs": ROW, "target": "yes", "margin": 80}, "margin"),
+        ({"inputs": ROW, "target": "yes", "margin": "lots"}, "margin"),
         ({"inputs": {**ROW, "region": "mars"}, "target": "yes"}, "0"),
     ],
 )

@@ -109,7 +109,13 @@ def check_results_and_download(page: Any, snap: Any) -> None:
     assert download.suggested_filename == "patients-scored.csv"
     with open(download.path(), newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0])[-4:] == ["prediction", "probability_no", "probability_yes", "problem"]
+    assert list(rows[0])[-5:] == [
+        "prediction",
+        "probability_no",
+        "probability_yes",
+        "problem",
+        "warnings",
+    ]
     assert [r["patient"] for r in rows] == [f"p{n:04d}" for n in range(ROWS)]
     unanswered = [n for n, r in enumerate(rows) if not r["prediction"]]
     assert unanswered == list(BAD)

@@ -63,6 +63,7 @@ def test_applying_what_it_would_take_gets_the_target(page, make_browser_user, cl
     expect(page.locator("[data-explanation-summary]")).to_contain_text("yes (")
     expect(page.locator('figure[data-figure="why"] .main-svg').first).to_be_visible()
     panel = page.get_by_role("region", name="What would it take?")
+    expect(panel).to_contain_text("ahead of every other class's by at least 5 points")
     panel.get_by_label("To get").select_option("yes")
     panel.get_by_role("checkbox", name="Sex").check()
     panel.get_by_role("button", name="Find changes").click()
@@ -74,3 +75,27 @@ def test_applying_what_it_would_take_gets_the_target(page, make_browser_user, cl
     expect(answer).to_contain_text("yes")
     expect(page.locator("[data-whatif]")).to_have_attribute("data-state", "fresh")
     expect(page.locator("#in-sex")).to_have_value("female")
+    # The suggestions are searched again from the new inputs: the target is reached, clearly.
+    message = panel.locator("[data-cf-message]")
+    expect(message).to_contain_text("Applied: change ")
+    expect(message).to_contain_text(
+        "The answer is already yes, ahead of every other class by at least 5 points."
+    )
+    expect(panel.locator("[data-cf-list] li")).to_have_count(0)
+    snap(page, "applied")
+
+
+def test_suggestions_for_other_inputs_are_marked_out_of_date(page, make_browser_user, clinic):
+    make_browser_user("ana")
+    log_in(page, "ana")
+    page.goto("/models/clinic/whatif/?age=30&sex=female&bmi=21&bp=80&s5=4&region=north")
+    panel = page.get_by_role("region", name="What would it take?")
+    panel.get_by_label("To get").select_option("yes")
+    panel.get_by_role("button", name="Find changes").click()
+    first = panel.locator("[data-cf-list] li").first
+    expect(first).to_contain_text("change ")
+    page.locator("#in-age").fill("41")
+    expect(panel.locator("[data-cf-message]")).to_have_text(
+        "The inputs changed since these suggestions were found: find changes again."
+    )
+    expect(first.get_by_role("button", name="Apply")).to_be_disabled()

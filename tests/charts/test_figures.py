@@ -278,3 +278,24 @@ def test_monitoring_figures_are_valid_plotly():
     assert heat["data"][0]["z"][0][1] is None and heat["data"][0]["z"][0][0] > 4
     perf = monitoring.performance(PERFORMANCE, metric="accuracy", reference=0.93)
     go.Figure(perf)
+
+
+def test_a_far_out_row_does_not_stretch_the_batch_charts():
+    """One row at 2,496 among values 25-350: drawn on the bulk's range, marked at its edge."""
+    values = [25 + (i * 7) % 325 for i in range(200)] + [2496.0]
+    histogram = charts.value_histogram(values, target="progression")
+    go.Figure(histogram)
+    low, high = histogram["layout"]["xaxis"]["range"]
+    assert low < 25 and 349 < high < 400
+    far = histogram["data"][1]
+    assert far["customdata"] == [2496.0] and far["x"] == [high]
+    assert histogram["layout"]["annotations"][0]["text"] == "▲ 1 far-out row marked at the edge"
+    inputs = {"BMI": [20 + i % 20 for i in range(200)] + [400.0]}
+    scatter = charts.prediction_by_input(inputs, values, target="progression")
+    go.Figure(scatter)
+    assert scatter["layout"]["xaxis"]["range"][1] < 45
+    assert scatter["layout"]["yaxis"]["range"][1] < 400
+    assert scatter["data"][1]["customdata"] == [[400.0, 2496.0]]
+    # Without far-out rows the axes are Plotly's own, and nothing is marked.
+    plain = charts.value_histogram(values[:-1], target="progression")
+    assert "range" not in plain["layout"]["xaxis"] and len(plain["data"]) == 1

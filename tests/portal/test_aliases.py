@@ -203,3 +203,21 @@ def test_a_new_champion_answers_in_another_running_process_from_its_next_request
             except subprocess.TimeoutExpired:
                 asker.kill()
                 asker.wait()
+
+
+def test_promoting_the_challenger_swaps_it_with_the_champion(as_manager, clinic_v2):  # noqa: F811
+    """No version reads "challenger · champion" after a promotion: the old champion becomes
+    the challenger, audited with the reason."""
+    from registry.services import alias_set
+
+    model = clinic_v2.model
+    alias_set(model=model, name="challenger", version=clinic_v2)
+    assert alias_map(model=model) == {"champion": 1, "challenger": 2}
+    response = as_manager.post(CONFIRM, {"version": 2, "next": "/models/clinic/"})
+    assert response.status_code == 302
+    assert alias_map(model=model) == {"champion": 2, "challenger": 1}
+    swap = AuditEvent.objects.filter(action=AuditEvent.Action.ALIAS_SET).latest("created_at")
+    assert (swap.details["alias"], swap.details["from"], swap.details["to"]) == ("challenger", 2, 1)
+    assert swap.details["reason"] == "swapped with champion (v2 promoted)"
+    html = as_manager.get("/models/clinic/").content.decode()
+    assert 'challenger</span> <span class="badge alias">champion' not in html

@@ -51,7 +51,14 @@ def test_rows_outside_the_training_range_are_counted_by_input_label(
     frame.loc[:2, "bmi"] = 90.0  # three rows far above the training range
     response = post_file(as_analyst, csv_bytes(frame), django_capture_on_commit_callbacks)
     html = as_analyst.get(response["Location"]).content.decode()
-    assert re.search(r"trained on \(answered, but extrapolated\):\s+BMI in 3 rows\.", html)
+    assert re.search(r"These answers are extrapolations: BMI in 3 rows\.", html)
+    # Each row is named (row from 0, as the API counts; line in the file) with its values.
+    table = re.search(r"<table data-warned-rows>.*?</table>", html, re.S).group(0)
+    cells = re.findall(
+        r'<td class="num">(\d+)</td><td class="num">(\d+)</td><td>([^<]*)</td>', table
+    )
+    assert [(row, line) for row, line, _ in cells] == [("0", "2"), ("1", "3"), ("2", "4")]
+    assert all(m.startswith("BMI 90 is outside the training range ") for *_, m in cells)
 
 
 def test_a_file_missing_columns_is_refused_with_their_names(

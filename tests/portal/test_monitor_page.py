@@ -68,3 +68,11 @@ def test_the_catalog_and_model_card_link_to_the_monitor_with_its_status(as_viewe
         assert "drift in 1 input" in html
     card = as_viewer.get("/models/clinic/").content.decode()
     assert "/models/clinic/monitor/?version=1" in card
+
+
+def test_a_model_without_answers_says_so_instead_of_empty_charts(as_viewer, clinic_version):
+    html = as_viewer.get("/models/clinic/monitor/").content.decode()
+    assert "not enough data" in html
+    assert "no calls in this period" in html and "p50" not in html
+    assert "data-no-traffic" in html and "data-no-rows" in html
+    assert "drift-table" not in html and "data-plotly" not in html

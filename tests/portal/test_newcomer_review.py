@@ -110,16 +110,17 @@ def test_the_download_says_why_a_row_got_no_answer_and_rounds_the_answers(
     assert re.search(r"<td>C0004</td><td[^>]*>4</td><td[^>]*>6</td><td>bmi: Enter a number", page)
     # The preview shows the answers first, after the id.
     header = re.search(r"First rows of the result.*?<thead><tr>(.*?)</tr>", page, re.S).group(1)
-    assert re.findall(r"<th>(\w+)</th>", header)[:5] == [
+    assert re.findall(r"<th[^>]*>(\w+)</th>", header)[:6] == [
         "customer_id",
         "prediction",
         "probability_no",
         "probability_yes",
         "problem",
+        "warnings",
     ]
     download = as_analyst.get(f"{job_url}result/")
     rows = list(csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode())))
-    assert list(rows[0])[-1] == "problem"
+    assert list(rows[0])[-2:] == ["problem", "warnings"]
     assert rows[4]["problem"] == "bmi: Enter a number." and rows[4]["prediction"] == ""
     assert rows[0]["problem"] == ""
     assert all(len(r["probability_yes"].partition(".")[2]) == 3 for r in rows if r["prediction"])
@@ -224,10 +225,15 @@ def test_the_token_is_copied_and_replaced_only_after_a_confirmation(as_analyst):
     assert "Your API token is ready" in first and "no longer works" not in first
     assert 'data-copy="#api-token"' in first
     key = re.search(r'id="api-token"', first) and re.search(r'value="(\w{40})"', first).group(1)
+    # Shown once: a later visit shows only its last characters.
+    later = as_analyst.get("/profile/").content.decode()
+    assert key not in later and f"••••••••••••{key[-4:]}</code>" in later
+    assert 'id="api-token"' not in later
     confirm = as_analyst.get("/profile/", {"replace": "1"}).content.decode()
-    assert "data-confirm-replace" in confirm and key in confirm
+    assert "data-confirm-replace" in confirm and key not in confirm
     second = as_analyst.post("/profile/token/", follow=True).content.decode()
     assert "the old one no longer works" in second and key not in second
+    assert re.search(r'id="api-token"[^>]*|value="(\w{40})"', second)
 
 
 # ------------------------------------------------------------------ make run

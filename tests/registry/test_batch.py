@@ -193,3 +193,26 @@ def test_rows_the_model_cannot_answer_become_row_errors(
     assert "could not answer" in job.errors[0]["message"]
     rows = result_rows(job)
     assert rows[40]["prediction"] == "" and rows[41]["prediction"] in ("yes", "no")
+
+
+def test_answers_from_outside_the_training_range_say_so_in_a_warnings_column(
+    diabetes_version, diabetes_frame, django_capture_on_commit_callbacks
+):
+    frame = diabetes_frame.drop(columns="progression").head(30).copy()
+    frame.insert(0, "patient_id", [f"p{i}" for i in range(30)])
+    frame.loc[4, "bmi"] = 60.0
+    frame.loc[7, ["age", "bp"]] = [99, 200.0]
+    job = run(diabetes_version, csv_bytes(frame), django_capture_on_commit_callbacks)
+    rows = result_rows(job)
+    assert list(rows[0])[-3:] == ["prediction", "problem", "warnings"]
+    assert rows[4]["warnings"] == "BMI 60 is outside the training range 18–42.2"
+    assert rows[7]["warnings"] == (
+        "Age 99 is outside the training range 19–79; BP 200 is outside the training range 62–133"
+    )
+    assert rows[4]["prediction"] and rows[4]["problem"] == ""  # answered, with the caveat
+    assert [r["warnings"] for i, r in enumerate(rows) if i not in (4, 7)] == [""] * 28
+    assert [(w["row"], w["line"], w["id"]["value"]) for w in job.summary["warned_rows"]] == [
+        (4, 6, "p4"),
+        (7, 9, "p7"),
+    ]
+    assert job.summary["warned_count"] == 2

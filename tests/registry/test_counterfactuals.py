@@ -139,7 +139,8 @@ def test_a_row_already_at_the_target_needs_no_change(clinic, clinic_frame):
     model, interface, _ = clinic
     index = rows_answered(model, clinic_frame, "yes", 1)[0]
     result = search(clinic, row_of(interface, clinic_frame, index))
-    assert result.counterfactuals == [] and result.message == "The answer is already yes."
+    assert result.counterfactuals == []
+    assert result.message.startswith("The answer is already yes, ahead of every other class")
 
 
 def test_a_regressor_reaches_a_range(diabetes_frame):
@@ -186,3 +187,68 @@ def test_a_change_reads_as_a_sentence():
         "unit": "mm",
     }
     assert counterfactual_text(change) == "change flipper length 181 → 214 mm"
+
+
+def test_every_answer_leads_the_next_class_by_the_margin(clinic, clinic_frame):
+    """A coin flip is not the target: each answer's class is ahead by the margin asked."""
+    model, interface, _ = clinic
+    checked = 0
+    for index in rows_answered(model, clinic_frame, "no", 6):
+        row = row_of(interface, clinic_frame, index)
+        for points in (5, 20):
+            result = counterfactuals_find(
+                estimator=model,
+                interface=interface,
+                row=row,
+                target=counterfactual_target(interface=interface, target="yes", margin=points),
+                reference=clinic[2],
+            )
+            assert result.needed == points / 100
+            for answer in result.counterfactuals:
+                p = model.predict_proba(pd.DataFrame([answer["inputs"]]))[0]
+                yes = list(model.classes_).index("yes")
+                assert p[yes] - p[1 - yes] >= points / 100 - 1e-9
+                checked += 1
+    assert checked >= 6
+
+
+def test_a_bare_win_is_not_already_at_the_target(clinic, clinic_frame):
+    """A row the model answers "yes" by less than the margin is searched, not called done."""
+    model, interface, reference = clinic
+    frame = clinic_frame.drop(columns="high_risk")
+    lead = 2 * model.predict_proba(frame)[:, list(model.classes_).index("yes")] - 1
+    index = int(min(range(len(lead)), key=lambda i: lead[i] if lead[i] > 0 else 9))
+    assert 0 < lead[index] < 0.05  # "yes", by a hair
+    row = row_of(interface, clinic_frame, index)
+    result = search(clinic, row, target="yes")  # the default margin, 5 points
+    assert result.message == "" and result.counterfactuals
+    bare = counterfactual_target(interface=interface, target="yes", margin=0)
+    result = counterfactuals_find(
+        estimator=model, interface=interface, row=row, target=bare, reference=reference
+    )
+    assert result.message == "The answer is already yes."
+
+
+def test_a_regressor_lands_inside_the_range_not_on_its_edge(diabetes_frame):
+    X, y = diabetes_frame.drop(columns="progression"), diabetes_frame["progression"]
+    model = LinearRegression().fit(X, y)
+    interface = interface_infer(estimator=model, reference=diabetes_frame, target="progression")
+    row = interface.validate([frame_records(X)[0]]).frame
+    now = float(model.predict(row)[0])
+    target = counterfactual_target(
+        interface=interface, target={"min": now + 20, "max": now + 60}, margin=10
+    )
+    result = counterfactuals_find(estimator=model, interface=interface, row=row, target=target)
+    assert result.needed == pytest.approx(4.0)  # 10% of a 40-wide range
+    assert result.counterfactuals
+    for answer in result.counterfactuals:
+        value = model.predict(pd.DataFrame([answer["inputs"]]))[0]
+        assert now + 24 - 1e-6 <= value <= now + 56 + 1e-6
+
+
+@pytest.mark.parametrize("margin", [-1, 51, float("nan"), True])
+def test_the_margin_must_be_a_number_of_points(clinic, margin):
+    _, interface, _ = clinic
+    with pytest.raises(ValidationError) as caught:
+        counterfactual_target(interface=interface, target="yes", margin=margin)
+    assert "margin" in caught.value.message_dict

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from sklearn.ensemble import RandomForestClassifier
 
 from registry.artifacts import ArtifactError
+from registry.interface import Interface, InvalidInput
 from registry.models import AuditEvent, ModelVersion, RegisteredModel
 from registry.services import model_version_register
 from tests.conftest import csv_bytes
@@ -194,3 +195,18 @@ def test_seed_demo_registers_real_models_once(capsys):
     assert champion.metrics["roc_auc"] >= challenger.metrics["roc_auc"]
     assert models["diabetes"].task == "regression"
     assert "already registered" in capsys.readouterr().out
+    # Real limits: an impossible value is refused, naming the input; a rare one only warns.
+    diabetes = models["diabetes"].aliases.get(name="champion").version
+    row = {i["name"]: i["default"] for i in diabetes.interface["inputs"]}
+    interface = Interface(diabetes.interface)
+    for name, value in (("bmi", 400), ("age", 150), ("blood_pressure", 0)):
+        with pytest.raises(InvalidInput) as caught:
+            interface.validate([{**row, name: value}])
+        assert name in caught.value.row_errors[0]
+    assert interface.validate([{**row, "bmi": 60}]).warnings[0]["field"] == "bmi"
+    for model in models.values():
+        spec = model.versions.first().interface["inputs"]
+        assert all(
+            i["min"] is not None and i["max"] is not None for i in spec if i["type"] != "category"
+        )
+    assert models["wine"].versions.get().interface["output"]["classes"][0] == "Cultivar 1"

@@ -74,3 +74,13 @@ def test_a_version_against_itself_has_no_differences(clinic_version):
 def test_it_refuses_versions_of_two_models(clinic_version, iris_version):
     with pytest.raises(ValidationError):
         model_version_diff(a=clinic_version, b=iris_version)
+
+
+def test_the_parameters_leave_out_scikit_learns_plumbing(clinic_version, clinic_lite_v2):
+    """A pipeline's step list ("list") and scikit-learn's "deprecated" placeholder are no
+    settings a person chose: the diff leaves them out."""
+    clinic_version.params = {**clinic_version.params, "steps": "list", "x__penalty": "deprecated"}
+    diff = model_version_diff(a=clinic_version, b=clinic_lite_v2)
+    shown = {p.key: (p.a, p.b) for p in diff.params}
+    assert "steps" not in shown and "x__penalty" not in shown
+    assert "deprecated" not in {v for pair in shown.values() for v in pair}

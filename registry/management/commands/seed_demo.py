@@ -72,7 +72,7 @@ class Command(BaseCommand):
         reference = demo.reference_csv()
         versions = []
         for item in demo.versions[existing:]:
-            # Infer the interface, then add what data cannot tell: units and labels.
+            # Infer the interface, then add what data cannot tell: units, labels, limits.
             interface = interface_infer(
                 estimator=item.estimator,
                 reference=reference_read(data=reference),
@@ -83,6 +83,8 @@ class Command(BaseCommand):
                     spec["unit"] = demo.units[spec["name"]]
                 if spec["name"] in demo.labels:
                     spec["label"] = demo.labels[spec["name"]]
+                if spec["name"] in demo.limits:
+                    spec["min"], spec["max"] = demo.limits[spec["name"]]
             versions.append(
                 model_version_register(
                     name=demo.name,
