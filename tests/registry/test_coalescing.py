@@ -123,7 +123,9 @@ def test_a_row_without_a_finite_answer_fails_only_its_own_call(diabetes_version)
     first, fine, refused, also_fine = in_threads(held, interface, [good, good, huge, good])
 
     assert held.sizes == [1, 4]
-    assert first.records() == fine.records() == also_fine.records()
+    # A matrix product of several rows may round its last bit differently than of one.
+    for other in (fine, also_fine):
+        np.testing.assert_allclose(other.values, first.values, rtol=1e-12, atol=1e-15)
     assert isinstance(refused, InvalidInput)
     assert sorted(refused.row_errors) == [0, 1]  # its own rows, counted from its own first
 
