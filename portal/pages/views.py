@@ -492,7 +492,8 @@ def prediction_embed(request: HttpRequest, id) -> HttpResponse:
         "inputs": list(zip(version.interface["inputs"], _row_values(prediction), strict=True)),
         "answer_figure": charting.answer_figure(version, prediction.outputs),
         "confidence": _confidence(prediction.outputs[0]) if prediction.row_count == 1 else None,
-        **_explanation_ctx(prediction),
+        # The sentence only: the waterfall would not fit the 640x420 frame (embed.html).
+        "explanation": prediction_explanation_keep(prediction=prediction),
     }
     return render(request, "portal/embed.html", ctx)
 
