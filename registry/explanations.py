@@ -432,7 +432,9 @@ def label_in_sentence(label: str) -> str:
     return label
 
 
-def _value_text(value: Any, spec: Mapping[str, Any]) -> str:
+def value_text(value: Any, spec: Mapping[str, Any]) -> str:
+    """An input's value as the sentence writes it (six significant figures, its unit): the
+    one rounding of inputs wherever a page shows them beside the sentence."""
     if value is None:
         return "missing"
     if isinstance(value, bool):
@@ -503,7 +505,7 @@ def explanation_summary(*, explanation: Explanation, interface: Interface, top: 
         return effect_text(c["effect"], probability, unit)
 
     def value_of(c) -> str:
-        return _value_text(c["value"], interface.by_name[c["input"]].spec)
+        return value_text(c["value"], interface.by_name[c["input"]].spec)
 
     parts = [head]
     if reasons:

@@ -321,7 +321,6 @@ def _whatif_answer(
     """The answer and the figures, keyed as the page's figure containers are (the answer
     first: the page's script draws them in this order)."""
     prediction = result.answer.predictions[0]
-    probabilities = prediction.get("probabilities") or {}
     row = result.answer.rows[0]
     first, rest = panels
     swept = {c["feature"] for c in result.curves}
@@ -354,7 +353,7 @@ def _whatif_answer(
     return {
         "explanation": explanation,
         "prediction": prediction,
-        "confidence": probabilities.get(str(prediction.get("label"))),
+        "confidence": _confidence(prediction),
         "save_values": [
             *[(k, str(v)) for k, v in form_data(row).items()],
             *[(k, v) for k, v in (("x", pair and pair[0]), ("y", pair and pair[1])) if v],
@@ -438,6 +437,7 @@ def prediction_detail(request: HttpRequest, id) -> HttpResponse:
         ),
     }
     if prediction.row_count == 1:
+        ctx["confidence"] = _confidence(prediction.outputs[0])
         focus = charting.focus_of(version, prediction.outputs[0])
         curves = selectors.prediction_curves(prediction=prediction, points=SWEEP_POINTS)
         ctx["sensitivity_figure"] = charting.sensitivity_figure(version, curves, focus=focus)
@@ -454,6 +454,12 @@ def _explanation_ctx(prediction) -> dict[str, Any]:
         "explanation": explanation,
         "explanation_figure": charting.explanation_figure(prediction.version, explanation),
     }
+
+
+def _confidence(output: dict[str, Any]) -> float | None:
+    """The probability of the class answered, as the what-if headline shows it (None for a
+    value, or a classifier without probabilities)."""
+    return (output.get("probabilities") or {}).get(str(output.get("label")))
 
 
 def _row_values(prediction) -> list[Any]:
@@ -485,7 +491,9 @@ def prediction_embed(request: HttpRequest, id) -> HttpResponse:
         "model": version.model,
         "inputs": list(zip(version.interface["inputs"], _row_values(prediction), strict=True)),
         "answer_figure": charting.answer_figure(version, prediction.outputs),
-        **_explanation_ctx(prediction),
+        "confidence": _confidence(prediction.outputs[0]) if prediction.row_count == 1 else None,
+        # The sentence only: the waterfall would not fit the 640x420 frame (embed.html).
+        "explanation": prediction_explanation_keep(prediction=prediction),
     }
     return render(request, "portal/embed.html", ctx)
 

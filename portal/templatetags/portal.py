@@ -131,6 +131,16 @@ def number(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
 
 
+@register.filter
+def input_value(value: Any, spec: dict[str, Any]) -> str:
+    """An input's value with its unit, rounded as the explanation's sentence rounds it, so a
+    page never shows one input two ways."""
+    # Imported here: registry.explanations brings pandas, which pages without inputs skip.
+    from registry.explanations import value_text
+
+    return value_text(value, spec)
+
+
 # How each source of a stored prediction reads to a business user.
 SOURCE_NAMES = {"page": "Saved in the portal", "api": "API call", "batch": "Batch file"}
 

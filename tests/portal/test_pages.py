@@ -330,8 +330,9 @@ def test_the_embed_works_with_a_signed_link_only(client, as_analyst, analyst, cl
     client.logout()
     embed = client.get(link)
     assert embed.status_code == 200
-    # The answer, then why: the explanation of the stored answer.
-    assert [f["data"][0]["type"] for f in figures(embed)] == ["bar", "waterfall"]
+    # The answer's graph and why, in a sentence (a waterfall would not fit a 640x420 frame).
+    assert [f["data"][0]["type"] for f in figures(embed)] == ["bar"]
+    assert b"data-explanation-summary" in embed.content
     assert b"site-header" not in embed.content
     assert "frame-ancestors 'self'" in embed["Content-Security-Policy"]
     assert "X-Frame-Options" not in embed
@@ -416,3 +417,31 @@ def test_an_input_the_model_cannot_take_is_explained_on_the_page(as_analyst, cli
 def test_the_catalog_search_keeps_the_comparison_being_built(as_analyst, clinic_version):
     html = as_analyst.get("/models/?m=clinic%401&q=cli").content.decode()
     assert '<input type="hidden" name="m" value="clinic@1">' in html
+
+
+def test_the_saved_prediction_reads_like_the_whatif(as_analyst, analyst, clinic_version):
+    # Issue 25 item 6: the headline gives the class and its probability, the inputs are
+    # rounded as the sentence rounds them, and the share link has a Copy button.
+    row = {**ROW, "bmi": "26.4371"}
+    p = prediction_run(version=clinic_version, rows=[row], user=analyst, source="page").prediction
+    page = as_analyst.get(f"/predictions/{p.id}/").content.decode()
+    out = p.outputs[0]
+    shown = f"{out['probabilities'][str(out['label'])]:.0%}"
+    headline = re.search(r'<p class="answer-number" data-answer>(.*?)</p>', page).group(1)
+    assert re.sub(r"<[^>]+>", "", headline) == f"{out['label']} {shown} probability"
+    sentence = re.search(r"<p data-explanation-summary>(.*?)</p>", page).group(1)
+    # One rounding: 26.4371 reads 26.4371 in the table and the sentence, not 26.4 in one.
+    assert "26.4371 (" in sentence
+    cells = dict(re.findall(r"<tr><th>([^<]+)</th><td class=\"num\">([^<]+)</td></tr>", page))
+    assert cells["BMI"] == "26.4371", cells
+    link = re.search(r'id="embed-url"[^>]*>|value="([^"]+)"[^>]*id="embed-url"', page).group(0)
+    assert "/embed/predictions/" in link
+    assert re.search(r'<button[^>]*data-copy="#embed-url"[^>]*>Copy</button>', page)
+    assert "js/copy.js" in page
+
+
+def test_the_share_panel_says_other_sites_must_be_allowed(as_analyst, analyst, clinic_version):
+    p = prediction_run(version=clinic_version, rows=[ROW], user=analyst, source="page").prediction
+    page = as_analyst.get(f"/predictions/{p.id}/").content.decode()
+    note = re.search(r"<p class=\"small\" data-frame-note>(.*?)</p>", page, re.S).group(1)
+    assert "<code>EMBED_FRAME_ANCESTORS</code>" in note and "README" in note
