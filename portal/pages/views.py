@@ -29,7 +29,7 @@ from portal import charting
 from portal.api.throttles import EmbedThrottle, ModelCallThrottle, RowBudget
 from portal.pages import actionability
 from portal.pages.access import model_or_404, role_required, throttled, version_or_404
-from portal.pages.forms import InterfaceForm, form_data, query_values
+from portal.pages.forms import HistoryFilterForm, InterfaceForm, form_data, query_values
 from portal.pages.live import columns_of, live_json, wants_json
 from portal.pages.timing import Phases
 from portal.sharing import share_token, shared_prediction
@@ -370,19 +370,21 @@ def _whatif_answer(
 # ---------------------------------------------------------------- predictions
 @role_required(roles.VIEWER)
 def prediction_list(request: HttpRequest) -> HttpResponse:
-    model = request.GET.get("model", "")
-    source = request.GET.get("source", "")
-    qs = selectors.prediction_list(user=request.user, model=model or None, source=source or None)
+    form = HistoryFilterForm(request.GET)
+    valid = form.is_valid()  # a refused date is shown beside its box; the rest still apply
+    qs = selectors.prediction_list(user=request.user, **form.filters())
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     ctx = {
         "page": page,
-        "model": model,
-        "source": source,
+        "form": form,
+        "model": request.GET.get("model", ""),
+        "source": request.GET.get("source", ""),
+        "filtered": any(form.filters().values()),
         "sources": Source.choices,
         "model_names": selectors.registered_model_list().values_list("name", flat=True),
         "sees_everyone": roles.has_role(request.user, roles.MANAGER),
     }
-    return render(request, "portal/predictions.html", ctx)
+    return render(request, "portal/predictions.html", ctx, status=200 if valid else 400)
 
 
 def _prediction_or_404(request: HttpRequest, id) -> Any:

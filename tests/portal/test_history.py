@@ -1,0 +1,75 @@
+"""The history page's date filter, its CSV download, and the list of batch jobs (issue 25)."""
+
+import datetime as dt
+import re
+
+from django.utils import timezone
+
+from registry.models import Prediction
+from registry.services import prediction_run
+
+ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"}
+
+
+def stored(version, user, day: str, source="api", name=""):
+    """A prediction stored by ``user`` at noon (local time) on ``day``."""
+    p = prediction_run(version=version, rows=[ROW], user=user, source=source).prediction
+    noon = timezone.make_aware(dt.datetime.fromisoformat(day).replace(hour=12))
+    Prediction.objects.filter(pk=p.pk).update(created_at=noon, name=name)
+    return p
+
+
+def listed(response) -> str:
+    return response.content.decode()
+
+
+def test_since_and_until_keep_the_days_between_both_included(as_analyst, analyst, clinic_version):
+    before = stored(clinic_version, analyst, "2026-03-01")
+    first = stored(clinic_version, analyst, "2026-03-02")
+    last = stored(clinic_version, analyst, "2026-03-04")
+    after = stored(clinic_version, analyst, "2026-03-05")
+    html = listed(as_analyst.get("/predictions/?since=2026-03-02&until=2026-03-04"))
+    assert str(first.id) in html and str(last.id) in html
+    assert str(before.id) not in html and str(after.id) not in html
+    assert "2 predictions match." in html
+    assert 'value="2026-03-02"' in html and 'value="2026-03-04"' in html
+    only_since = listed(as_analyst.get("/predictions/?since=2026-03-05"))
+    assert str(after.id) in only_since and str(last.id) not in only_since
+
+
+def test_the_date_filter_is_kept_in_the_pagination_links(as_analyst, analyst, clinic_version):
+    for _ in range(26):
+        stored(clinic_version, analyst, "2026-03-02")
+    stored(clinic_version, analyst, "2026-04-01")
+    html = listed(as_analyst.get("/predictions/?since=2026-03-01&until=2026-03-31&source=api"))
+    older = re.search(r'href="([^"]*)">Older</a>', html).group(1).replace("&amp;", "&")
+    assert "since=2026-03-01" in older and "until=2026-03-31" in older and "page=2" in older
+    assert "26 predictions match." in html
+    second = listed(as_analyst.get("/predictions/" + older))
+    assert "26 predictions match." in second and "Page 2 of 2" in second
+
+
+def test_a_bad_date_is_a_form_error_and_the_other_filters_still_apply(
+    as_analyst, analyst, clinic_version
+):
+    api = stored(clinic_version, analyst, "2026-03-02", source="api")
+    page = stored(clinic_version, analyst, "2026-03-02", source="page")
+    response = as_analyst.get("/predictions/?since=2026-13-45&source=api")
+    html = listed(response)
+    assert response.status_code == 400
+    assert re.search(r'role="alert">Enter a date as YYYY-MM-DD\.</span>', html)
+    assert 'value="2026-13-45"' in html  # what was typed stays, to be corrected
+    assert str(api.id) in html and str(page.id) not in html
+
+
+def test_an_absurd_range_is_refused_with_a_reason(as_analyst, analyst, clinic_version):
+    stored(clinic_version, analyst, "2026-03-02")
+    backwards = as_analyst.get("/predictions/?since=2026-03-05&until=2026-03-01")
+    assert backwards.status_code == 400
+    assert "Until (2026-03-01) is before since (2026-03-05)." in listed(backwards)
+    for far in ("0001-01-01", "9999-12-31"):
+        response = as_analyst.get(f"/predictions/?until={far}")
+        assert response.status_code == 400, far
+        assert "Ensure this value is" in listed(response)
+    wide = as_analyst.get("/predictions/?since=1970-01-01&until=9999-12-30")
+    assert wide.status_code == 200 and "1 prediction matches." in listed(wide)
