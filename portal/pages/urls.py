@@ -11,6 +11,7 @@ urlpatterns = [
     path("jobs/<uuid:id>/", batch.job_detail, name="job_detail"),
     path("jobs/<uuid:id>/result/", batch.job_result, name="job_result"),
     path("predictions/", views.prediction_list, name="prediction_list"),
+    path("predictions/csv/", views.prediction_csv, name="prediction_csv"),
     path("predictions/<uuid:id>/", views.prediction_detail, name="prediction_detail"),
     path("embed/predictions/<uuid:id>/", views.prediction_embed, name="prediction_embed"),
     path("profile/", views.profile, name="profile"),

@@ -1,6 +1,8 @@
 """The history page's date filter, its CSV download, and the list of batch jobs (issue 25)."""
 
+import csv
 import datetime as dt
+import io
 import re
 
 from django.utils import timezone
@@ -73,3 +75,63 @@ def test_an_absurd_range_is_refused_with_a_reason(as_analyst, analyst, clinic_ve
         assert "Ensure this value is" in listed(response)
     wide = as_analyst.get("/predictions/?since=1970-01-01&until=9999-12-30")
     assert wide.status_code == 200 and "1 prediction matches." in listed(wide)
+
+
+def download(client, query=""):
+    response = client.get("/predictions/csv/" + query)
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"] == 'attachment; filename="predictions.csv"'
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_csv_holds_the_filtered_history_newest_first(as_analyst, analyst, clinic_version):
+    stored(clinic_version, analyst, "2026-03-01")
+    older = stored(clinic_version, analyst, "2026-03-02", name="first")
+    newer = stored(clinic_version, analyst, "2026-03-03", name="second")
+    stored(clinic_version, analyst, "2026-03-03", source="page")
+    rows = download(as_analyst, "?since=2026-03-02&until=2026-03-03&source=api")
+    assert [r["id"] for r in rows] == [str(newer.id), str(older.id)]
+    assert rows[0]["created_at"].startswith("2026-03-03T12:00:00")
+    assert (rows[0]["model"], rows[0]["version"], rows[0]["source"]) == ("clinic", "1", "api")
+    assert rows[0]["name"] == "second" and rows[0]["rows"] == "1"
+    assert rows[0]["answer"] in ("yes", "no") and "user" not in rows[0]
+    page = listed(as_analyst.get("/predictions/?since=2026-03-02&source=api"))
+    link = re.search(r'href="(/predictions/csv/[^"]*)"', page).group(1).replace("&amp;", "&")
+    assert "since=2026-03-02" in link and "source=api" in link
+
+
+def test_the_csv_shows_only_my_answers_unless_i_am_a_manager(client, make_user, clinic_version):
+    ana, bob, mia = make_user("ana"), make_user("bob"), make_user("mia", "manager")
+    mine = stored(clinic_version, ana, "2026-03-02")
+    theirs = stored(clinic_version, bob, "2026-03-02")
+    client.force_login(ana)
+    assert [r["id"] for r in download(client)] == [str(mine.id)]
+    client.force_login(mia)
+    rows = {r["id"]: r["user"] for r in download(client)}
+    assert rows == {str(mine.id): "ana", str(theirs.id): "bob"}
+
+
+def test_formula_like_cells_are_neutralised(as_analyst, analyst, clinic_version):
+    stored(clinic_version, analyst, "2026-03-02", name='=HYPERLINK("http://x","y")')
+    stored(clinic_version, analyst, "2026-03-01", name="-3.5")
+    names = [r["name"] for r in download(as_analyst)]
+    assert names == ['\'=HYPERLINK("http://x","y")', "-3.5"]  # a number stays a number
+
+
+def test_a_bad_date_in_the_csv_link_shows_the_page_with_its_error(as_analyst, clinic_version):
+    response = as_analyst.get("/predictions/csv/?until=yesterday")
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/html")
+    assert "Enter a date as YYYY-MM-DD." in listed(response)
+
+
+def test_the_csv_stops_at_its_bound(as_analyst, analyst, clinic_version, monkeypatch):
+    from portal.pages import views
+
+    monkeypatch.setattr(views, "HISTORY_CSV_MAX_ROWS", 3)
+    for day in range(1, 6):
+        stored(clinic_version, analyst, f"2026-03-0{day}")
+    rows = download(as_analyst)
+    assert [r["created_at"][:10] for r in rows] == ["2026-03-05", "2026-03-04", "2026-03-03"]
+    page = listed(as_analyst.get("/predictions/"))
+    assert "the newest 3 of 5 (narrow the dates for the rest)" in page
