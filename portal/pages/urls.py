@@ -8,6 +8,7 @@ urlpatterns = [
     path("models/<slug:name>/", views.model_card, name="model_card"),
     path("models/<slug:name>/whatif/", views.whatif, name="whatif"),
     path("models/<slug:name>/batch/", batch.batch, name="batch"),
+    path("jobs/", batch.job_list, name="job_list"),
     path("jobs/<uuid:id>/", batch.job_detail, name="job_detail"),
     path("jobs/<uuid:id>/result/", batch.job_result, name="job_result"),
     path("predictions/", views.prediction_list, name="prediction_list"),

@@ -391,6 +391,7 @@ def prediction_list(request: HttpRequest) -> HttpResponse:
         "model_names": selectors.registered_model_list().values_list("name", flat=True),
         "sees_everyone": roles.has_role(request.user, roles.MANAGER),
         "csv_max_rows": HISTORY_CSV_MAX_ROWS,
+        "runs_jobs": roles.has_role(request.user, roles.ANALYST),
     }
     return render(request, "portal/predictions.html", ctx, status=200 if valid else 400)
 

@@ -7,7 +7,7 @@ import re
 
 from django.utils import timezone
 
-from registry.models import Prediction
+from registry.models import BatchJob, JobStatus, Prediction
 from registry.services import prediction_run
 
 ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"}
@@ -135,3 +135,46 @@ def test_the_csv_stops_at_its_bound(as_analyst, analyst, clinic_version, monkeyp
     assert [r["created_at"][:10] for r in rows] == ["2026-03-05", "2026-03-04", "2026-03-03"]
     page = listed(as_analyst.get("/predictions/"))
     assert "the newest 3 of 5 (narrow the dates for the rest)" in page
+
+
+def job_of(version, user, name, status="queued", done=0, total=None):
+    return BatchJob.objects.create(
+        version=version,
+        user=user,
+        input_name=name,
+        input_file="x.csv",
+        status=status,
+        rows_done=done,
+        rows_total=total,
+    )
+
+
+def test_my_jobs_are_listed_newest_first_with_their_progress(client, make_user, clinic_version):
+    ana, bob = make_user("ana"), make_user("bob")
+    old = job_of(clinic_version, ana, "march.csv", JobStatus.SUCCEEDED, 120, 120)
+    new = job_of(clinic_version, ana, "april.csv", JobStatus.RUNNING, 40, 200)
+    BatchJob.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=3))
+    theirs = job_of(clinic_version, bob, "bobs.csv")
+    client.force_login(ana)
+    html = listed(client.get("/jobs/"))
+    rows = re.findall(r'<tr data-job="([^"]+)">(.*?)</tr>', html, re.S)
+    assert [job for job, _ in rows] == [str(new.id), str(old.id)]
+    assert str(theirs.id) not in html
+    first = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", rows[0][1])).strip()
+    assert first.startswith("april.csv Clinic") and "v1 Running 40 of 200" in first
+    assert f'href="/jobs/{new.id}/"' in rows[0][1]
+    assert "Your batch jobs" in html and "<th>User</th>" not in html
+    history = listed(client.get("/predictions/"))
+    assert 'href="/jobs/">Your batch jobs</a>' in history
+
+
+def test_a_manager_sees_everyones_jobs_and_a_viewer_none(client, make_user, clinic_version):
+    ana, mia, vic = make_user("ana"), make_user("mia", "manager"), make_user("vic", "viewer")
+    job_of(clinic_version, ana, "ana.csv")
+    job_of(clinic_version, mia, "mia.csv")
+    client.force_login(mia)
+    html = listed(client.get("/jobs/"))
+    assert "ana.csv" in html and "mia.csv" in html and "<th>User</th>" in html
+    client.force_login(vic)
+    assert client.get("/jobs/").status_code == 403
+    assert "/jobs/" not in listed(client.get("/predictions/"))  # no link to a refused page
