@@ -312,8 +312,10 @@ def prediction_list(
     version: int | None = None,
     source: str | None = None,
     since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
 ) -> QuerySet[Prediction]:
-    """Stored predictions, newest first: the user's own, or everyone's for a manager."""
+    """Stored predictions, newest first: the user's own, or everyone's for a manager;
+    ``since`` is inclusive, ``until`` exclusive."""
     qs = Prediction.objects.select_related("version__model", "user", "job")
     if not roles.has_role(user, roles.MANAGER):
         qs = qs.filter(user=user)
@@ -325,6 +327,8 @@ def prediction_list(
         qs = qs.filter(source=source)
     if since is not None:
         qs = qs.filter(created_at__gte=since)
+    if until is not None:
+        qs = qs.filter(created_at__lt=until)
     return qs.order_by("-created_at")
 
 

@@ -1,4 +1,4 @@
-"""Batch pages: upload a CSV, watch its job, see and download the results."""
+"""Batch pages: upload a CSV, watch its job, see and download the results, list the jobs."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.api.throttles import BatchUploadThrottle
 from portal.charting import job_figures, labelled_warnings
@@ -64,6 +65,18 @@ def _template_csv(name: str, interface) -> HttpResponse:
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}-template.csv"'
     return response
+
+
+@role_required(roles.ANALYST)
+@require_GET
+def job_list(request: HttpRequest) -> HttpResponse:
+    """The user's batch jobs (a manager's: everyone's), newest first."""
+    jobs = selectors.batch_job_list(user=request.user)
+    ctx = {
+        "page": Paginator(jobs, 25).get_page(request.GET.get("page")),
+        "sees_everyone": roles.has_role(request.user, roles.MANAGER),
+    }
+    return render(request, "portal/jobs.html", ctx)
 
 
 def _job_or_404(request: HttpRequest, id) -> Any:

@@ -2,13 +2,17 @@
 
 The form renders the inputs and carries the raw values; the interface itself validates them
 (one set of rules for pages, API and batch). Its errors come back through ``add_error``.
+The history page's filters are a plain form below.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
 
 from registry.interface import InputField, Interface, InvalidInput
 
@@ -91,3 +95,53 @@ def form_data(values: dict[str, Any]) -> dict[str, Any]:
             continue
         data[key] = ("on" if value else "false") if isinstance(value, bool) else value
     return data
+
+
+# Outside these a date is a typo (a five-digit year), and the day after the last one must
+# still be a date: "until" is turned into the start of the next day.
+FIRST_DAY = dt.date(1970, 1, 1)
+LAST_DAY = dt.date(9999, 12, 30)
+
+
+def _day_field(label: str) -> forms.DateField:
+    return forms.DateField(
+        required=False,
+        label=label,
+        validators=[MinValueValidator(FIRST_DAY), MaxValueValidator(LAST_DAY)],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+    )
+
+
+class HistoryFilterForm(forms.Form):
+    """The history page's filters, from its query string. Model and source are taken as
+    given (an unknown one matches nothing); the dates are checked, and each valid filter
+    applies even when another is refused."""
+
+    model = forms.CharField(required=False)
+    source = forms.CharField(required=False)
+    since = _day_field("Since")
+    until = _day_field("Until")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", f"Until ({until}) is before since ({since}).")
+        return data
+
+    def filters(self) -> dict[str, Any]:
+        """Keyword arguments for ``selectors.prediction_list``: the valid filters only, the
+        days as the start of "since" and the start of the day after "until", local time."""
+        data = getattr(self, "cleaned_data", {})
+        since, until = data.get("since"), data.get("until")
+        return {
+            "model": data.get("model") or None,
+            "source": data.get("source") or None,
+            "since": _day_start(since) if since else None,
+            "until": _day_start(until + dt.timedelta(days=1)) if until else None,
+        }
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))

@@ -6,6 +6,7 @@ what-if page's script asks the same view for its answer and figures as JSON.
 
 from __future__ import annotations
 
+import csv
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,10 +15,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csp import csp_override
@@ -29,11 +31,13 @@ from portal import charting
 from portal.api.throttles import EmbedThrottle, ModelCallThrottle, RowBudget
 from portal.pages import actionability
 from portal.pages.access import model_or_404, role_required, throttled, version_or_404
-from portal.pages.forms import InterfaceForm, form_data, query_values
+from portal.pages.forms import HistoryFilterForm, InterfaceForm, form_data, query_values
 from portal.pages.live import columns_of, live_json, wants_json
 from portal.pages.timing import Phases
 from portal.sharing import share_token, shared_prediction
+from portal.templatetags.portal import answer_summary
 from registry import roles, selectors
+from registry.batch import csv_safe
 from registry.counterfactuals import MARGIN_POINTS
 from registry.interface import InvalidInput
 from registry.models import Source, Task
@@ -47,6 +51,9 @@ from registry.services import (
 )
 
 SWEEP_POINTS = 25
+# The history download's bound: the newest this many of the filtered predictions (a year of
+# a busy user's calls; a narrower date range gets the rest).
+HISTORY_CSV_MAX_ROWS = 10_000
 USE_DAYS = 14  # the window of "use" on the dashboard and the model tiles
 FIRST_PANELS = 9  # small multiples drawn before "show all": three rows of three
 
@@ -369,19 +376,61 @@ def _whatif_answer(
 # ---------------------------------------------------------------- predictions
 @role_required(roles.VIEWER)
 def prediction_list(request: HttpRequest) -> HttpResponse:
-    model = request.GET.get("model", "")
-    source = request.GET.get("source", "")
-    qs = selectors.prediction_list(user=request.user, model=model or None, source=source or None)
+    form = HistoryFilterForm(request.GET)
+    valid = form.is_valid()  # a refused date is shown beside its box; the rest still apply
+    qs = selectors.prediction_list(user=request.user, **form.filters())
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     ctx = {
         "page": page,
-        "model": model,
-        "source": source,
+        "form": form,
+        "model": request.GET.get("model", ""),
+        "source": request.GET.get("source", ""),
+        "filtered": any(form.filters().values()),
         "sources": Source.choices,
         "model_names": selectors.registered_model_list().values_list("name", flat=True),
         "sees_everyone": roles.has_role(request.user, roles.MANAGER),
+        "csv_max_rows": HISTORY_CSV_MAX_ROWS,
+        "runs_jobs": roles.has_role(request.user, roles.ANALYST),
     }
-    return render(request, "portal/predictions.html", ctx)
+    return render(request, "portal/predictions.html", ctx, status=200 if valid else 400)
+
+
+class _Echo:
+    """A file-like object whose write returns the line: csv.writer then yields each row."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@role_required(roles.VIEWER)
+@require_GET
+def prediction_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered history as CSV: the page's filters and visibility (the same selector),
+    the newest ``HISTORY_CSV_MAX_ROWS``, streamed, formula-like cells neutralised as in a
+    batch result. A refused filter shows the page with its error rather than a file."""
+    form = HistoryFilterForm(request.GET)
+    if not form.is_valid():
+        return prediction_list(request)
+    everyone = roles.has_role(request.user, roles.MANAGER)
+    qs = selectors.prediction_list(user=request.user, **form.filters())[:HISTORY_CSV_MAX_ROWS]
+    header = ["id", "created_at", "model", "version", "source", "name"]
+    header += ["user"] if everyone else []
+    header += ["rows", "answer", "feedback"]
+
+    def rows():
+        writer = csv.writer(_Echo(), lineterminator="\n")
+        yield writer.writerow(header)
+        for p in qs.iterator(chunk_size=500):
+            cells = [p.id, timezone.localtime(p.created_at).isoformat(timespec="seconds")]
+            cells += [p.version.model.name, p.version.number, p.source, p.name]
+            cells += [p.user.get_username() if p.user else ""] if everyone else []
+            feedback = "" if p.feedback is None else p.feedback
+            cells += [p.row_count, answer_summary(p), feedback]
+            yield writer.writerow([csv_safe(str(c)) for c in cells])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="predictions.csv"'
+    return response
 
 
 def _prediction_or_404(request: HttpRequest, id) -> Any:
