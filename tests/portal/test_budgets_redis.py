@@ -7,7 +7,6 @@ import os
 import uuid
 
 import pytest
-from django.test import override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -39,8 +38,12 @@ def redis_counts(settings):
             "KEY_PREFIX": prefix,
         },
     }
-    with override_settings(CACHES=caches, RATE_COUNTS_IN_CACHE=True):
-        yield
+    # Through pytest-django's ``settings``, which undoes its changes last-first: an
+    # ``override_settings`` here would be undone before the test's own ``settings`` changes
+    # and leave them restoring this one, Redis counts and all, for the tests after.
+    settings.CACHES = caches
+    settings.RATE_COUNTS_IN_CACHE = True
+    yield
     client = redis.Redis.from_url(url)
     keys = list(client.scan_iter(f"{prefix}:*"))
     if keys:
