@@ -107,7 +107,8 @@ def test_the_download_says_why_a_row_got_no_answer_and_rounds_the_answers(
     assert "queued" not in page.lower()  # no stale banner above the job's real status
     # The errors name the user's own id for the row.
     assert re.search(r"<th>customer_id</th><th[^>]*>Row</th>", page)
-    assert re.search(r"<td>C0004</td><td[^>]*>4</td><td[^>]*>6</td><td>bmi: Enter a number", page)
+    row = r"<td>C0004</td><td[^>]*>4</td><td[^>]*>6</td><td>BMI \(bmi\): Enter a number"
+    assert re.search(row, page)
     # The preview shows the answers first, after the id.
     header = re.search(r"First rows of the result.*?<thead><tr>(.*?)</tr>", page, re.S).group(1)
     assert re.findall(r"<th[^>]*>(\w+)</th>", header)[:6] == [
@@ -121,7 +122,7 @@ def test_the_download_says_why_a_row_got_no_answer_and_rounds_the_answers(
     download = as_analyst.get(f"{job_url}result/")
     rows = list(csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode())))
     assert list(rows[0])[-2:] == ["problem", "warnings"]
-    assert rows[4]["problem"] == "bmi: Enter a number." and rows[4]["prediction"] == ""
+    assert rows[4]["problem"] == "BMI (bmi): Enter a number." and rows[4]["prediction"] == ""
     assert rows[0]["problem"] == ""
     assert all(len(r["probability_yes"].partition(".")[2]) == 3 for r in rows if r["prediction"])
     full = as_analyst.get(f"{job_url}result/", {"precision": "full"})

@@ -169,6 +169,8 @@ def test_a_bad_input_in_a_redraw_is_named_next_to_its_field(as_analyst, clinic_v
     assert body["fields"]["age"]["error"] == ""
     assert body["figures"] == {}
     assert "Fix the marked inputs" in body["answer"]
+    # The banner names inputs as the form does, by label, not by code name.
+    assert "BMI – Enter a number." in body["answer"] and "bmi –" not in body["answer"]
 
 
 def test_a_typed_value_between_slider_steps_is_answered(as_analyst, clinic_version):
