@@ -191,7 +191,7 @@ def test_headline_metrics_give_each_kind_of_score_its_own_axis():
 
 def test_several_answers_are_a_named_distribution_not_unexplained_lines():
     fig = valid(charts.value_on_distribution([150.0, 170.0], reference=[100, 200, 150], target="y"))
-    assert [t["name"] for t in fig["data"]] == ["Reference data", "These 2 predictions"]
+    assert [t["name"] for t in fig["data"]] == ["Reference data", "These 2 answers"]
     assert fig["layout"]["shapes"] == [] and fig["layout"]["showlegend"] is True
     one = valid(charts.value_on_distribution([150.0], reference=[100, 200], target="y"))
     assert len(one["layout"]["shapes"]) == 1 and one["layout"]["showlegend"] is False

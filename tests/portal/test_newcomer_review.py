@@ -24,11 +24,11 @@ CLINIC_ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93, "s5": 4.6, "regio
 def _use_everywhere(client) -> tuple[int, int, int]:
     """What the dashboard's chart, the clinic tile in the catalog and the history count."""
     usage = next(
-        f for f in figures(client.get("/")) if f["layout"]["title"]["text"] == "Predictions per day"
+        f for f in figures(client.get("/")) if f["layout"]["title"]["text"] == "Answers per day"
     )
     chart = sum(sum(t["y"]) for t in usage["data"] if t["name"] == "Clinic")
     catalog = client.get("/models/").content.decode()
-    tile = re.search(r"<dt>Predictions</dt><dd>(\d+) in 14 days", catalog)
+    tile = re.search(r"<dt>Answers</dt><dd>(\d+) in 14 days", catalog)
     history = client.get("/predictions/", {"model": "clinic"}).content.decode()
     listed = re.search(r"data-count>(\d+) prediction", history)
     return chart, int(tile.group(1)), int(listed.group(1))

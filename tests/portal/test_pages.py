@@ -52,7 +52,7 @@ def test_the_dashboard_shows_each_model_and_its_graphs(as_analyst, clinic_versio
     html = response.content.decode()
     assert "Clinic" in html and "Iris" in html
     assert [f["data"][0]["y"] for f in figures(response)] == [["Clinic"]]  # iris has no champion
-    assert b"No predictions in the last 14 days" in response.content
+    assert b"No answers in the last 14 days" in response.content
     prediction_run(
         version=iris_version,
         rows=[{"sepal_length": 5, "sepal_width": 3, "petal_length": 1.5, "petal_width": 0.2}],
