@@ -5,16 +5,12 @@ the supervising loop then sends the worker a TERM: neither, nor both, may print 
 """
 
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import manage_shell, portal_process_env
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.registry.test_db_worker_lock import start_worker
 
 
 @pytest.fixture(scope="module")
@@ -37,19 +33,8 @@ def env(tmp_path_factory):
 )
 def test_the_worker_stops_on_a_signal_with_code_0_and_no_traceback(env, tmp_path, signals):
     log_path = tmp_path / "worker.log"
-    with open(log_path, "w") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--interval", "0.1", "--no-reload"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    worker = start_worker(env, log_path)
     try:
-        deadline = time.monotonic() + 60
-        while "Starting worker" not in log_path.read_text():
-            assert time.monotonic() < deadline, "the worker never started"
-            time.sleep(0.2)
         time.sleep(0.5)  # in its polling loop, where Ctrl-C usually finds it
         for number in signals:
             worker.send_signal(number)
