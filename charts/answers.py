@@ -120,7 +120,7 @@ def value_on_distribution(
             {
                 "type": "histogram",
                 "x": list(values),
-                "name": f"These {len(values):,} predictions",
+                "name": f"These {len(values):,} answers",
                 "marker": {"color": ACCENT},
                 "opacity": 0.75,
                 "nbinsx": 30,

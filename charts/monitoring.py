@@ -137,21 +137,37 @@ def distribution_overlay(
     )
 
 
-def drift_over_time(windows: Sequence[Mapping[str, Any]], inputs: Sequence[str]) -> Figure:
+def drift_over_time(
+    windows: Sequence[Mapping[str, Any]],
+    inputs: Sequence[str],
+    labels: Mapping[str, str] | None = None,
+) -> Figure:
     """A heatmap of inputs by window: -log10 of the adjusted p-value; windows with too few
-    rows are left blank. ``windows`` items: ``{"start", "status", "rows", "adjusted_p"}``."""
+    rows are left blank. ``windows`` items: ``{"start", "status", "rows", "adjusted_p"}``.
+
+    ``labels`` maps an input's code name to its label: rows are named by label (what a
+    business user reads), the hover also gives the code name (what a data scientist looks up).
+    A label two inputs share would merge their rows on the axis, so those keep the code name.
+    """
+    given = labels or {}
+    named = [given.get(name) or name for name in inputs]
+    rows_named = [
+        shown if named.count(shown) == 1 else name
+        for name, shown in zip(inputs, named, strict=True)
+    ]
     x = [_moment(w["start"]) for w in windows]
     z, text = [], []
-    for name in inputs:
+    for name, shown in zip(inputs, rows_named, strict=True):
         row, row_text = [], []
+        code = f" ({name})" if shown != name else ""
         for w in windows:
             p = (w.get("adjusted_p") or {}).get(name)
             if w["status"] == "not_enough_data" or p is None:
                 row.append(None)
-                row_text.append(f"{w['rows']} rows: not enough data")
+                row_text.append(f"{w['rows']} rows: not enough data{code}")
             else:
                 row.append(round(min(10.0, -math.log10(max(p, 1e-10))), 3))
-                row_text.append(f"adjusted p {p:.2g} · {w['rows']} rows")
+                row_text.append(f"adjusted p {p:.2g} · {w['rows']} rows{code}")
         z.append(row)
         text.append(row_text)
     return figure(
@@ -159,7 +175,7 @@ def drift_over_time(windows: Sequence[Mapping[str, Any]], inputs: Sequence[str])
             {
                 "type": "heatmap",
                 "x": x,
-                "y": list(inputs),
+                "y": rows_named,
                 "z": z,
                 "text": text,
                 "zmin": 0,

@@ -96,10 +96,10 @@ def usage_per_day(
     return figure(
         data,
         {
-            "title": title("Predictions per day"),
+            "title": title("Answers per day"),
             "barmode": "stack",
             "xaxis": {"type": "date", "tickformat": "%b %d"},
-            "yaxis": count_axis(max(totals.values(), default=0), title={"text": "Predictions"}),
+            "yaxis": count_axis(max(totals.values(), default=0), title={"text": "Answers"}),
             "height": 320,
         },
     )

@@ -295,7 +295,9 @@ def monitoring_figures(version: ModelVersion, report: dict[str, Any]) -> dict[st
         "traffic": charts.traffic(report["traffic"]["series"], window=report["traffic"]["window"]),
         "inputs": inputs,
         "drift_over_time": charts.drift_over_time(
-            report["drift_over_time"], [r["input"] for r in drift["inputs"]]
+            report["drift_over_time"],
+            [r["input"] for r in drift["inputs"]],
+            {f.name: f.spec.get("label") or f.name for f in interface.fields},
         )
         if report.get("drift_over_time")
         else None,

@@ -23,6 +23,19 @@ from registry.models import (
     Usage,
 )
 
+# Branded for the managers who read it, not "Django administration".
+admin.site.site_header = "Model Portal administration"
+admin.site.site_title = "Model Portal admin"
+admin.site.index_title = "Registry records"
+
+
+def _person(user) -> str:
+    """A user as a manager knows them: the full name when there is one, with the login."""
+    if user is None:
+        return "—"
+    full = user.get_full_name()
+    return f"{full} ({user.username})" if full else user.username
+
 
 def _pretty(value) -> str:
     return format_html("<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(value, indent=2))
@@ -77,7 +90,7 @@ class ManagerInline(admin.TabularInline):
 
 class VersionInline(ManagerInline):
     model = ModelVersion
-    fields = ("number", "estimator_class", "artifact_sha256", "created_by", "created_at")
+    fields = ("number", "estimator_class", "created_by", "created_at")
     readonly_fields = fields
     show_change_link = True
 
@@ -108,8 +121,7 @@ class RegisteredModelAdmin(EditableByManagers):
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadOnlyAdmin):
     list_display = (
-        "model",
-        "number",
+        "__str__",
         "estimator_class",
         "framework_version",
         "created_by",
@@ -159,28 +171,35 @@ class AliasAdmin(ReadOnlyAdmin):
 
 @admin.register(Prediction)
 class PredictionAdmin(ReadOnlyAdmin):
+    # The first column links to the record: "clinic v3 2026-12-04 10:00", not its UUID.
     list_display = (
-        "id",
-        "version",
-        "user",
+        "__str__",
+        "name",
+        "person",
         "source",
         "row_count",
         "latency_ms",
-        "name",
-        "created_at",
     )
     list_filter = ("source", "version__model", "created_at")
     search_fields = ("id", "name", "user__username")
     list_select_related = ("version__model", "user")
     date_hierarchy = "created_at"
 
+    @admin.display(description="user", ordering="user__username")
+    def person(self, obj):
+        return _person(obj.user)
+
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor", "action", "model", "version")
+    list_display = ("__str__", "person", "created_at")
     list_filter = ("action", "model")
     list_select_related = ("actor", "model", "version__model")
     date_hierarchy = "created_at"
+
+    @admin.display(description="by", ordering="actor__username")
+    def person(self, obj):
+        return _person(obj.actor)
 
 
 @admin.register(Usage)

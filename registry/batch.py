@@ -341,6 +341,14 @@ def prediction_columns(
     return columns, summary
 
 
+def _named(interface: Interface, column: str) -> str:
+    """A column as a problem names it: its label, and the file's header name beside it (the
+    file's own word, which the person fixes), e.g. "BMI (bmi)"."""
+    field = interface.by_name.get(column)
+    label = field.spec.get("label") if field else None
+    return f"{label} ({column})" if label and label != column else column
+
+
 def score_span(
     *,
     handle: IO[bytes],
@@ -362,7 +370,7 @@ def score_span(
     problems = np.full(len(raw), None, dtype=object)
     errors = []
     for index, fields in sorted(checked.errors.items()):
-        message = "; ".join(f"{k}: {' '.join(v)}" for k, v in fields.items())
+        message = "; ".join(f"{_named(interface, k)}: {' '.join(v)}" for k, v in fields.items())
         problems[index] = message
         if len(errors) >= MAX_ERRORS:
             continue

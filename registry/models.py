@@ -250,7 +250,7 @@ class AuditEvent(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.model.name}"
+        return f"{self.get_action_display()}: {self.version or self.model}"
 
 
 class JobStatus(models.TextChoices):

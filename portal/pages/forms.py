@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
@@ -70,6 +71,14 @@ class InterfaceForm(forms.Form):
                 value = "true" if value in ("True", "true", "on") else "false"
             row[name] = value
         return row
+
+    def error_summary(self) -> str:
+        """The marked inputs by label, as the banner names them: BMI, then why."""
+        return "; ".join(
+            f"{self.fields[name].label if name in self.fields else name} – {' '.join(errors)}"
+            for name, errors in self.errors.items()
+            if name != NON_FIELD_ERRORS
+        )
 
     def add_interface_errors(self, error: InvalidInput) -> None:
         for name, messages in error.row_errors.get(0, {}).items():

@@ -191,7 +191,7 @@ def test_headline_metrics_give_each_kind_of_score_its_own_axis():
 
 def test_several_answers_are_a_named_distribution_not_unexplained_lines():
     fig = valid(charts.value_on_distribution([150.0, 170.0], reference=[100, 200, 150], target="y"))
-    assert [t["name"] for t in fig["data"]] == ["Reference data", "These 2 predictions"]
+    assert [t["name"] for t in fig["data"]] == ["Reference data", "These 2 answers"]
     assert fig["layout"]["shapes"] == [] and fig["layout"]["showlegend"] is True
     one = valid(charts.value_on_distribution([150.0], reference=[100, 200], target="y"))
     assert len(one["layout"]["shapes"]) == 1 and one["layout"]["showlegend"] is False
@@ -299,3 +299,20 @@ def test_a_far_out_row_does_not_stretch_the_batch_charts():
     # Without far-out rows the axes are Plotly's own, and nothing is marked.
     plain = charts.value_histogram(values[:-1], target="progression")
     assert "range" not in plain["layout"]["xaxis"] and len(plain["data"]) == 1
+
+
+def test_the_drift_heatmap_keeps_code_names_where_labels_collide():
+    from charts import monitoring
+
+    windows = [
+        {
+            "start": "2026-11-01T00:00:00+00:00",
+            "status": "drift",
+            "rows": 9,
+            "adjusted_p": {"a": 0.5, "b": 0.5, "c": 0.5},
+        }
+    ]
+    heat = monitoring.drift_over_time(
+        windows, ["a", "b", "c"], {"a": "Same", "b": "Same", "c": "C"}
+    )
+    assert heat["data"][0]["y"] == ["a", "b", "C"]

@@ -76,3 +76,12 @@ def test_a_model_without_answers_says_so_instead_of_empty_charts(as_viewer, clin
     assert "no calls in this period" in html and "p50" not in html
     assert "data-no-traffic" in html and "data-no-rows" in html
     assert "drift-table" not in html and "data-plotly" not in html
+
+
+def test_the_drift_heatmap_names_inputs_by_label_and_keeps_the_code_name(as_viewer, clinic_version):
+    _store_shifted(clinic_version)
+    response = as_viewer.get("/models/clinic/monitor/")
+    heat = response.context["figures"]["drift_over_time"]["data"][0]
+    assert heat["y"][0] == "BMI" and "bmi" not in heat["y"]
+    assert {"Age", "BP", "S5"} <= set(heat["y"])
+    assert all("(bmi)" in text for text in heat["text"][0])  # the hover names the column

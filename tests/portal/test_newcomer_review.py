@@ -24,11 +24,11 @@ CLINIC_ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93, "s5": 4.6, "regio
 def _use_everywhere(client) -> tuple[int, int, int]:
     """What the dashboard's chart, the clinic tile in the catalog and the history count."""
     usage = next(
-        f for f in figures(client.get("/")) if f["layout"]["title"]["text"] == "Predictions per day"
+        f for f in figures(client.get("/")) if f["layout"]["title"]["text"] == "Answers per day"
     )
     chart = sum(sum(t["y"]) for t in usage["data"] if t["name"] == "Clinic")
     catalog = client.get("/models/").content.decode()
-    tile = re.search(r"<dt>Predictions</dt><dd>(\d+) in 14 days", catalog)
+    tile = re.search(r"<dt>Answers</dt><dd>(\d+) in 14 days", catalog)
     history = client.get("/predictions/", {"model": "clinic"}).content.decode()
     listed = re.search(r"data-count>(\d+) prediction", history)
     return chart, int(tile.group(1)), int(listed.group(1))
@@ -107,7 +107,8 @@ def test_the_download_says_why_a_row_got_no_answer_and_rounds_the_answers(
     assert "queued" not in page.lower()  # no stale banner above the job's real status
     # The errors name the user's own id for the row.
     assert re.search(r"<th>customer_id</th><th[^>]*>Row</th>", page)
-    assert re.search(r"<td>C0004</td><td[^>]*>4</td><td[^>]*>6</td><td>bmi: Enter a number", page)
+    row = r"<td>C0004</td><td[^>]*>4</td><td[^>]*>6</td><td>BMI \(bmi\): Enter a number"
+    assert re.search(row, page)
     # The preview shows the answers first, after the id.
     header = re.search(r"First rows of the result.*?<thead><tr>(.*?)</tr>", page, re.S).group(1)
     assert re.findall(r"<th[^>]*>(\w+)</th>", header)[:6] == [
@@ -121,7 +122,7 @@ def test_the_download_says_why_a_row_got_no_answer_and_rounds_the_answers(
     download = as_analyst.get(f"{job_url}result/")
     rows = list(csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode())))
     assert list(rows[0])[-2:] == ["problem", "warnings"]
-    assert rows[4]["problem"] == "bmi: Enter a number." and rows[4]["prediction"] == ""
+    assert rows[4]["problem"] == "BMI (bmi): Enter a number." and rows[4]["prediction"] == ""
     assert rows[0]["problem"] == ""
     assert all(len(r["probability_yes"].partition(".")[2]) == 3 for r in rows if r["prediction"])
     full = as_analyst.get(f"{job_url}result/", {"precision": "full"})

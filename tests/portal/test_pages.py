@@ -52,7 +52,7 @@ def test_the_dashboard_shows_each_model_and_its_graphs(as_analyst, clinic_versio
     html = response.content.decode()
     assert "Clinic" in html and "Iris" in html
     assert [f["data"][0]["y"] for f in figures(response)] == [["Clinic"]]  # iris has no champion
-    assert b"No predictions in the last 14 days" in response.content
+    assert b"No answers in the last 14 days" in response.content
     prediction_run(
         version=iris_version,
         rows=[{"sepal_length": 5, "sepal_width": 3, "petal_length": 1.5, "petal_width": 0.2}],
@@ -169,6 +169,8 @@ def test_a_bad_input_in_a_redraw_is_named_next_to_its_field(as_analyst, clinic_v
     assert body["fields"]["age"]["error"] == ""
     assert body["figures"] == {}
     assert "Fix the marked inputs" in body["answer"]
+    # The banner names inputs as the form does, by label, not by code name.
+    assert "BMI – Enter a number." in body["answer"] and "bmi –" not in body["answer"]
 
 
 def test_a_typed_value_between_slider_steps_is_answered(as_analyst, clinic_version):

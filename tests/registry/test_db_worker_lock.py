@@ -45,6 +45,25 @@ def _wait_for(condition, seconds: float, what: str) -> None:
         time.sleep(0.2)
 
 
+def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """A real ``manage.py db_worker`` logging to ``log_path``, once it has started."""
+    with open(log_path, "w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "db_worker", "--interval", "0.1", "--no-reload"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(lambda: "Starting worker" in log_path.read_text(), 60, "the worker never started")
+    except AssertionError:
+        worker.kill()
+        worker.wait()
+        raise
+    return worker
+
+
 def test_the_worker_waits_out_a_locked_database_and_scores_the_next_job(
     tmp_path, clinic_forest_bytes, clinic_csv
 ):
@@ -62,16 +81,8 @@ def test_the_worker_waits_out_a_locked_database_and_scores_the_next_job(
         ),
     )
     log_path = tmp_path / "worker.log"
-    with open(log_path, "w") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--interval", "0.1", "--no-reload"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    worker = start_worker(env, log_path)
     try:
-        _wait_for(lambda: "Starting worker" in log_path.read_text(), 60, "the worker never started")
         # Someone else writes for 3 s: three times the worker's SQLITE_TIMEOUT.
         holder = sqlite3.connect(data / "db.sqlite3", isolation_level=None)
         holder.execute("BEGIN EXCLUSIVE")

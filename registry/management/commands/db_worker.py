@@ -15,7 +15,10 @@ It takes the library's place because ``registry`` comes before ``django_tasks_db
 from __future__ import annotations
 
 import logging
+import os
 import random
+import signal
+import sys
 import time
 
 from django.db import InterfaceError, OperationalError, connections
@@ -37,7 +40,32 @@ def _locked(exc: BaseException) -> bool:
 
 
 class PatientWorker(library.Worker):
-    """The library's worker; a locked or unreachable database is waited out, not fatal."""
+    """The library's worker; a locked or unreachable database is waited out, not fatal, and
+    a stop signal ends it quietly with code 0.
+
+    Ctrl-C on ``bin/run-portal`` sends SIGINT to the worker and, at once, the supervising
+    loop's TERM. The library answers the second signal with ``sys.exit(1)`` raised wherever
+    the first one's exit happens to be, and a task interrupted that way is recorded as failed
+    with the ``SystemExit`` traceback.
+    """
+
+    def shutdown(self, signum, frame) -> None:
+        name = signal.strsignal(signum)
+        if self.running_task and not self.running:
+            # Asked twice while a batch chunk runs: stop now without recording it as failed.
+            # Its heartbeat stops, so the next worker takes it up again (services'
+            # stale-chunk recovery); SQLite and PostgreSQL roll back what was unfinished.
+            logger.warning("Received %s again - stopping now; the chunk is retried later.", name)
+            logging.shutdown()
+            os._exit(0)
+        if not self.running:
+            return  # already leaving: a second signal must not replace a clean exit
+        self.running = False
+        if self.running_task:
+            logger.warning("Received %s - stopping after the current task.", name)
+            return
+        logger.info("Received %s - stopping.", name)
+        sys.exit(0)  # ends the polling sleep at once; nothing is in progress
 
     def run(self) -> None:
         wait = FIRST_WAIT
