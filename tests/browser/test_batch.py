@@ -100,7 +100,7 @@ def check_results_and_download(page: Any, snap: Any) -> None:
         listed
     )
     for (_, _, problem), (name, _value) in zip(listed, BAD.values(), strict=True):
-        assert problem.startswith(f"{name}:"), problem
+        assert f"({name}): " in problem, problem  # its label, then its column
     snap(page, "finished")
 
     with page.expect_download() as info:
@@ -121,7 +121,7 @@ def check_results_and_download(page: Any, snap: Any) -> None:
     assert unanswered == list(BAD)
     for n, (name, value) in BAD.items():
         assert rows[n][name] == value and rows[n]["probability_yes"] == ""
-        assert rows[n]["problem"].startswith(f"{name}:")
+        assert f"({name}): " in rows[n]["problem"]
     answered = [r for n, r in enumerate(rows) if n not in BAD]
     assert {r["prediction"] for r in answered} == {"no", "yes"}
     # Rounded to three decimals (the full-precision link keeps every digit).
