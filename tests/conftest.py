@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -171,20 +168,6 @@ def portal_process_env(data_dir, **settings: str) -> dict[str, str]:
         **settings,
     )
     return env
-
-
-def manage_shell(env: dict[str, str], code: str) -> str:
-    """Run ``code`` in ``manage.py shell`` with ``env`` (see portal_process_env); its output."""
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
-        cwd=Path(__file__).resolve().parents[1],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip()
 
 
 def clinic_register(forest_bytes: bytes, csv: bytes):

@@ -33,7 +33,7 @@ def django_shell(env: dict[str, str], code: str, timeout: float = 300) -> str:
     )
     if done.returncode:
         raise RuntimeError(done.stderr[-4000:])
-    return done.stdout
+    return done.stdout.strip()
 
 
 def memory_mb(pid: int, key: str = "VmHWM") -> float:

@@ -26,8 +26,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import manage_shell, portal_process_env
+from tests.conftest import portal_process_env
 from tests.net import free_port
+from tests.processes import django_shell
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS, WORKERS = 8, 2
@@ -163,7 +164,7 @@ def test_a_postgresql_restart_under_load_answers_503_then_recovers(
         artifact=str(tmp_path / "clinic.skops"),
         reference=str(tmp_path / "clinic.csv"),
     )
-    manage_shell(env, setup)
+    django_shell(env, setup)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 (closed with the process)
@@ -225,7 +226,7 @@ def test_a_postgresql_restart_under_load_answers_503_then_recovers(
         with urllib.request.urlopen(f"{url}/api/v1/health/", timeout=10) as health:
             assert json.load(health) == {"status": "ok", "database": "ok"}
         worker_alive = worker.poll() is None
-        job = manage_shell(worker_env, SUBMIT.format(csv=str(tmp_path / "clinic.csv")))
+        job = django_shell(worker_env, SUBMIT.format(csv=str(tmp_path / "clinic.csv")))
     finally:
         stop.set()
         for process in (server, worker):

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import manage_shell, portal_process_env
+from tests.conftest import portal_process_env
+from tests.processes import django_shell
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,7 +75,7 @@ def test_the_worker_waits_out_a_locked_database_and_scores_the_next_job(
     (tmp_path / "clinic.skops").write_bytes(clinic_forest_bytes)
     (tmp_path / "clinic.csv").write_bytes(clinic_csv)
     env = portal_process_env(data, TASK_BACKEND="database", SQLITE_TIMEOUT="1")
-    manage_shell(
+    django_shell(
         env,
         SETUP.format(
             artifact=str(tmp_path / "clinic.skops"), reference=str(tmp_path / "clinic.csv")
@@ -93,7 +94,7 @@ def test_the_worker_waits_out_a_locked_database_and_scores_the_next_job(
         assert worker.poll() is None, f"the worker exited ({worker.returncode}):\n{log[-3000:]}"
         assert "The database is locked" in log, log[-3000:]  # it did meet the lock
 
-        job = manage_shell(env, SUBMIT.format(csv=str(tmp_path / "clinic.csv")))
+        job = django_shell(env, SUBMIT.format(csv=str(tmp_path / "clinic.csv")))
         reader = sqlite3.connect(data / "db.sqlite3")
 
         def finished() -> bool:

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from tests.conftest import manage_shell, portal_process_env
+from tests.conftest import portal_process_env
+from tests.processes import django_shell
 from tests.registry.test_db_worker_lock import start_worker
 
 
@@ -18,7 +19,7 @@ def env(tmp_path_factory):
     data = tmp_path_factory.mktemp("worker") / "data"
     data.mkdir()
     env = portal_process_env(data, TASK_BACKEND="database")
-    manage_shell(
+    django_shell(
         env,
         "from django.core.management import call_command\n"
         "call_command('migrate', interactive=False, verbosity=0)\n",
