@@ -53,8 +53,9 @@ from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from portal.v2.tensors import DATATYPE_OF  # noqa: E402
-from registry import selectors  # noqa: E402
+from registry.catalog.selectors import model_version_resolve  # noqa: E402
 from registry.models import Prediction  # noqa: E402
+from registry.runtime import version_estimator, version_interface  # noqa: E402
 
 
 def manager_token() -> str:
@@ -64,16 +65,16 @@ def manager_token() -> str:
 
 
 def one_row() -> dict:
-    version = selectors.model_version_resolve(name=MODEL)
-    names = selectors.version_interface(version).names
+    version = model_version_resolve(name=MODEL)
+    names = version_interface(version).names
     return {k: v for k, v in version.reference_sample[0].items() if k in names}
 
 
 def raw_predict_ms(row: dict, repeat: int = 2000) -> dict[str, float]:
     """The estimator's own predict_proba on a one-row DataFrame built in advance."""
-    version = selectors.model_version_resolve(name=MODEL)
-    estimator = selectors.version_estimator(version)
-    frame = pd.DataFrame([row])[selectors.version_interface(version).names]
+    version = model_version_resolve(name=MODEL)
+    estimator = version_estimator(version)
+    frame = pd.DataFrame([row])[version_interface(version).names]
     for _ in range(100):
         estimator.predict_proba(frame)
     samples = []
@@ -174,9 +175,9 @@ mlflow.sklearn.save_model(
 
 def mlflow_model(python: Path, row: dict) -> Path:
     """The demo's champion saved by MLflow (skops format) in a temporary directory."""
-    from registry.artifacts import artifact_read
+    from registry.artifacts.store import artifact_read
 
-    version = selectors.model_version_resolve(name=MODEL)
+    version = model_version_resolve(name=MODEL)
     folder = Path(tempfile.mkdtemp(prefix="bench-mlflow-"))
     artifact = folder / "champion.skops"
     artifact.write_bytes(artifact_read(path=version.artifact, sha256=version.artifact_sha256))
@@ -282,7 +283,7 @@ def load(port: int, call: Call, requests: int, concurrency: int) -> dict:
 
 def calls(token: str, row: dict) -> dict[str, Call]:
     auth = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-    kinds = selectors.version_interface(selectors.model_version_resolve(name=MODEL)).by_name
+    kinds = version_interface(model_version_resolve(name=MODEL)).by_name
     tensors = [
         {
             "name": name,

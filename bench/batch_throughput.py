@@ -27,16 +27,17 @@ django_with_demo()
 from django.conf import settings  # noqa: E402
 from django.core.files import File  # noqa: E402
 
-from registry import selectors  # noqa: E402
+from registry.batch.jobs import batch_job_create  # noqa: E402
+from registry.catalog.selectors import model_version_resolve  # noqa: E402
 from registry.models import BatchJob  # noqa: E402
-from registry.services import batch_job_create  # noqa: E402
+from registry.runtime import reference_frame, version_estimator, version_interface  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sizes = [int(a) for a in sys.argv[1:]] or [100_000, 1_000_000]
-version = selectors.model_version_resolve(name="diabetes")
-interface = selectors.version_interface(version)
-estimator = selectors.version_estimator(version)
-reference = selectors.reference_frame(version)[interface.names]
+version = model_version_resolve(name="diabetes")
+interface = version_interface(version)
+estimator = version_estimator(version)
+reference = reference_frame(version)[interface.names]
 rng = np.random.default_rng(0)
 
 

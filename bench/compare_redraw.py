@@ -27,9 +27,10 @@ from sklearn.linear_model import Ridge  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
 
-from registry import selectors  # noqa: E402
+from registry.catalog.selectors import model_version_resolve  # noqa: E402
+from registry.catalog.services import model_version_register  # noqa: E402
 from registry.demo import diabetes  # noqa: E402
-from registry.services import model_version_register  # noqa: E402
+from registry.runtime import reference_frame, version_interface  # noqa: E402
 
 demo = diabetes()
 X, y = demo.train.drop(columns=demo.target), demo.train[demo.target]
@@ -57,9 +58,9 @@ client = Client(SERVER_NAME="localhost")
 client.force_login(user)
 
 specs = ["diabetes@1", "diabetes@2", "diabetes@3"]
-version = selectors.model_version_resolve(name="diabetes", version=1)
-interface = selectors.version_interface(version)
-rows = selectors.reference_frame(version)[interface.names].to_dict(orient="records")
+version = model_version_resolve(name="diabetes", version=1)
+interface = version_interface(version)
+rows = reference_frame(version)[interface.names].to_dict(orient="records")
 url = "/compare/"
 
 

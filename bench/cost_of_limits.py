@@ -38,7 +38,7 @@ from django.test import Client  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from registry import selectors  # noqa: E402
+from registry.catalog.selectors import model_version_resolve  # noqa: E402
 from registry.models import Prediction  # noqa: E402
 
 user = User.objects.create_user("bench-analyst", password="unused")
@@ -46,7 +46,7 @@ user.groups.add(Group.objects.get_or_create(name="analyst")[0])
 api = APIClient()
 api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
 
-version = selectors.model_version_resolve(name="breast-cancer")
+version = model_version_resolve(name="breast-cancer")
 names = [i["name"] for i in version.interface["inputs"]]
 sample = [{k: r[k] for k in names} for r in version.reference_sample]
 data_dir = Path(os.environ["DATA_DIR"])

@@ -43,7 +43,7 @@ if not settings.configured:
 from _cf_problem import COUNT, FIXED, INCREASE_ONLY, MAX_CHANGES, problem, queries
 
 from bench._setup import percentiles
-from registry.counterfactuals import Target, _spread, counterfactuals_find
+from registry.explain.counterfactuals import Target, _spread, counterfactuals_find
 from registry.interface import Interface, frame_records, interface_infer
 
 BENCH_PYTHON = HERE.parent / ".venv-bench" / "bin" / "python"

@@ -51,10 +51,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from bench._setup import percentiles
-from registry.explanations import explain, explanation_background
+from registry.catalog.services import model_version_register
+from registry.explain.explanations import explain, explanation_background
 from registry.interface import frame_records
-from registry.selectors import version_interface
-from registry.services import model_version_register
+from registry.runtime import version_interface
 
 
 def synthetic(inputs: int, rows: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:

@@ -1,10 +1,10 @@
 """Monitoring at scale: the page and the API with 1,000,000 stored predictions for one model.
 
-    .venv/bin/python bench/monitoring.py                 # SQLite (a throwaway file)
+    .venv/bin/python bench/py                 # SQLite (a throwaway file)
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/mp_bench_monitoring \\
-        .venv/bin/python bench/monitoring.py             # PostgreSQL (the database is made)
-    ROWS=200000 .venv/bin/python bench/monitoring.py     # another size
-    DATA_DIR=/tmp/bench-monitoring .venv/bin/python bench/monitoring.py  # a second run
+        .venv/bin/python bench/py             # PostgreSQL (the database is made)
+    ROWS=200000 .venv/bin/python bench/py     # another size
+    DATA_DIR=/tmp/bench-monitoring .venv/bin/python bench/py  # a second run
                                                          # there reuses the filled table
 
 Fills the table for the demo diabetes champion with one-row answers spread over the last 30
@@ -57,12 +57,22 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from registry import monitoring  # noqa: E402
+from registry.catalog.selectors import model_version_resolve  # noqa: E402
 from registry.demo import diabetes  # noqa: E402
 from registry.inference import score  # noqa: E402
 from registry.interface import Interface, frame_records  # noqa: E402
 from registry.models import Prediction, TrafficDay  # noqa: E402
-from registry.selectors import model_version_resolve, version_estimator  # noqa: E402
+from registry.monitoring.report import (  # noqa: E402
+    _rollup_soon,
+    monitoring_drift,
+    monitoring_drift_over_time,
+    monitoring_performance,
+    monitoring_report,
+    monitoring_traffic,
+)
+from registry.monitoring.rollup import traffic_days_fill_all  # noqa: E402
+from registry.monitoring.windows import period_parse  # noqa: E402
+from registry.runtime import version_estimator  # noqa: E402
 
 
 def fill(version, rows: int) -> float:
@@ -174,10 +184,10 @@ else:
     took = fill(version, ROWS)
     print(f"  filled in {took:.1f} s ({ROWS / took:,.0f} rows/s)")
 
-# What the task worker does once a day is over (registry.tasks.monitoring_rollup).
+# What the task worker does once a day is over (registry.monitoring.rollup.monitoring_rollup).
 TrafficDay.objects.all().delete()
 started = time.perf_counter()
-summed = sum(monitoring.traffic_days_fill_all().values())
+summed = sum(traffic_days_fill_all().values())
 print(f"  rollup: {summed} days summed in {time.perf_counter() - started:.1f} s")
 
 User.objects.filter(username="bench").delete()
@@ -214,11 +224,11 @@ def page_cold():
 def page_cold_unrolled():
     """The page as it was before the rollup: every finished day read from the answers."""
     TrafficDay.objects.all().delete()
-    rollup_soon, monitoring._rollup_soon = monitoring._rollup_soon, lambda version: None
+    rollup_soon, _rollup_soon = _rollup_soon, lambda version: None
     try:
         page_cold()
     finally:
-        monitoring._rollup_soon = rollup_soon
+        _rollup_soon = rollup_soon
 
 
 def catalog_cold():
@@ -244,36 +254,34 @@ for label, call in (
     first, median, cpu, queries = timed(call)
     print(f"  {label:<28}{first:>9.0f}{median:>11.0f}{cpu:>8.0f}{queries:>9}")
 
-monitoring.traffic_days_fill_all()  # the line above dropped it
-period = monitoring.period_parse(version=version)
+traffic_days_fill_all()  # the line above dropped it
+period = period_parse(version=version)
 print("where the page's time goes (median of 5, warm cache unless said):")
 for label, part in (
     (
         "traffic, cache empty (rollup)",
-        lambda: (clear_caches(), monitoring.monitoring_traffic(version=version, period=period)),
+        lambda: (clear_caches(), monitoring_traffic(version=version, period=period)),
     ),
     (
         "traffic (aggregate + latencies)",
-        lambda: monitoring.monitoring_traffic(version=version, period=period),
+        lambda: monitoring_traffic(version=version, period=period),
     ),
     (
         "drift (newest 5,000 rows)",
-        lambda: monitoring.monitoring_drift(
-            version=version, period=period, with_distributions=True
-        ),
+        lambda: monitoring_drift(version=version, period=period, with_distributions=True),
     ),
     (
         "drift over time (15 windows)",
-        lambda: monitoring.monitoring_drift_over_time(version=version, period=period),
+        lambda: monitoring_drift_over_time(version=version, period=period),
     ),
     (
         "performance (feedback)",
-        lambda: monitoring.monitoring_performance(version=version, period=period),
+        lambda: monitoring_performance(version=version, period=period),
     ),
 ):
     _, median, cpu, queries = timed(part)
     print(f"  {label:<34}{median:>8.0f} ms  (CPU {cpu:.0f} ms)  {queries} queries")
-report = monitoring.monitoring_report(version=version, period=period)
+report = monitoring_report(version=version, period=period)
 print(
     f"report: {report['traffic']['answers']:,} answers, drift {report['drift']['status']} "
     f"in {[r['input'] for r in report['drift']['inputs'] if r['drifted']]}, "

@@ -15,9 +15,10 @@ from _setup import django_with_demo, percentiles
 
 django_with_demo()
 
-from registry import selectors  # noqa: E402
+from registry.catalog.selectors import model_version_resolve  # noqa: E402
 from registry.inference import score  # noqa: E402
-from registry.services import prediction_run  # noqa: E402
+from registry.predict.services import prediction_run  # noqa: E402
+from registry.runtime import reference_frame, version_estimator, version_interface  # noqa: E402
 
 
 def timed(fn, repeat: int) -> dict[str, float]:
@@ -32,10 +33,10 @@ def timed(fn, repeat: int) -> dict[str, float]:
 
 
 def bench(name: str) -> None:
-    version = selectors.model_version_resolve(name=name)
-    interface = selectors.version_interface(version)
-    estimator = selectors.version_estimator(version)
-    reference = selectors.reference_frame(version)[interface.names]
+    version = model_version_resolve(name=name)
+    interface = version_interface(version)
+    estimator = version_estimator(version)
+    reference = reference_frame(version)[interface.names]
     predict = estimator.predict_proba if interface.task == "classification" else estimator.predict
     for rows in (1, 1000):
         records = reference.sample(rows, replace=True, random_state=0).to_dict(orient="records")

@@ -362,8 +362,8 @@ def register_forest() -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
+    from registry.catalog.services import model_version_register
     from registry.demo import diabetes
-    from registry.services import model_version_register
 
     demo = diabetes()
     cut = demo.train[demo.target].median()

@@ -26,7 +26,8 @@ from django.contrib.auth.models import Group, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from registry import selectors  # noqa: E402
+from registry.catalog.selectors import model_version_resolve  # noqa: E402
+from registry.runtime import reference_frame, version_interface  # noqa: E402
 
 call_command("collectstatic", "--noinput", verbosity=0)
 
@@ -35,9 +36,9 @@ user.groups.add(Group.objects.get(name="analyst"))
 client = Client(HTTP_ACCEPT_ENCODING="gzip, br", SERVER_NAME="localhost")
 client.force_login(user)
 
-version = selectors.model_version_resolve(name="diabetes")
-interface = selectors.version_interface(version)
-rows = selectors.reference_frame(version)[interface.names].to_dict(orient="records")
+version = model_version_resolve(name="diabetes")
+interface = version_interface(version)
+rows = reference_frame(version)[interface.names].to_dict(orient="records")
 url = "/models/diabetes/whatif/"
 
 

@@ -28,7 +28,7 @@ import pandas as pd  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
-from registry import selectors  # noqa: E402
+from registry.catalog.selectors import registered_model_get  # noqa: E402
 
 MODEL = "breast-cancer"
 
@@ -40,7 +40,7 @@ def token() -> str:
 
 
 def rows(n: int) -> list[dict]:
-    version = selectors.registered_model_get(name=MODEL).versions.order_by("-number").first()
+    version = registered_model_get(name=MODEL).versions.order_by("-number").first()
     sample = pd.DataFrame(version.reference_sample)
     names = [spec["name"] for spec in version.interface["inputs"]]
     frame = sample[names].sample(n, replace=True, random_state=0)

@@ -7,10 +7,10 @@ from typing import Any
 
 import charts
 from charts import Figure
-from registry.explanations import answer_text, effect_text
+from registry.explain.explanations import answer_text, effect_text
 from registry.inference import followed_class
 from registry.models import BatchJob, ModelVersion
-from registry.selectors import version_interface
+from registry.runtime import version_interface
 
 
 def _reference_targets(version: ModelVersion) -> list[float]:

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core import signing
 from django.http import Http404
 
-from registry import selectors
 from registry.models import Prediction
+from registry.predict.selectors import prediction_by_id
 
 _signer = signing.TimestampSigner(salt="portal.embed.v2")
 
@@ -29,7 +29,7 @@ def share_token(prediction: Prediction) -> str:
 def shared_prediction(*, id: object, token: str) -> Prediction:
     """The prediction a share link opens, or 404 saying why it does not."""
     try:
-        prediction = selectors.prediction_by_id(id=id)
+        prediction = prediction_by_id(id=id)
     except Prediction.DoesNotExist:
         raise Http404("This share link is not valid.") from None
     try:

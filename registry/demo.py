@@ -274,7 +274,7 @@ def traffic_seed(*, demo: Demo, version: Any, now: dt.datetime, seed: int = 0) -
     from registry.inference import score
     from registry.interface import Interface, frame_records
     from registry.models import Prediction, Source, Usage
-    from registry.selectors import version_estimator
+    from registry.runtime import version_estimator
 
     rng = np.random.default_rng(seed)
     interface = Interface(version.interface)

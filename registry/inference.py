@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 
-from registry.interface import Interface, InvalidInput, Validated, _native, sweep_values
+from registry.interface import Interface, InvalidInput, Validated, native, sweep_values
 
 # A model given its inputs as a plain matrix (see _model_input) says it was fitted with
 # feature names; the matrix holds those very columns in that order.
@@ -193,12 +193,12 @@ def _score(estimator: Any, inputs: pd.DataFrame | Validated, interface: Interfac
     if interface.task == "classification":
         if hasattr(estimator, "predict_proba"):
             proba = np.asarray(estimator.predict_proba(frame), dtype="float64")
-            estimator_classes = [_native(c) for c in estimator.classes_]
+            estimator_classes = [native(c) for c in estimator.classes_]
             labels = [estimator_classes[i] for i in proba.argmax(axis=1)]
             return Scores(
                 task="classification", classes=estimator_classes, labels=labels, probabilities=proba
             )
-        labels = [_native(v) for v in estimator.predict(frame)]
+        labels = [native(v) for v in estimator.predict(frame)]
         return Scores(task="classification", classes=classes, labels=labels)
     values = np.asarray(estimator.predict(frame), dtype="float64").ravel()
     return Scores(task="regression", classes=[], values=values)
@@ -287,8 +287,8 @@ def sweep_curves(
             {
                 "feature": name,
                 "type": interface.by_name[name].type,
-                "values": [_native(v) for v in values],
-                "current": _native(row[name].iloc[0]),
+                "values": [native(v) for v in values],
+                "current": native(row[name].iloc[0]),
                 "predictions": _slice(scores, start, stop),
             }
         )
@@ -377,8 +377,8 @@ def grid_result(
     return {
         "x": rows.x,
         "y": rows.y,
-        "x_values": [_native(v) for v in rows.xs],
-        "y_values": [_native(v) for v in rows.ys],
+        "x_values": [native(v) for v in rows.xs],
+        "y_values": [native(v) for v in rows.ys],
         "z": np.asarray(z, dtype="float64").reshape(len(rows.ys), len(rows.xs)).round(6).tolist(),
         "z_label": label,
     }

@@ -131,7 +131,7 @@ def _humanize(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _native(value: Any) -> Any:
+def native(value: Any) -> Any:
     """A NumPy or pandas scalar as the plain Python value JSON can hold."""
     if isinstance(value, np.generic):
         return value.item()
@@ -149,7 +149,7 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ):
         return frame.to_dict(orient="records")  # pandas boxes to Python scalars itself
     cleaned = frame.astype(object).where(frame.notna(), None)
-    return [{k: _native(v) for k, v in row.items()} for row in cleaned.to_dict(orient="records")]
+    return [{k: native(v) for k, v in row.items()} for row in cleaned.to_dict(orient="records")]
 
 
 def _format_number(value: float) -> str:
@@ -691,7 +691,7 @@ def _step(values: np.ndarray) -> float:
     return 1e-6
 
 
-def _infer_input(name: str, column: pd.Series) -> dict[str, Any]:
+def infer_input(name: str, column: pd.Series) -> dict[str, Any]:
     present = column.dropna()
     spec: dict[str, Any] = {
         "name": name,
@@ -732,9 +732,9 @@ def _infer_input(name: str, column: pd.Series) -> dict[str, Any]:
         return {
             **spec,
             "type": "date",
-            "default": _native(present.median()),
-            "observed_min": _native(present.min()),
-            "observed_max": _native(present.max()),
+            "default": native(present.median()),
+            "observed_min": native(present.min()),
+            "observed_max": native(present.max()),
         }
     text = present.astype(str)
     distinct = sorted(text.unique())
@@ -756,7 +756,7 @@ def infer_output(estimator: Any, *, target: str | None) -> dict[str, Any]:
         return {
             "task": "classification",
             "target": target or "prediction",
-            "classes": [_native(c) for c in classes],
+            "classes": [native(c) for c in classes],
         }
     return {"task": "regression", "target": target or "prediction", "unit": None}
 
@@ -783,7 +783,7 @@ def interface_infer(
         names = [str(c) for c in reference.columns if c != target]
     if target and target not in reference.columns:
         raise ValidationError({"target": [f"The reference data has no column '{target}'."]})
-    inputs = [_infer_input(name, reference[name]) for name in names]
+    inputs = [infer_input(name, reference[name]) for name in names]
     output = infer_output(estimator, target=target)
     return Interface({"inputs": inputs, "output": output})
 

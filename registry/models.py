@@ -187,9 +187,9 @@ class Prediction(models.Model):
 
 class TrafficDay(models.Model):
     """One finished UTC day of a version's stored answers, summed once by the task worker
-    (``registry.tasks.monitoring_rollup``) so the monitoring page reads a row per day instead
-    of every answer of the day. Answers are never deleted and a settled day gets no new ones,
-    so a row never goes stale."""
+    (``registry.monitoring.rollup.monitoring_rollup``) so the monitoring page reads a row per
+    day instead of every answer of the day. Answers are never deleted and a settled day gets
+    no new ones, so a row never goes stale."""
 
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()

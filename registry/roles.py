@@ -31,6 +31,11 @@ def role_of(user: User | AnonymousUser) -> str | None:
     return role
 
 
+def acting_user(user: User | AnonymousUser | None) -> User | None:
+    """The user an audit record names: None for an anonymous caller or none at all."""
+    return user if user is not None and user.is_authenticated else None
+
+
 def has_role(user: User | AnonymousUser, role: str) -> bool:
     """Whether the user holds ``role`` or one above it."""
     held = role_of(user)

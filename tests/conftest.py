@@ -16,8 +16,8 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from registry.artifacts import estimator_cache
-from registry.services import model_version_register
+from registry.artifacts.store import estimator_cache
+from registry.catalog.services import model_version_register
 from tests.mlflow_env import mlflow_server  # noqa: F401 (a fixture for every package)
 
 

@@ -1,7 +1,7 @@
 """Token authentication in one query: the token, its user and the user's role together.
 
 DRF's own ``TokenAuthentication`` reads the token and user, and the role check then reads the
-user's groups: two queries per call. :func:`registry.serving.caller_find` asks both at once,
+user's groups: two queries per call. :func:`registry.predict.serving.caller_find` asks both at once,
 on every request, so a revoked token or a changed role holds from the next request on in
 every process. ``Bearer`` is accepted beside ``Token`` (clients of the Open Inference
 Protocol send it).
@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
-from registry.serving import caller_find
+from registry.predict.serving import caller_find
 
 KEYWORDS = (b"token", b"bearer")
 

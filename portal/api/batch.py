@@ -1,6 +1,6 @@
 """Batch scoring over the API: upload a CSV (202), poll the job, download the scored file.
 
-The views are thin: a serializer checks the request, ``registry.services`` acts (it checks
+The views are thin: a serializer checks the request, ``registry.batch.jobs`` acts (it checks
 the file's header, stores it and queues the job once the transaction commits), a serializer
 answers. Reading a job also notices a worker that died (``batch_job_refresh``).
 """
@@ -32,9 +32,9 @@ from portal.api.permissions import IsAnalyst
 from portal.api.throttles import BatchUploadThrottle
 from portal.api.views import VERSION_QUERY, VersionedView, errors
 from portal.pages.batch import result_filename
+from registry.batch.jobs import batch_job_create, batch_job_refresh
+from registry.batch.selectors import batch_job_get
 from registry.models import BatchJob, JobStatus
-from registry.selectors import batch_job_get
-from registry.services import batch_job_create, batch_job_refresh
 
 JSON = "application/json"
 CSV = "text/csv"

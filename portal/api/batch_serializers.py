@@ -1,7 +1,7 @@
 """What the batch endpoints accept (a CSV upload) and answer (a job and its progress).
 
 The upload's shape is checked here (a file, a version or alias); its content (UTF-8, a header
-with every required input, the size limit) by ``registry.services.batch_job_create``, which
+with every required input, the size limit) by ``registry.batch.jobs.batch_job_create``, which
 names what is wrong. A job is answered in one shape, at upload (202) and whenever it is read.
 """
 

@@ -14,7 +14,8 @@ from portal import charting
 from portal.api import serializers as s
 from portal.api.permissions import IsViewer
 from portal.api.views import READ_ERRORS, VERSION_QUERY, VersionedView, errors
-from registry.monitoring import monitoring_report, period_parse
+from registry.monitoring.report import monitoring_report
+from registry.monitoring.windows import period_parse
 
 
 class MonitoringQuerySerializer(serializers.Serializer):

@@ -22,10 +22,15 @@ from portal import charting
 from portal.api import openapi
 from portal.api.exceptions import CODES, RequestTooLarge
 from portal.sharing import share_token
-from registry.compare import MAX_MODELS, MIN_MODELS
-from registry.counterfactuals import MARGIN_POINTS, MAX_CHANGES, MAX_COUNT, MAX_MARGIN_POINTS
+from registry.compare.comparison import MAX_MODELS, MIN_MODELS
+from registry.explain.counterfactuals import (
+    MARGIN_POINTS,
+    MAX_CHANGES,
+    MAX_COUNT,
+    MAX_MARGIN_POINTS,
+)
 from registry.models import MAX_VERSION_NUMBER, ModelVersion, Prediction, RegisteredModel, Source
-from registry.services import MAX_SWEEP_POINTS, PayloadTooLarge, rows_limit_check
+from registry.predict.services import MAX_SWEEP_POINTS, PayloadTooLarge, rows_limit_check
 
 MAX_VERSION = MAX_VERSION_NUMBER
 
@@ -489,7 +494,7 @@ class ChartMixin(serializers.Serializer):
 
 
 class PredictResponseSerializer(ChartMixin):
-    """The answer of one predict call (a ``registry.services.Answer``)."""
+    """The answer of one predict call (a ``registry.predict.services.Answer``)."""
 
     id = serializers.UUIDField(source="prediction.id")
     model = serializers.CharField(source="version.model.name")
@@ -548,7 +553,7 @@ def predict_answer(request, answer, *, chart: bool) -> dict[str, Any]:
 
 
 class WhatIfResponseSerializer(ChartMixin):
-    """A ``registry.services.WhatIf``: one row's answer and its sensitivity curves."""
+    """A ``registry.predict.services.WhatIf``: one row's answer and its sensitivity curves."""
 
     model = serializers.CharField(source="answer.version.model.name")
     version = serializers.IntegerField(source="answer.version.number")
@@ -602,7 +607,7 @@ class TargetField(JSONValue):
 
 
 class ExplainResponseSerializer(ChartMixin):
-    """A ``registry.explanations.Explanation`` (``context`` holds the version)."""
+    """A ``registry.explain.explanations.Explanation`` (``context`` holds the version)."""
 
     model = serializers.SerializerMethodField()
     version = serializers.SerializerMethodField()
@@ -667,7 +672,7 @@ class CounterfactualsRequestSerializer(VersionChoiceSerializer):
 
 
 class CounterfactualsResponseSerializer(serializers.Serializer):
-    """A ``registry.counterfactuals.Search`` (``context`` holds the version)."""
+    """A ``registry.explain.counterfactuals.Search`` (``context`` holds the version)."""
 
     model = serializers.SerializerMethodField()
     version = serializers.SerializerMethodField()

@@ -24,34 +24,26 @@ from portal.api.exceptions import RequestTooLarge, unavailable
 from portal.api.parsers import MultiPartParser
 from portal.api.permissions import IsAnalyst, IsManager, IsViewer, ManagerWrites
 from portal.api.throttles import ModelCallThrottle, RowBudget, rows_sent
-from registry import counterfactuals, explanations
-from registry.compare import comparison_plan, comparison_predict
-from registry.database import database_unavailable
-from registry.mlflow_import import mlflow_model_read, mlflow_model_register, zip_reader
-from registry.models import ModelVersion, Source
-from registry.selectors import (
+from registry.catalog.selectors import (
     alias_map,
-    counterfactual_search,
-    explanation_build,
     model_version_find,
     model_version_list,
     model_version_parse,
     model_version_select,
-    prediction_get,
-    prediction_list,
     registered_model_get,
     registered_model_list,
-    version_interface,
 )
-from registry.services import (
-    alias_remove,
-    alias_set,
-    model_version_register,
-    prediction_feedback_set,
-    prediction_run,
-    whatif_run,
-)
-from registry.serving import served_version_find
+from registry.catalog.services import alias_remove, alias_set, model_version_register
+from registry.compare.comparison import comparison_plan, comparison_predict
+from registry.database import database_unavailable
+from registry.explain import counterfactuals, explanations
+from registry.explain.selectors import counterfactual_search, explanation_build
+from registry.mlflow.importer import mlflow_model_read, mlflow_model_register, zip_reader
+from registry.models import ModelVersion, Source
+from registry.predict.selectors import prediction_get, prediction_list
+from registry.predict.services import prediction_feedback_set, prediction_run, whatif_run
+from registry.predict.serving import served_version_find
+from registry.runtime import version_interface
 
 logger = logging.getLogger("portal.api")
 

@@ -11,7 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from portal.api.throttles import OverBudget
-from registry import selectors
+from registry.catalog.selectors import model_version_select, registered_model_get
 from registry.roles import has_role
 
 
@@ -65,7 +65,7 @@ def too_many_requests(request, wait: float, message: str = "") -> HttpResponse:
 def model_or_404(name: str):
     """The model named in a URL, or 404 with the reason."""
     try:
-        return selectors.registered_model_get(name=name)
+        return registered_model_get(name=name)
     except ObjectDoesNotExist as exc:
         raise Http404(str(exc)) from None
 
@@ -78,8 +78,6 @@ def version_or_404(model, params) -> Any:
     except ValueError:
         raise Http404("The version must be a number.") from None
     try:
-        return selectors.model_version_select(
-            model=model, version=number, alias=params.get("alias") or None
-        )
+        return model_version_select(model=model, version=number, alias=params.get("alias") or None)
     except ObjectDoesNotExist as exc:
         raise Http404(str(exc)) from None

@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.pages.access import model_or_404, role_required, version_or_404
-from registry import roles, selectors
+from registry import roles
+from registry.catalog.services import version_actionability_set
 from registry.interface import DIRECTIONS, Interface
-from registry.services import version_actionability_set
+from registry.runtime import version_interface
 
 # One select per input: any direction, one direction, or not actionable at all.
 NOT_ACTIONABLE = "fixed"
@@ -48,7 +49,7 @@ def actionability_set(request: HttpRequest, name: str) -> HttpResponse:
     model = model_or_404(name)
     version = version_or_404(model, request.GET)
     card = f"{reverse('model_card', args=[model.name])}?version={version.number}"
-    interface = selectors.version_interface(version)
+    interface = version_interface(version)
     try:
         version_actionability_set(
             version=version, changes=_changes(request.POST, interface), user=request.user

@@ -16,10 +16,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from portal.pages.access import model_or_404, role_required, version_or_404
-from registry import roles, selectors
-from registry.evaluation import metric_verdict
-from registry.selectors import CHAMPION
-from registry.services import alias_set
+from registry import roles
+from registry.catalog.evaluation import metric_verdict
+from registry.catalog.selectors import CHAMPION, alias_map, model_version_select
+from registry.catalog.services import alias_set
+from registry.runtime import version_method
 
 
 def _next_url(request: HttpRequest, params, model) -> str:
@@ -53,7 +54,7 @@ def change_description(*, model, alias: str, number: int, before: int | None) ->
 def _metric_change(model, *, before: int, after) -> dict[str, Any]:
     """How the version the alias would point at scores against the one it points at now, on
     each metric both have, and a one-line warning when it is worse."""
-    current = selectors.model_version_select(model=model, version=before)
+    current = model_version_select(model=model, version=before)
     rows = [
         {
             "key": key,
@@ -94,13 +95,13 @@ def alias_confirm(request: HttpRequest, name: str, alias: str | None = None) -> 
         ctx["problems"] = problems
         return render(request, "portal/alias_confirm.html", ctx, status=400)
     version = version_or_404(model, {"version": params.get("version")})
-    before = selectors.alias_map(model=model).get(alias)
+    before = alias_map(model=model).get(alias)
     if request.method == "POST":
         alias_set(model=model, name=alias, version=version, user=request.user)
         was = f" (it was v{before})" if before not in (None, version.number) else ""
         messages.success(request, f"{model.name}@{alias} now points at v{version.number}{was}.")
         return redirect(next_url)
-    version.method, _ = selectors.version_method(version)
+    version.method, _ = version_method(version)
     if before is not None and before != version.number:
         ctx.update(_metric_change(model, before=before, after=version))
     ctx.update(

@@ -16,10 +16,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 from portal.api.throttles import BatchUploadThrottle
 from portal.charting import job_figures, labelled_warnings
 from portal.pages.access import model_or_404, role_required, throttled, version_or_404
-from registry import batch as batch_files
-from registry import roles, selectors
-from registry.batch import csv_safe
-from registry.services import PayloadTooLarge, batch_job_create, batch_job_refresh
+from registry import roles
+from registry.batch import files as batch_files
+from registry.batch.files import csv_safe
+from registry.batch.jobs import batch_job_create, batch_job_refresh
+from registry.batch.selectors import batch_job_get, batch_job_list, batch_result_head
+from registry.catalog.selectors import model_version_list
+from registry.predict.services import PayloadTooLarge
+from registry.runtime import version_interface
 
 
 @role_required(roles.ANALYST)
@@ -28,7 +32,7 @@ from registry.services import PayloadTooLarge, batch_job_create, batch_job_refre
 def batch(request: HttpRequest, name: str) -> HttpResponse:
     model = model_or_404(name)
     version = version_or_404(model, request.GET if request.method == "GET" else request.POST)
-    interface = selectors.version_interface(version)
+    interface = version_interface(version)
     if request.GET.get("template"):
         return _template_csv(model.name, interface)
     error = ""
@@ -49,10 +53,10 @@ def batch(request: HttpRequest, name: str) -> HttpResponse:
     ctx = {
         "model": model,
         "version": version,
-        "versions": selectors.model_version_list(model=model),
+        "versions": model_version_list(model=model),
         "inputs": interface.fields,
         "error": error,
-        "jobs": selectors.batch_job_list(user=request.user, model=model.name)[:10],
+        "jobs": batch_job_list(user=request.user, model=model.name)[:10],
     }
     return render(request, "portal/batch.html", ctx, status=400 if error else 200)
 
@@ -71,7 +75,7 @@ def _template_csv(name: str, interface) -> HttpResponse:
 @require_GET
 def job_list(request: HttpRequest) -> HttpResponse:
     """The user's batch jobs (a manager's: everyone's), newest first."""
-    jobs = selectors.batch_job_list(user=request.user)
+    jobs = batch_job_list(user=request.user)
     ctx = {
         "page": Paginator(jobs, 25).get_page(request.GET.get("page")),
         "sees_everyone": roles.has_role(request.user, roles.MANAGER),
@@ -81,7 +85,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 def _job_or_404(request: HttpRequest, id) -> Any:
     try:
-        return selectors.batch_job_get(user=request.user, id=id)
+        return batch_job_get(user=request.user, id=id)
     except ObjectDoesNotExist as exc:
         raise Http404(str(exc)) from None
 
@@ -89,7 +93,7 @@ def _job_or_404(request: HttpRequest, id) -> Any:
 @role_required(roles.ANALYST)
 def job_detail(request: HttpRequest, id) -> HttpResponse:
     job = batch_job_refresh(job=_job_or_404(request, id))
-    header, rows = selectors.batch_result_head(job=job) if job.output_file else ([], [])
+    header, rows = batch_result_head(job=job) if job.output_file else ([], [])
     header, rows = _answers_first(job, header, rows)
     counts = (job.summary or {}).get("warnings", {})
     warned = (job.summary or {}).get("warned_rows", [])
@@ -146,7 +150,7 @@ def _answers_first(job, header: list[str], rows: list[list[str]]):
         if h in ("prediction", batch_files.PROBLEM_COLUMN, batch_files.WARNINGS_COLUMN)
         or h.startswith("probability_")
     ]
-    kept_id = batch_files.id_column(header, selectors.version_interface(job.version))
+    kept_id = batch_files.id_column(header, version_interface(job.version))
     first = ([kept_id] if kept_id else []) + answers
     order = first + [h for h in header if h not in first]
     index = {h: i for i, h in enumerate(header)}

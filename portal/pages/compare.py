@@ -30,8 +30,15 @@ from portal.pages.access import model_or_404, role_required, throttled
 from portal.pages.forms import InterfaceForm, form_data, query_values
 from portal.pages.live import columns_of, live_json, wants_json
 from portal.pages.timing import Phases
-from registry import roles, selectors
-from registry.compare import (
+from registry import roles
+from registry.catalog.evaluation import metric_verdict
+from registry.catalog.selectors import (
+    model_version_list,
+    model_version_parse,
+    model_version_select,
+    registered_model_list,
+)
+from registry.compare.comparison import (
     MAX_MODELS,
     MIN_MODELS,
     ComparisonPlan,
@@ -42,7 +49,6 @@ from registry.compare import (
     comparison_whatif,
     model_version_diff,
 )
-from registry.evaluation import metric_verdict
 from registry.interface import InvalidInput
 from registry.models import ModelVersion, Source
 
@@ -67,7 +73,7 @@ def _picker(chosen: list[ModelVersion | None]) -> list[dict[str, Any]]:
     task = present[0].model.task if present else None
     taken = {(v.model.name, v.number) for v in present}
     groups = []
-    for model in selectors.registered_model_list(task=task or ""):
+    for model in registered_model_list(task=task or ""):
         versions = [
             {
                 "spec": f"{model.name}@{number}",
@@ -83,7 +89,7 @@ def _picker(chosen: list[ModelVersion | None]) -> list[dict[str, Any]]:
 
 def _task_of(spec: str) -> str | None:
     try:
-        return selectors.model_version_parse(spec=spec).model.task
+        return model_version_parse(spec=spec).model.task
     except (ValidationError, ObjectDoesNotExist):
         return None
 
@@ -109,7 +115,7 @@ def _resolve(specs: list[str]) -> tuple[list[ModelVersion | None], list[str], in
     statuses = {200}
     for spec in specs:
         try:
-            versions.append(selectors.model_version_parse(spec=spec))
+            versions.append(model_version_parse(spec=spec))
             continue
         except ValidationError as exc:
             problems.extend(exc.messages)
@@ -377,7 +383,7 @@ def _version_number(model, raw: str | None, default: int | None) -> ModelVersion
     except ValueError:
         raise Http404("The version must be a number.") from None
     try:
-        return selectors.model_version_select(model=model, version=number)
+        return model_version_select(model=model, version=number)
     except ObjectDoesNotExist as exc:
         raise Http404(str(exc)) from None
 
@@ -386,7 +392,7 @@ def _version_number(model, raw: str | None, default: int | None) -> ModelVersion
 @require_GET
 def version_diff(request: HttpRequest, name: str) -> HttpResponse:
     model = model_or_404(name)
-    versions = list(selectors.model_version_list(model=model))
+    versions = list(model_version_list(model=model))
     newest = versions[0].number if versions else None
     b = _version_number(model, request.GET.get("b"), newest)
     previous = b.parent.number if b.parent_id else max(b.number - 1, 1)

@@ -12,9 +12,13 @@ from django.views.decorators.http import require_GET
 
 from portal import charting
 from portal.pages.access import model_or_404, role_required, version_or_404
-from registry import roles, selectors
+from registry import roles
+from registry.catalog.selectors import model_version_list
 from registry.models import Source
-from registry.monitoring import DEFAULT_DAYS, DEFAULT_SOURCES, monitoring_report, period_parse
+from registry.monitoring.report import monitoring_report
+from registry.monitoring.stats import DEFAULT_DAYS, DEFAULT_SOURCES
+from registry.monitoring.windows import period_parse
+from registry.runtime import version_interface
 
 PERIODS = [(1, "Last 24 hours"), (7, "Last 7 days"), (30, "Last 30 days"), (90, "Last 90 days")]
 
@@ -24,7 +28,7 @@ PERIODS = [(1, "Last 24 hours"), (7, "Last 7 days"), (30, "Last 30 days"), (90, 
 def monitor(request: HttpRequest, name: str) -> HttpResponse:
     model = model_or_404(name)
     version = version_or_404(model, request.GET)
-    interface = selectors.version_interface(version)
+    interface = version_interface(version)
     try:
         days = int(request.GET.get("days") or DEFAULT_DAYS)
     except ValueError:
@@ -34,7 +38,7 @@ def monitor(request: HttpRequest, name: str) -> HttpResponse:
     ctx = {
         "model": model,
         "version": version,
-        "versions": list(selectors.model_version_list(model=model)),
+        "versions": list(model_version_list(model=model)),
         "periods": PERIODS,
         "days": days,
         "sources": Source.choices,

@@ -36,19 +36,38 @@ from portal.pages.live import columns_of, live_json, wants_json
 from portal.pages.timing import Phases
 from portal.sharing import share_token, shared_prediction
 from portal.templatetags.portal import answer_summary
-from registry import roles, selectors
-from registry.batch import csv_safe
-from registry.counterfactuals import MARGIN_POINTS
+from registry import roles
+from registry.batch.files import csv_safe
+from registry.catalog.selectors import (
+    CHAMPION,
+    alias_map,
+    audit_events,
+    headline_metric,
+    model_version_list,
+    registered_model_list,
+    tag_list,
+)
+from registry.explain.counterfactuals import MARGIN_POINTS
+from registry.explain.services import prediction_explanation_keep
 from registry.interface import InvalidInput
 from registry.models import Source, Task
-from registry.monitoring import monitoring_statuses
-from registry.services import (
+from registry.monitoring.report import monitoring_statuses
+from registry.predict.selectors import (
+    model_use,
+    prediction_curves,
+    prediction_get,
+    usage_by_day,
+)
+from registry.predict.selectors import (
+    prediction_list as predictions_visible,
+)
+from registry.predict.services import (
     MAX_GRID_POINTS,
-    prediction_explanation_keep,
     prediction_feedback_set,
     prediction_share_reset,
     whatif_run,
 )
+from registry.runtime import version_interface, version_method
 
 SWEEP_POINTS = 25
 # The history download's bound: the newest this many of the filtered predictions (a year of
@@ -61,10 +80,7 @@ FIRST_PANELS = 9  # small multiples drawn before "show all": three rows of three
 def _attach_monitoring(models: list) -> None:
     """Each champion's monitoring status (cached per version for a few minutes)."""
     champions = {
-        a.version.pk: (m, a.version)
-        for m in models
-        for a in m.aliases.all()
-        if a.name == selectors.CHAMPION
+        a.version.pk: (m, a.version) for m in models for a in m.aliases.all() if a.name == CHAMPION
     }
     statuses = monitoring_statuses(versions=[v for _, v in champions.values()])
     for pk, (model, _) in champions.items():
@@ -72,14 +88,14 @@ def _attach_monitoring(models: list) -> None:
 
 
 def _headline(model) -> dict[str, Any] | None:
-    found = selectors.headline_metric(model.task, model.champion_metrics)
+    found = headline_metric(model.task, model.champion_metrics)
     return {"key": found[0], "value": found[1]} if found else None
 
 
 # ---------------------------------------------------------------- dashboard and catalog
 @role_required(roles.VIEWER)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    models = _with_use(request, selectors.registered_model_list())
+    models = _with_use(request, registered_model_list())
     headlines = []
     for model in models:
         if model.headline:
@@ -91,7 +107,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                     "value": model.headline["value"],
                 }
             )
-    days, usage = selectors.usage_by_day(user=request.user, days=USE_DAYS)
+    days, usage = usage_by_day(user=request.user, days=USE_DAYS)
     titles = {m.name: m.title for m in models}
     ctx = {
         "models": models,
@@ -101,7 +117,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         )
         if usage
         else None,
-        "recent": selectors.prediction_list(user=request.user)[:6],
+        "recent": predictions_visible(user=request.user)[:6],
         "use_days": USE_DAYS,
         "sees_everyone": roles.has_role(request.user, roles.MANAGER),
     }
@@ -111,7 +127,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def _with_use(request: HttpRequest, models) -> list:
     """The models with their headline metric and the user's use of each: the predictions the
     user may see (everyone's for a manager), as the dashboard chart and the history count."""
-    use = selectors.model_use(user=request.user, days=USE_DAYS)
+    use = model_use(user=request.user, days=USE_DAYS)
     models = list(models)
     for model in models:
         model.headline = _headline(model)
@@ -126,14 +142,14 @@ def catalog(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     task = request.GET.get("task", "")
     tag = request.GET.get("tag", "")
-    models = _with_use(request, selectors.registered_model_list(search=q, task=task, tag=tag))
+    models = _with_use(request, registered_model_list(search=q, task=task, tag=tag))
     ctx = {
         "models": models,
         "q": q,
         "task": task,
         "tag": tag,
         "tasks": Task.choices,
-        "tags": selectors.tag_list(),
+        "tags": tag_list(),
         "use_days": USE_DAYS,
     }
     return render(request, "portal/catalog.html", ctx)
@@ -144,25 +160,25 @@ def catalog(request: HttpRequest) -> HttpResponse:
 def model_card(request: HttpRequest, name: str) -> HttpResponse:
     model = model_or_404(name)
     version = version_or_404(model, request.GET)
-    versions = list(selectors.model_version_list(model=model))
+    versions = list(model_version_list(model=model))
     for v in versions:
-        v.method, v.preparation_steps = selectors.version_method(v)
+        v.method, v.preparation_steps = version_method(v)
         if v.number == version.number:
             version.method, version.preparation_steps = v.method, v.preparation_steps
-    interface = selectors.version_interface(version)
+    interface = version_interface(version)
     fields = interface.fields
     ctx = {
         "model": model,
         "version": version,
         "versions": versions,
-        "aliases": selectors.alias_map(model=model),
+        "aliases": alias_map(model=model),
         "inputs": [(f, actionability.choice_of(f.spec)) for f in fields],
         "output": interface.output,
         # Columns no input fills are left out of the interface table.
         "show_units": any(f.spec.get("unit") for f in fields),
         "show_limits": any(f.min is not None or f.max is not None for f in fields),
         "figures": charting.evaluation_figures(version),
-        "events": selectors.audit_events(model=model),
+        "events": audit_events(model=model),
         "can_predict": roles.has_role(request.user, roles.ANALYST),
     }
     return render(request, "portal/model_card.html", ctx)
@@ -190,7 +206,7 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     phases = Phases()
     model = model_or_404(name)
     version = version_or_404(model, request.GET if request.method == "GET" else request.POST)
-    interface = selectors.version_interface(version)
+    interface = version_interface(version)
     params = request.GET if request.method == "GET" else request.POST
     values = {
         **interface.defaults(),
@@ -378,7 +394,7 @@ def _whatif_answer(
 def prediction_list(request: HttpRequest) -> HttpResponse:
     form = HistoryFilterForm(request.GET)
     valid = form.is_valid()  # a refused date is shown beside its box; the rest still apply
-    qs = selectors.prediction_list(user=request.user, **form.filters())
+    qs = predictions_visible(user=request.user, **form.filters())
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     ctx = {
         "page": page,
@@ -387,7 +403,7 @@ def prediction_list(request: HttpRequest) -> HttpResponse:
         "source": request.GET.get("source", ""),
         "filtered": any(form.filters().values()),
         "sources": Source.choices,
-        "model_names": selectors.registered_model_list().values_list("name", flat=True),
+        "model_names": registered_model_list().values_list("name", flat=True),
         "sees_everyone": roles.has_role(request.user, roles.MANAGER),
         "csv_max_rows": HISTORY_CSV_MAX_ROWS,
         "runs_jobs": roles.has_role(request.user, roles.ANALYST),
@@ -412,7 +428,7 @@ def prediction_csv(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return prediction_list(request)
     everyone = roles.has_role(request.user, roles.MANAGER)
-    qs = selectors.prediction_list(user=request.user, **form.filters())[:HISTORY_CSV_MAX_ROWS]
+    qs = predictions_visible(user=request.user, **form.filters())[:HISTORY_CSV_MAX_ROWS]
     header = ["id", "created_at", "model", "version", "source", "name"]
     header += ["user"] if everyone else []
     header += ["rows", "answer", "feedback"]
@@ -435,7 +451,7 @@ def prediction_csv(request: HttpRequest) -> HttpResponse:
 
 def _prediction_or_404(request: HttpRequest, id) -> Any:
     try:
-        return selectors.prediction_get(user=request.user, id=id)
+        return prediction_get(user=request.user, id=id)
     except ObjectDoesNotExist as exc:
         raise Http404(str(exc)) from None
 
@@ -488,7 +504,7 @@ def prediction_detail(request: HttpRequest, id) -> HttpResponse:
     if prediction.row_count == 1:
         ctx["confidence"] = _confidence(prediction.outputs[0])
         focus = charting.focus_of(version, prediction.outputs[0])
-        curves = selectors.prediction_curves(prediction=prediction, points=SWEEP_POINTS)
+        curves = prediction_curves(prediction=prediction, points=SWEEP_POINTS)
         ctx["sensitivity_figure"] = charting.sensitivity_figure(version, curves, focus=focus)
         ctx["whatif_url"] = whatif_url(prediction)
     ctx.update(_explanation_ctx(prediction))

@@ -135,8 +135,8 @@ def number(value: Any, digits: int = 3) -> str:
 def input_value(value: Any, spec: dict[str, Any]) -> str:
     """An input's value with its unit, rounded as the explanation's sentence rounds it, so a
     page never shows one input two ways."""
-    # Imported here: registry.explanations brings pandas, which pages without inputs skip.
-    from registry.explanations import value_text
+    # Imported here: registry.explain.explanations brings pandas, which pages without inputs skip.
+    from registry.explain.explanations import value_text
 
     return value_text(value, spec)
 

@@ -26,9 +26,9 @@ from portal.v2 import tensors
 from registry import roles
 from registry.interface import InvalidInput
 from registry.models import ModelVersion, Source
-from registry.selectors import version_interface
-from registry.services import prediction_run
-from registry.serving import served_version_find
+from registry.predict.services import prediction_run
+from registry.predict.serving import served_version_find
+from registry.runtime import version_interface
 
 logger = logging.getLogger("portal.v2")
 

@@ -9,9 +9,9 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from registry.artifacts import estimator_cache, estimator_from_bytes
+from registry.artifacts.store import estimator_cache, estimator_from_bytes
+from registry.catalog.services import model_version_register
 from registry.models import Alias, ModelVersion
-from registry.services import model_version_register
 
 ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"}
 

@@ -299,7 +299,7 @@ def test_a_file_over_the_size_limit_is_refused_with_413(
 def test_the_version_is_chosen_by_the_form_or_the_query(
     clinic_version, analyst, rows, clinic_forest_bytes, clinic_csv
 ):
-    from registry.services import model_version_register
+    from registry.catalog.services import model_version_register
 
     model_version_register(
         name="clinic", artifact=clinic_forest_bytes, reference=clinic_csv, target="high_risk"

@@ -6,8 +6,8 @@ import plotly.graph_objects as go
 import pytest
 
 import charts.compare
+from registry.catalog.services import model_version_register
 from registry.models import Prediction
-from registry.services import model_version_register
 from tests.api.conftest import ROW, error_of
 
 COMPARE = "/api/v1/compare/"

@@ -9,8 +9,8 @@ import pytest
 import skops.io as sio
 from sklearn.tree import DecisionTreeRegressor
 
+from registry.catalog.services import model_version_register
 from registry.models import Prediction
-from registry.services import model_version_register
 from tests.api.conftest import ROW, error_of
 from tests.conftest import csv_bytes
 from tests.registry.test_compare import (  # noqa: F401

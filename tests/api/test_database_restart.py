@@ -40,7 +40,7 @@ from pathlib import Path
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
-from registry.services import model_version_register
+from registry.catalog.services import model_version_register
 call_command("migrate", interactive=False, verbosity=0)
 user = User.objects.create_user("ana", password="pw")
 user.groups.add(Group.objects.get(name="analyst"))
@@ -54,7 +54,7 @@ SUBMIT = """
 from pathlib import Path
 from django.core.files.base import ContentFile
 from registry.models import BatchJob, ModelVersion
-from registry.services import batch_job_create
+from registry.batch.jobs import batch_job_create
 import time
 version = ModelVersion.objects.get(model__name="clinic")
 job = batch_job_create(version=version, upload=ContentFile(Path({csv!r}).read_bytes()),

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from registry.models import Prediction
-from registry.services import prediction_run
+from registry.predict.services import prediction_run
 from tests.api.conftest import ROW, error_of
 
 

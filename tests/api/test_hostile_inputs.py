@@ -7,8 +7,8 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from registry.batch.jobs import batch_job_create
 from registry.models import JobStatus
-from registry.services import batch_job_create
 from tests.api.conftest import ROW, error_of
 
 HUGE = [1e300, "1e300", 9.3e18, "99999999999999999999"]

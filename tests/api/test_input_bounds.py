@@ -12,9 +12,9 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 
+from registry.catalog.selectors import model_version_find, model_version_parse
 from registry.models import Alias, ModelVersion, Prediction
-from registry.selectors import model_version_find, model_version_parse
-from registry.serving import served_version_find
+from registry.predict.serving import served_version_find
 from tests.api.conftest import ROW, error_of
 from tests.api.test_oip import INFER, error_text, raw_post, tensors_of
 

@@ -9,8 +9,8 @@ import pytest
 import skops.io as sio
 from sklearn.preprocessing import FunctionTransformer
 
+from registry.catalog.services import model_version_register
 from registry.models import Alias, AuditEvent, ModelVersion, RegisteredModel
-from registry.services import model_version_register
 from tests.api.conftest import error_of
 from tests.conftest import csv_bytes
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import pytest
 
-from registry.services import prediction_run
+from registry.predict.services import prediction_run
 from tests.api.conftest import ROW, error_of
 
 URL = "/api/v1/models/clinic/monitoring/"

@@ -49,7 +49,7 @@ from pathlib import Path
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
-from registry.services import model_version_register
+from registry.catalog.services import model_version_register
 
 call_command("migrate", interactive=False, verbosity=0)
 for name, key in (("ana", {token!r}), ("bob", {doomed!r})):
@@ -261,7 +261,7 @@ def test_changes_made_in_another_process_hold_from_the_next_request(portals):
     portals.elsewhere(
         "from django.contrib.auth.models import User\n"
         "from registry.models import RegisteredModel\n"
-        "from registry.services import alias_set\n"
+        "from registry.catalog.services import alias_set\n"
         "model = RegisteredModel.objects.get(name='clinic')\n"
         "alias_set(model=model, name='champion', version=model.versions.get(number=2))\n"
         "User.objects.get(username='bob').groups.clear()"

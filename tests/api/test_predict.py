@@ -5,8 +5,8 @@ import json
 import plotly.graph_objects as go
 import pytest
 
+from registry.catalog.services import alias_set, model_version_register
 from registry.models import Prediction
-from registry.services import alias_set, model_version_register
 from tests.api.conftest import ROW, error_of
 
 PREDICT = "/api/v1/models/clinic/predict/"
@@ -141,7 +141,7 @@ def test_the_answer_is_the_response_serializers(clinic_version, analyst):
     from rest_framework.test import APIRequestFactory
 
     from portal.api.serializers import PredictResponseSerializer, predict_answer
-    from registry.services import prediction_run
+    from registry.predict.services import prediction_run
 
     request = Request(APIRequestFactory().post(PREDICT))
     answer = prediction_run(version=clinic_version, rows=ROWS, user=analyst.user, source="api")

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from registry.services import prediction_run
+from registry.predict.services import prediction_run
 from tests.api.conftest import ROW
 
 CHECKS = [

@@ -24,7 +24,7 @@ from pathlib import Path
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
-from registry.services import model_version_register
+from registry.catalog.services import model_version_register
 
 call_command("migrate", interactive=False, verbosity=0)
 user = User.objects.create_user("ana")

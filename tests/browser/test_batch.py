@@ -35,7 +35,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from registry.services import model_version_register
+from registry.catalog.services import model_version_register
 from tests.browser.conftest import PASSWORD, TIMEOUT_MS, BrowserLog, finish, log_in, watch
 from tests.conftest import csv_bytes, portal_process_env
 from tests.net import free_port
@@ -179,7 +179,7 @@ from pathlib import Path
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
-from registry.services import model_version_register
+from registry.catalog.services import model_version_register
 
 call_command("migrate", interactive=False, verbosity=0)
 user = User.objects.create_user("ana", password={password!r})

@@ -16,7 +16,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from registry.services import model_version_register
+from registry.catalog.services import model_version_register
 from tests.browser.conftest import log_in
 from tests.browser.test_whatif_journey import (
     ANSWER,

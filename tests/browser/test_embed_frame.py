@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.sharing import share_token
-from registry.selectors import model_version_resolve
-from registry.services import prediction_run
+from registry.catalog.selectors import model_version_resolve
+from registry.predict.services import prediction_run
 
 pytestmark = pytest.mark.browser
 

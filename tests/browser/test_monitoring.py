@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from registry.catalog.selectors import model_version_resolve
 from registry.demo import SHIFTED_INPUT, SHIFTED_MODEL, diabetes, traffic_seed
-from registry.selectors import model_version_resolve
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser

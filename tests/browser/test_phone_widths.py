@@ -8,9 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from registry.catalog.selectors import model_version_resolve
 from registry.demo import diabetes
-from registry.selectors import model_version_resolve
-from registry.services import prediction_run
+from registry.predict.services import prediction_run
 from tests.browser.conftest import log_in
 from tests.conftest import csv_bytes
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
-from registry.services import model_version_register
+from registry.catalog.services import model_version_register
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from registry.models import ModelVersion
-from registry.services import prediction_run
+from registry.predict.services import prediction_run
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser

@@ -18,8 +18,8 @@ from django.conf import settings as django_settings
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from registry.catalog.selectors import alias_map
 from registry.models import Alias, AuditEvent
-from registry.selectors import alias_map
 from tests.portal.test_compare_page import links, query
 from tests.registry.test_compare import clinic_logistic, clinic_v2  # noqa: F401
 
@@ -208,7 +208,7 @@ def test_a_new_champion_answers_in_another_running_process_from_its_next_request
 def test_promoting_the_challenger_swaps_it_with_the_champion(as_manager, clinic_v2):  # noqa: F811
     """No version reads "challenger · champion" after a promotion: the old champion becomes
     the challenger, audited with the reason."""
-    from registry.services import alias_set
+    from registry.catalog.services import alias_set
 
     model = clinic_v2.model
     alias_set(model=model, name="challenger", version=clinic_v2)

@@ -72,7 +72,7 @@ def test_a_file_missing_columns_is_refused_with_their_names(
 
 
 def test_a_running_job_polls_for_progress(as_analyst, analyst, clinic_version, clinic_frame):
-    from registry.services import batch_job_create
+    from registry.batch.jobs import batch_job_create
 
     job = batch_job_create(  # no worker runs it: the on_commit never fires in this test
         version=clinic_version,
@@ -87,7 +87,7 @@ def test_a_running_job_polls_for_progress(as_analyst, analyst, clinic_version, c
 
 
 def test_jobs_are_private_to_their_owner(client, make_user, clinic_version, clinic_frame):
-    from registry.services import batch_job_create
+    from registry.batch.jobs import batch_job_create
 
     owner, other = make_user("own"), make_user("oth")
     job = batch_job_create(

@@ -76,7 +76,7 @@ def test_rows_and_stored_rows_are_counted_in_redis(
 def test_embeds_are_throttled_per_address_in_redis(
     client, clinic_version, make_user, rates, redis_counts
 ):
-    from registry.services import prediction_run
+    from registry.predict.services import prediction_run
 
     rates(embeds="2/min")
     prediction = prediction_run(

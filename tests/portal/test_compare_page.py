@@ -13,9 +13,9 @@ import pytest
 import skops.io as sio
 from sklearn.tree import DecisionTreeRegressor
 
-from registry.compare import comparison_plan, comparison_reference, comparison_whatif
+from registry.catalog.services import model_version_register
+from registry.compare.comparison import comparison_plan, comparison_reference, comparison_whatif
 from registry.models import Prediction
-from registry.services import model_version_register
 from tests.conftest import csv_bytes
 from tests.portal.test_pages import figures, inline_scripts
 from tests.registry.test_compare import (  # noqa: F401

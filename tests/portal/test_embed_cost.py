@@ -7,7 +7,7 @@ import pytest
 
 from portal.sharing import share_token
 from registry.models import Prediction
-from registry.services import prediction_run
+from registry.predict.services import prediction_run
 
 ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"}
 

@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 
 from portal.sharing import share_token
 from registry.models import BatchJob, Prediction
-from registry.services import prediction_run
+from registry.predict.services import prediction_run
 
 ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"}
 

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
+from registry.explain.selectors import counterfactual_search
 from registry.models import AuditEvent, ModelVersion
-from registry.selectors import counterfactual_search
-from registry.services import prediction_run
+from registry.predict.services import prediction_run
 from tests.portal.test_pages import ROW, figures
 
 API_ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"}

@@ -13,7 +13,7 @@ from django.core import signing
 
 from portal import settings as settings_module
 from portal import sharing
-from registry.services import prediction_run
+from registry.predict.services import prediction_run
 
 ROW = {"age": "50", "sex": "male", "bmi": "26.4", "bp": "93", "s5": "4.6", "region": "north"}
 

@@ -8,7 +8,7 @@ import re
 from django.utils import timezone
 
 from registry.models import BatchJob, JobStatus, Prediction
-from registry.services import prediction_run
+from registry.predict.services import prediction_run
 
 ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"}
 

@@ -11,8 +11,9 @@ import skops.io as sio
 from django.core.management import call_command
 from sklearn.dummy import DummyClassifier
 
+from registry.catalog.services import model_version_register
 from registry.models import Prediction
-from registry.services import model_version_register, prediction_run, whatif_run
+from registry.predict.services import prediction_run, whatif_run
 from tests.conftest import csv_bytes
 from tests.portal.test_batch_pages import post_file
 from tests.portal.test_pages import figures
@@ -72,7 +73,7 @@ def test_the_usage_axis_counts_in_whole_steps(as_analyst, analyst, clinic_versio
 def test_classifiers_and_regressors_are_not_on_one_score_axis(
     as_analyst, clinic_version, diabetes_version
 ):
-    from registry.services import alias_set
+    from registry.catalog.services import alias_set
 
     alias_set(model=diabetes_version.model, name="champion", version=diabetes_version)
     headline = figures(as_analyst.get("/"))[0]
@@ -137,7 +138,7 @@ def test_the_download_says_why_a_row_got_no_answer_and_rounds_the_answers(
 
 
 def test_regression_answers_are_rounded_one_decimal_finer_than_the_target(diabetes_version):
-    from registry.batch import result_decimals
+    from registry.batch.files import result_decimals
 
     # The diabetes target is whole numbers: one decimal is what a prediction is worth.
     assert result_decimals(diabetes_version) == {"prediction": 1}

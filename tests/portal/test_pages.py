@@ -9,8 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from registry.catalog.services import model_version_register
 from registry.models import Prediction, RegisteredModel
-from registry.services import model_version_register, prediction_run
+from registry.predict.services import prediction_run
 from tests.conftest import csv_bytes
 
 ROW = {"age": "50", "sex": "male", "bmi": "26.4", "bp": "93", "s5": "4.6", "region": "north"}

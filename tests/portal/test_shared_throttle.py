@@ -35,7 +35,7 @@ SETUP = textwrap.dedent(
     import skops.io as sio
     from sklearn.datasets import load_diabetes
     from sklearn.linear_model import LinearRegression
-    from registry.services import model_version_register
+    from registry.catalog.services import model_version_register
 
     call_command("migrate", verbosity=0)
     data = load_diabetes(as_frame=True, scaled=False)

@@ -13,7 +13,7 @@ from django.core.files.storage import storages
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor
 from sklearn.preprocessing import FunctionTransformer
 
-from registry.artifacts import (
+from registry.artifacts.store import (
     ArtifactError,
     artifact_read,
     artifact_store,
@@ -113,7 +113,7 @@ def test_a_loaded_estimator_is_cached_by_sha256(clinic_forest_bytes):
 
 
 def test_the_cache_is_bounded():
-    from registry.artifacts import EstimatorCache
+    from registry.artifacts.store import EstimatorCache
 
     cache = EstimatorCache(size=2)
     for key in ("a", "b", "c"):
@@ -123,7 +123,7 @@ def test_the_cache_is_bounded():
 
 def test_every_estimator_skops_would_trust_by_default_is_on_our_allow_list():
     # The portal imports skops without its default list of every scikit-learn estimator
-    # (registry.artifacts._import_skops_io); our allow-list must take each of them instead,
+    # (registry.artifacts.store._import_skops_io); our allow-list must take each of them instead,
     # so that the same files load as with skops' default.
     from sklearn.utils import all_estimators
     from skops.io._utils import get_type_name
@@ -144,7 +144,7 @@ def test_a_fresh_process_loads_a_model_as_before_without_importing_all_of_sklear
     code = (
         "import os, sys, django, pandas as pd; "
         "os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'; django.setup(); "
-        "from registry.artifacts import estimator_from_bytes; "
+        "from registry.artifacts.store import estimator_from_bytes; "
         "from skops.io import _trusted_types; "
         "assert _trusted_types.SKLEARN_ESTIMATOR_TYPE_NAMES == []; "
         "assert 'sklearn.gaussian_process' not in sys.modules; "

@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from registry.batch.jobs import batch_job_create
 from registry.models import BatchJob, JobStatus, Prediction
-from registry.services import batch_job_create
 from tests.conftest import csv_bytes
 
 pytestmark = pytest.mark.django_db
@@ -152,8 +152,8 @@ def test_a_chunk_whose_worker_died_twice_fails_the_job_with_the_rows_named(
 
     from django.utils import timezone
 
+    from registry.batch.jobs import batch_job_refresh
     from registry.models import BatchChunk
-    from registry.services import batch_job_refresh
 
     settings.PORTAL = {**settings.PORTAL, "BATCH_CHUNK_ROWS": 1000}
     job = batch_job_create(

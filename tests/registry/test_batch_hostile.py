@@ -8,9 +8,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
-from registry import batch
+from registry.batch import files as batch
+from registry.batch.jobs import batch_job_create
+from registry.catalog.services import model_version_register
 from registry.models import JobStatus
-from registry.services import batch_job_create, model_version_register
 from tests.conftest import csv_bytes
 from tests.registry.test_batch import result_rows, run, upload
 

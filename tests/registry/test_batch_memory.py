@@ -24,8 +24,9 @@ SETUP = """
 from pathlib import Path
 from django.core.files import File
 from django.core.management import call_command
-from registry.selectors import model_version_resolve
-from registry.services import batch_job_create, model_version_register
+from registry.catalog.selectors import model_version_resolve
+from registry.batch.jobs import batch_job_create
+from registry.catalog.services import model_version_register
 
 call_command("migrate", interactive=False, verbosity=0)
 version = model_version_register(

@@ -13,9 +13,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 
-from registry import batch
+from registry.batch import files as batch
+from registry.batch.jobs import batch_job_create
 from registry.models import JobStatus
-from registry.services import batch_job_create
 from tests.registry.test_batch import run, upload
 
 INPUTS = "age,sex,bmi,bp,s5,region"

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from registry import coalescing
-from registry.coalescing import score_coalesced
 from registry.inference import ModelCannotAnswer, score
 from registry.interface import InvalidInput
 from registry.models import Prediction
-from registry.selectors import version_estimator, version_interface
-from registry.services import prediction_run
+from registry.predict import coalescing
+from registry.predict.coalescing import score_coalesced
+from registry.predict.services import prediction_run
+from registry.runtime import version_estimator, version_interface
 
 
 class Held:

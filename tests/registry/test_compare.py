@@ -14,7 +14,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeRegressor
 
-from registry.compare import (
+from registry.catalog.selectors import model_version_parse
+from registry.catalog.services import model_version_register
+from registry.compare.comparison import (
     DISAGREEMENT_ROWS,
     comparison_plan,
     comparison_predict,
@@ -23,8 +25,6 @@ from registry.compare import (
 )
 from registry.interface import InvalidInput
 from registry.models import Prediction, Usage
-from registry.selectors import model_version_parse
-from registry.services import model_version_register
 from tests.conftest import csv_bytes
 
 ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"}

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from sklearn.linear_model import LinearRegression
 
-from registry.counterfactuals import (
+from registry.explain.counterfactuals import (
     Target,
     counterfactual_target,
     counterfactual_text,

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SETUP = """
 from pathlib import Path
 from django.core.management import call_command
-from registry.services import model_version_register
+from registry.catalog.services import model_version_register
 call_command("migrate", interactive=False, verbosity=0)
 model_version_register(name="clinic", artifact=Path({artifact!r}).read_bytes(),
                        reference=Path({reference!r}).read_bytes(), target="high_risk")
@@ -32,7 +32,7 @@ SUBMIT = """
 from pathlib import Path
 from django.core.files.base import ContentFile
 from registry.models import ModelVersion
-from registry.services import batch_job_create
+from registry.batch.jobs import batch_job_create
 version = ModelVersion.objects.get(model__name="clinic")
 print(batch_job_create(version=version, upload=ContentFile(Path({csv!r}).read_bytes()),
                        name="clinic.csv", user=None).pk)

@@ -12,7 +12,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from registry.explanations import (
+from registry.explain.explanations import (
     Explanation,
     answer_text,
     effect_text,

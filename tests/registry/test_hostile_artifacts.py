@@ -25,7 +25,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
-from registry.artifacts import ArtifactError, estimator_from_bytes
+from registry.artifacts.store import ArtifactError, estimator_from_bytes
 
 
 @pytest.fixture(scope="module")

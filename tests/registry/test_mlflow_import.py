@@ -25,8 +25,8 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from registry.catalog.selectors import alias_map
 from registry.models import AuditEvent, RegisteredModel
-from registry.selectors import alias_map
 from tests.mlflow_env import ROOT, free_port
 
 pytestmark = pytest.mark.django_db

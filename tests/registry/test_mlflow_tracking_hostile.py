@@ -18,9 +18,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from sklearn.linear_model import LogisticRegression
 
+from registry.catalog.selectors import alias_map
+from registry.catalog.services import alias_set, model_version_register
 from registry.models import RegisteredModel
-from registry.selectors import alias_map
-from registry.services import alias_set, model_version_register
 from tests.conftest import csv_bytes
 from tests.fake_mlflow import FakeMlflow, fake_mlflow_server
 

@@ -9,14 +9,14 @@ import pytest
 
 from registry.interface import InvalidInput
 from registry.models import Prediction, Source
-from registry.monitoring import (
+from registry.monitoring.report import (
     monitoring_drift,
     monitoring_performance,
     monitoring_report,
     monitoring_traffic,
-    period_parse,
 )
-from registry.services import prediction_run
+from registry.monitoring.windows import period_parse
+from registry.predict.services import prediction_run
 from tests.monitoring_rows import reference_rows, store_answers
 
 pytestmark = pytest.mark.django_db
@@ -76,7 +76,7 @@ def test_a_refused_call_is_counted_though_nothing_is_stored(clinic_version, make
     assert traffic["refused"] == 1 and traffic["answers"] == 0
     assert traffic["series"][-1]["refused"] == 1
     # A refusal is not an answer on the dashboard's usage graph.
-    from registry.selectors import usage_by_day
+    from registry.predict.selectors import usage_by_day
 
     assert usage_by_day(user=user, days=2)[1] == {}
 

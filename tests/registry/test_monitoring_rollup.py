@@ -11,12 +11,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from registry.models import Prediction, Source, TrafficDay
-from registry.monitoring import (
-    ROLLUP_MAX_DAYS,
-    monitoring_traffic,
-    period_parse,
-    traffic_days_fill,
-)
+from registry.monitoring.report import monitoring_traffic
+from registry.monitoring.rollup import traffic_days_fill
+from registry.monitoring.stats import ROLLUP_MAX_DAYS
+from registry.monitoring.windows import period_parse
 from tests.monitoring_rows import reference_rows, store_answers
 
 pytestmark = pytest.mark.django_db

@@ -8,11 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from registry.interface import Interface
-from registry.monitoring import (
-    input_drift,
-    latency_percentiles,
-    segment_rows,
-)
+from registry.monitoring.stats import input_drift, latency_percentiles, segment_rows
 
 SEEDS = range(100)
 

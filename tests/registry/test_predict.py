@@ -2,18 +2,14 @@ import pandas as pd
 import pytest
 from django.core.exceptions import ValidationError
 
-from registry import selectors
+from registry.catalog.selectors import model_version_select
+from registry.catalog.services import alias_remove, alias_set, model_version_register
+from registry.explain.selectors import explanation_build
 from registry.inference import grid, sweep
 from registry.interface import InvalidInput
 from registry.models import Alias, AuditEvent, ModelVersion, Prediction, Usage
-from registry.services import (
-    PayloadTooLarge,
-    alias_remove,
-    alias_set,
-    model_version_register,
-    prediction_feedback_set,
-    prediction_run,
-)
+from registry.predict.services import PayloadTooLarge, prediction_feedback_set, prediction_run
+from registry.runtime import version_estimator, version_interface
 
 ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"}
 
@@ -91,16 +87,16 @@ def test_version_selection_follows_version_then_alias_then_champion_then_newest(
     v1 = model_version_register(name="m", artifact=clinic_forest_bytes, reference=clinic_csv)
     v2 = model_version_register(name="m", artifact=clinic_forest_bytes, reference=clinic_csv)
     model = v1.model
-    assert selectors.model_version_select(model=model) == v2  # newest
+    assert model_version_select(model=model) == v2  # newest
     alias_set(model=model, name="champion", version=v1)
-    assert selectors.model_version_select(model=model) == v1  # champion
+    assert model_version_select(model=model) == v1  # champion
     alias_set(model=model, name="challenger", version=v2)
-    assert selectors.model_version_select(model=model, alias="challenger") == v2
-    assert selectors.model_version_select(model=model, version=2, alias="champion") == v2
+    assert model_version_select(model=model, alias="challenger") == v2
+    assert model_version_select(model=model, version=2, alias="champion") == v2
     with pytest.raises(ModelVersion.DoesNotExist, match="no version 9"):
-        selectors.model_version_select(model=model, version=9)
+        model_version_select(model=model, version=9)
     with pytest.raises(ModelVersion.DoesNotExist, match="no alias 'gold'"):
-        selectors.model_version_select(model=model, alias="gold")
+        model_version_select(model=model, alias="gold")
 
 
 def test_alias_changes_are_audited(clinic_version, iris_version, make_user):
@@ -119,8 +115,8 @@ def test_alias_changes_are_audited(clinic_version, iris_version, make_user):
 
 
 def test_a_sweep_moves_each_input_in_one_batch(clinic_version, clinic_forest, monkeypatch):
-    interface = selectors.version_interface(clinic_version)
-    estimator = selectors.version_estimator(clinic_version)
+    interface = version_interface(clinic_version)
+    estimator = version_estimator(clinic_version)
     calls = []
     original = type(estimator).predict_proba
     monkeypatch.setattr(
@@ -143,16 +139,14 @@ def test_a_sweep_moves_each_input_in_one_batch(clinic_version, clinic_forest, mo
 
 
 def test_a_grid_covers_two_inputs(diabetes_version):
-    interface = selectors.version_interface(diabetes_version)
+    interface = version_interface(diabetes_version)
     row = interface.validate([{"age": 50, "bmi": 30, "bp": 90}]).frame
-    result = grid(
-        selectors.version_estimator(diabetes_version), interface, row, x="bmi", y="age", points=5
-    )
+    result = grid(version_estimator(diabetes_version), interface, row, x="bmi", y="age", points=5)
     assert len(result["z"]) == len(result["y_values"]) and len(result["z"][0]) == 5
 
 
 def test_a_whatif_answers_sweeps_and_grids_without_storing(clinic_version):
-    from registry.services import whatif_run
+    from registry.predict.services import whatif_run
 
     result = whatif_run(
         version=clinic_version, row=ROW, user=None, source="page", points=7, pair=("bmi", "age")
@@ -164,7 +158,7 @@ def test_a_whatif_answers_sweeps_and_grids_without_storing(clinic_version):
 
 
 def test_a_whatif_refuses_unknown_features_and_silly_point_counts(clinic_version):
-    from registry.services import whatif_run
+    from registry.predict.services import whatif_run
 
     with pytest.raises(ValidationError, match="Unknown input: colour"):
         whatif_run(version=clinic_version, row=ROW, user=None, source="api", features=["colour"])
@@ -211,7 +205,7 @@ def test_a_whatif_in_one_model_call_answers_as_the_separate_calls_do(
 ):
     """The what-if asks the model once for its answer, sweep, grid and explanation rows; each
     must be exactly what the call of its own gives (the path the page took before)."""
-    from registry.services import whatif_run
+    from registry.predict.services import whatif_run
 
     version, row, pair = {
         "clinic": (clinic_version, ROW, ("bmi", "sex")),
@@ -222,8 +216,8 @@ def test_a_whatif_in_one_model_call_answers_as_the_separate_calls_do(
         ),
         "diabetes": (diabetes_version, {"age": 50, "bmi": 30, "bp": 90}, ("bmi", "age")),
     }[model]
-    interface = selectors.version_interface(version)
-    estimator = selectors.version_estimator(version)
+    interface = version_interface(version)
+    estimator = version_estimator(version)
     result = whatif_run(
         version=version, row=row, user=None, source="page", points=9, pair=pair, explain=True
     )
@@ -235,12 +229,12 @@ def test_a_whatif_in_one_model_call_answers_as_the_separate_calls_do(
     assert result.grid == grid(
         estimator, interface, frame, x=pair[0], y=pair[1], points=9, target_class=label
     )
-    assert result.explanation == selectors.explanation_build(version=version, row=row)
+    assert result.explanation == explanation_build(version=version, row=row)
     assert result.explanation.summary
 
 
 def test_a_whatif_explains_the_class_asked_for(clinic_version):
-    from registry.services import whatif_run
+    from registry.predict.services import whatif_run
 
     for wanted in ("yes", "no"):
         result = whatif_run(
@@ -252,6 +246,6 @@ def test_a_whatif_explains_the_class_asked_for(clinic_version):
             explain_class=wanted,
         )
         assert result.explanation.target_class == wanted
-        assert result.explanation == selectors.explanation_build(
+        assert result.explanation == explanation_build(
             version=clinic_version, row=ROW, target_class=wanted
         )

@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from sklearn.ensemble import RandomForestClassifier
 
-from registry.artifacts import ArtifactError
+from registry.artifacts.store import ArtifactError
+from registry.catalog.services import model_version_register
 from registry.interface import Interface, InvalidInput
 from registry.models import AuditEvent, ModelVersion, RegisteredModel
-from registry.services import model_version_register
 from tests.conftest import csv_bytes
 
 

@@ -20,11 +20,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from registry import inference, roles
+from registry.catalog.selectors import model_version_resolve
+from registry.catalog.services import alias_set, model_version_register
 from registry.interface import Interface
 from registry.models import ModelVersion
-from registry.selectors import model_version_resolve, version_estimator
-from registry.services import alias_set, model_version_register, prediction_run
-from registry.serving import caller_find, served_version_find
+from registry.predict.services import prediction_run
+from registry.predict.serving import caller_find, served_version_find
+from registry.runtime import version_estimator
 from tests.conftest import csv_bytes
 
 
@@ -145,7 +147,7 @@ def test_the_caller_lookup_reads_the_user_and_role_in_one_query(
 
 
 def test_one_row_is_validated_as_it_is_among_others(clinic_version):
-    from registry.selectors import version_interface
+    from registry.runtime import version_interface
 
     interface = version_interface(clinic_version)
     for row in (

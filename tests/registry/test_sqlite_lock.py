@@ -32,7 +32,7 @@ SCRIPT = textwrap.dedent(
     model = sio.dumps(RandomForestRegressor(n_estimators=10, max_depth=5, random_state=0)
                       .fit(frame.drop(columns="progression"), frame["progression"]))
     big = pd.concat([frame] * 500, ignore_index=True).to_csv(index=False).encode()
-    from registry.services import model_version_register
+    from registry.catalog.services import model_version_register
     path = settings.DATABASES["default"]["NAME"]
 
     done, errors = threading.Event(), []

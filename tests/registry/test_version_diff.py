@@ -6,8 +6,8 @@ import pytest
 import skops.io as sio
 from django.core.exceptions import ValidationError
 
-from registry.compare import model_version_diff
-from registry.services import model_version_register
+from registry.catalog.services import model_version_register
+from registry.compare.comparison import model_version_diff
 from tests.conftest import csv_bytes
 from tests.registry.test_compare import clinic_logistic, lite_frame, lite_model  # noqa: F401
 

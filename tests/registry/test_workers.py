@@ -20,8 +20,8 @@ from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
+from registry.batch.jobs import batch_job_create, batch_job_refresh
 from registry.models import BatchChunk, BatchJob, JobStatus
-from registry.services import batch_job_create, batch_job_refresh
 from tests.conftest import csv_bytes
 from tests.registry.test_batch import result_rows
 

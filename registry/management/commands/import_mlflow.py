@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from registry.management.commands.register_model import registrar
-from registry.mlflow_import import REQUEST_SECONDS, TrackingError, mlflow_import
+from registry.mlflow.importer import REQUEST_SECONDS, TrackingError, mlflow_import
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ its own when a page finds days missing); for a backfill after an upgrade, or fro
 
 from django.core.management.base import BaseCommand
 
-from registry.monitoring import traffic_days_fill_all
+from registry.monitoring.rollup import traffic_days_fill_all
 
 
 class Command(BaseCommand):

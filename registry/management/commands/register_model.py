@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.mlflow_import import directory_reader, mlflow_model_read, mlflow_model_register
-from registry.services import model_version_register
+from registry.catalog.services import model_version_register
+from registry.mlflow.importer import directory_reader, mlflow_model_read, mlflow_model_register
 
 
 def _reason(exc: ValidationError) -> str:

@@ -62,8 +62,8 @@ class Command(BaseCommand):
 
     def _seed(self, demo, *, have: dict[str, int]):
         """Register what ``demo`` lacks; the new champion, if this registered one."""
+        from registry.catalog.services import alias_set, model_version_register, reference_read
         from registry.interface import interface_infer
-        from registry.services import alias_set, model_version_register, reference_read
 
         existing = have.get(demo.name, 0)
         if existing >= len(demo.versions):

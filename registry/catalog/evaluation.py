@@ -14,7 +14,7 @@ from sklearn import metrics as skm
 from sklearn.inspection import permutation_importance
 
 from registry.inference import score
-from registry.interface import Interface, _native
+from registry.interface import Interface, native
 
 # Rows used for permutation importance; enough for a stable ranking, quick to register.
 IMPORTANCE_ROWS = 1000
@@ -38,7 +38,7 @@ def classification_evaluation(
     scores = score(estimator, frame, interface)
     classes = scores.classes
     names = [str(c) for c in classes]
-    actual = np.array([str(_native(v)) for v in y], dtype=object)
+    actual = np.array([str(native(v)) for v in y], dtype=object)
     predicted = np.array([str(v) for v in scores.labels], dtype=object)
     binary = len(classes) == 2
     metrics: dict[str, float] = {
@@ -138,7 +138,7 @@ def evaluate(
     if interface.task == "classification":
         metrics, evaluation = classification_evaluation(estimator, interface, frame, y)
         scoring = "accuracy"
-        y_fit = y.map(lambda v: _native(v))
+        y_fit = y.map(lambda v: native(v))
     else:
         metrics, evaluation = regression_evaluation(estimator, interface, frame, y)
         scoring = "r2"

@@ -17,9 +17,10 @@ from django.db.models import F
 from django.tasks import task
 from django.utils import timezone
 
-from registry import batch
+from registry.batch import files as batch
 from registry.models import BatchChunk, BatchJob, JobStatus, Source
-from registry.selectors import version_estimator, version_interface
+from registry.predict.services import prediction_create, usage_count
+from registry.runtime import version_estimator, version_interface
 
 log = logging.getLogger(__name__)
 
@@ -121,15 +122,12 @@ def batch_chunk_score(chunk_id: int) -> None:
             rows_done=F("rows_done") + chunk.rows, rows_failed=F("rows_failed") + summary["failed"]
         )
         if summary["failed"]:
-            from registry.services import usage_count
-
             # A refused row stores no answer; monitoring counts it with the API's refusals.
             usage_count(version=version, kind="refused.batch", n=summary["failed"])
     _finish_if_complete(job.pk)
 
 
 def _finish_if_complete(job_id) -> None:
-    from registry.services import prediction_create
 
     with transaction.atomic():
         job = BatchJob.objects.select_for_update().select_related("version").get(pk=job_id)
@@ -171,13 +169,3 @@ def _finish_if_complete(job_id) -> None:
         job.save()
     for chunk in chunks:
         default_storage.delete(chunk.output_file)
-
-
-@task()
-def monitoring_rollup(version_id: int | None = None) -> None:
-    """Sum the settled days of one version (or of every version) for the monitoring page."""
-    from registry.monitoring import traffic_days_fill_all
-
-    for version, days in traffic_days_fill_all(version_id=version_id).items():
-        if days:
-            log.info("monitoring rollup: %s days of %s", days, version)

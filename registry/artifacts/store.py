@@ -25,8 +25,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
-from registry.archives import ZipLimits, ZipRefused, zip_directory_check, zip_open
-from registry.artifact_checks import structures_check
+from registry.artifacts.archives import ZipLimits, ZipRefused, zip_directory_check, zip_open
+from registry.artifacts.checks import structures_check
 
 
 def _import_skops_io():

@@ -41,7 +41,7 @@ from django.core.exceptions import ValidationError
 from threadpoolctl import ThreadpoolController
 
 from registry.inference import Scores, followed_class, score, score_unchecked
-from registry.interface import Interface, InvalidInput, _native, echo
+from registry.interface import Interface, InvalidInput, echo, native
 
 # Background rows: more lowers the noise of sampled effects and costs rows in the batch.
 BACKGROUND_ROWS = 48
@@ -363,7 +363,7 @@ def explanation_from(
         {
             "input": name,
             "label": interface.by_name[name].spec.get("label") or name,
-            "value": _native(row[name].iloc[0]),
+            "value": native(row[name].iloc[0]),
             "effect": float(effect),
         }
         for name, effect in zip(names, effects, strict=True)

@@ -22,20 +22,20 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from registry.evaluation import classification_evaluation, regression_evaluation
+from registry.catalog.evaluation import classification_evaluation, regression_evaluation
 from registry.inference import ModelCannotAnswer, Scores, score, sweep
 from registry.interface import (
     Changes,
     InputField,
     Interface,
     InvalidInput,
-    _native,
     interface_compare,
+    native,
     sweep_values,
 )
 from registry.models import ModelVersion
-from registry.selectors import version_estimator, version_interface
-from registry.services import Answer, prediction_run
+from registry.predict.services import Answer, prediction_run
+from registry.runtime import version_estimator, version_interface
 
 MIN_MODELS, MAX_MODELS = 2, 6
 # Rows listed where two models disagree (all of them are counted).
@@ -450,8 +450,8 @@ def _disagreement(
         record = frame.iloc[position]
         return {
             "index": int(index[position]),
-            "inputs": {n: _native(record[n]) for n in first.interface.names},
-            "actual": _native(record[target]),
+            "inputs": {n: native(record[n]) for n in first.interface.names},
+            "actual": native(record[target]),
         }
 
     total = len(frame)

@@ -25,8 +25,8 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from registry import roles
+from registry.catalog.selectors import CHAMPION, NOT_FOR_PREDICTING, model_version_resolve
 from registry.models import Alias, ModelVersion, RegisteredModel, version_number_storable
-from registry.selectors import CHAMPION, NOT_FOR_PREDICTING, model_version_resolve
 
 _RANKED = ((roles.MANAGER, 3), (roles.ANALYST, 2), (roles.VIEWER, 1))
 _ROLE_OF_RANK = {rank: role for role, rank in _RANKED}
@@ -119,7 +119,7 @@ def served_version_find(
 
     The version row itself comes from this process's cache: a registered version never
     changes. Raises ``DoesNotExist`` with the reason, as
-    :func:`registry.selectors.model_version_resolve` does, when nothing matches.
+    :func:`registry.catalog.selectors.model_version_resolve` does, when nothing matches.
     """
     if not version_number_storable(version):
         return model_version_resolve(name=name, version=version, alias=alias)  # raises

@@ -3,7 +3,7 @@
 MLflow 3 saves a scikit-learn model in the skops format by default, beside an ``MLmodel`` file
 (YAML) that holds its signature (named, typed input columns), where its input example lies and
 the run that made it. That is everything a version needs here, so an MLflow model registers as
-is, through :func:`registry.services.model_version_register` like any other upload: one
+is, through :func:`registry.catalog.services.model_version_register` like any other upload: one
 validation path, one allow-list. MLflow itself is never imported: ``MLmodel`` is read with
 PyYAML and a tracking server through its REST API with the standard library.
 
@@ -39,11 +39,16 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
-from registry.archives import ZipLimits, zip_member_read, zip_open_checked
-from registry.artifacts import estimator_from_bytes
-from registry.interface import _infer_input, infer_output, interface_infer
+from registry.artifacts.archives import ZipLimits, zip_member_read, zip_open_checked
+from registry.artifacts.store import estimator_from_bytes
+from registry.catalog.services import (
+    alias_set,
+    model_tags_add,
+    model_version_register,
+    reference_read,
+)
+from registry.interface import infer_input, infer_output, interface_infer
 from registry.models import ModelVersion, RegisteredModel
-from registry.services import alias_set, model_tags_add, model_version_register, reference_read
 
 FIELD = "mlflow_model"
 # MLflow column types and the interface type each becomes (a string becomes a category when
@@ -510,7 +515,7 @@ def mlflow_interface(
         for column in model.columns:
             name, kind = column["name"], column["type"]
             if name in data.columns and data[name].notna().any():
-                spec_in = _infer_input(name, _typed(data[name], kind, name, source))
+                spec_in = infer_input(name, _typed(data[name], kind, name, source))
                 mapped = COLUMN_TYPES[kind]
                 if mapped != "category" or spec_in["type"] not in ("category", "text"):
                     spec_in["type"] = mapped
@@ -560,7 +565,7 @@ def mlflow_model_register(
 
     The interface comes from the signature (see :func:`mlflow_interface`) unless ``interface``
     is given; the run id and MLmodel's ids go to the version's ``origin``, with ``origin``
-    added; the rest is :func:`registry.services.model_version_register`.
+    added; the rest is :func:`registry.catalog.services.model_version_register`.
     """
     frame = reference_read(data=reference) if reference is not None else None
     how = ""

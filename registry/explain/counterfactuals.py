@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 
-from registry.explanations import label_in_sentence, score_batch
+from registry.explain.explanations import label_in_sentence, score_batch
 from registry.inference import Scores
-from registry.interface import InputField, Interface, _native, echo
+from registry.interface import InputField, Interface, echo, native
 
 MAX_COUNT = 10
 MAX_CHANGES = 5
@@ -241,11 +241,11 @@ class _Space:
         self.fields = interface.fields
         self.movable = movable
         self.values = {
-            j: _allowed(self.fields[j], _native(self.x[j][0]), reference) for j in movable
+            j: _allowed(self.fields[j], native(self.x[j][0]), reference) for j in movable
         }
         self.movable = [j for j in movable if len(self.values[j])]
         self.bounds = {
-            j: _bounds(self.fields[j], _native(self.x[j][0]), reference)
+            j: _bounds(self.fields[j], native(self.x[j][0]), reference)
             for j in self.movable
             if self.fields[j].type in ("number", "integer")
         }
@@ -544,7 +544,7 @@ def _diverse(
         for i in order:
             if len(picked) >= count:
                 break
-            key = tuple(_native(c[i]) for c in columns)
+            key = tuple(native(c[i]) for c in columns)
             inputs = tuple(np.flatnonzero(changed[i]))
             if key in seen or (not second_pass and inputs in sets):
                 continue
@@ -570,9 +570,9 @@ def _rescored(
     a row that no longer reaches the target (it cannot, but nothing unchecked is shown) drops."""
     if not columns or not len(columns[0]):
         return []
-    original = {name: _native(space.x[j][0]) for j, name in enumerate(space.names)}
+    original = {name: native(space.x[j][0]) for j, name in enumerate(space.names)}
     rows = [
-        {name: _native(columns[j][i]) for j, name in enumerate(space.names)}
+        {name: native(columns[j][i]) for j, name in enumerate(space.names)}
         for i in range(len(columns[0]))
     ]
     validated = interface.validate(rows)

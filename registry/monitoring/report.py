@@ -1,0 +1,487 @@
+"""Monitoring: how a version is used, and whether what it is asked still looks like the data
+it was trained for.
+
+The readers here turn stored answers into the arrays of :mod:`registry.monitoring.stats` with
+bounded queries:
+
+- traffic comes from SQL aggregates over a covering index (version, created_at, source,
+  latency, rows), so it costs one index range scan whatever the size of the rows' JSON;
+  days that are over are read from the daily rollup (:class:`registry.models.TrafficDay`);
+- latency percentiles are exact (numpy's, on the same rows): the latency column alone is
+  fetched, in time order, and split into windows by the aggregate's counts;
+- drift, output drift and performance read a bounded sample of the newest rows
+  (``SAMPLE_ROWS``), never the whole table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from django.core.cache import caches
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from registry.inference import score
+from registry.interface import Interface
+from registry.models import ModelVersion, Prediction, TrafficDay, Usage
+from registry.monitoring.rollup import monitoring_rollup
+from registry.monitoring.stats import (
+    LATENCY_ROWS,
+    MAX_DRIFT_WINDOWS,
+    ROLLUP_SETTLE,
+    SAMPLE_ROWS,
+    STATUS_SECONDS,
+    WINDOW_ROWS,
+    WINDOW_SECONDS,
+    bootstrap_interval,
+    distributions,
+    input_drift,
+    latency_percentiles,
+    output_drift,
+    overlay_shares,
+    segment_rows,
+)
+from registry.monitoring.windows import (
+    Period,
+    period_answers,
+    period_latencies,
+    period_parse,
+    timed_key,
+    window_cache_key,
+    windows_read,
+)
+from registry.runtime import version_estimator
+
+
+def monitoring_traffic(*, version: ModelVersion, period: Period) -> dict[str, Any]:
+    """Answers, rows and refused calls per window and source, with latency percentiles.
+
+    Per window (exact): answers and rows by source from one SQL aggregate over the covering
+    index, and the p95 latency of the window's calls from their latency column, fetched in
+    time order and split by the aggregate's counts (no timestamp is fetched). A window that
+    is over never changes, so it is cached (``WINDOW_SECONDS``): a warm page reads only the
+    current window and a partial first one. Refusals come from the usage table (a refused
+    call stores nothing). The period's p50/p95/p99 are numpy's on the latencies of its
+    newest ``LATENCY_ROWS`` calls: all of them unless the period holds more. Batch jobs
+    count as answers but not in latency: theirs is a whole job's.
+    """
+    keys = period.windows()
+    now = timezone.now()
+    complete = {
+        k
+        for k in keys
+        if period.window_start(k) >= period.since
+        and period.window_start(k) + period.window_length <= min(now, period.until)
+    }
+    cache_keys = {k: window_cache_key(version, period, k) for k in complete}
+    cached = caches["monitoring"].get_many(list(cache_keys.values()))
+    per_window = {k: cached[cache_keys[k]] for k in complete if cache_keys[k] in cached}
+    missing = [k for k in keys if k not in per_window]
+    if missing:
+        fresh = {} if period.hourly else _rolled_windows(version, period, complete & {*missing})
+        unrolled = [k for k in missing if k not in fresh]
+        if unrolled:
+            fresh.update(windows_read(version, period, unrolled))
+        per_window.update(fresh)
+        caches["monitoring"].set_many(
+            {cache_keys[k]: fresh[k] for k in missing if k in complete}, WINDOW_SECONDS
+        )
+        settle = now - ROLLUP_SETTLE
+        if not period.hourly and any(
+            k in complete and period.window_start(k) + period.window_length <= settle
+            for k in unrolled
+        ):
+            _rollup_soon(version)
+    refused = _refused(version, period)
+    series = [
+        {
+            "start": k,
+            "answers": per_window[k]["answers"],
+            "rows": per_window[k]["rows"],
+            "by_source": per_window[k]["by_source"],
+            "refused": None if period.hourly else refused.get(k, 0),
+            "p95_ms": per_window[k]["p95_ms"],
+        }
+        for k in keys
+    ]
+    return {
+        "answers": sum(s["answers"] for s in series),
+        "rows": sum(s["rows"] for s in series),
+        "refused": sum(refused.values()),
+        "latency_ms": latency_percentiles(
+            period_latencies(period_answers(version, period), LATENCY_ROWS)
+        ),
+        "window": "hour" if period.hourly else "day",
+        "series": series,
+    }
+
+
+def _rolled_windows(version: ModelVersion, period: Period, keys: set[str]) -> dict[str, dict]:
+    """The windows among ``keys`` (whole UTC days) that the rollup holds, in one query: what
+    :func:`windows_read` answers for them, put together from each day's per-source sums."""
+    if not keys:
+        return {}
+    days = TrafficDay.objects.filter(
+        version=version, day__in=[dt.date.fromisoformat(k) for k in keys]
+    ).values_list("day", "counts", "p95_ms")
+    timed = timed_key(period.sources)
+    found = {}
+    for day, counts, p95 in days:
+        mine = {s: counts[s] for s in sorted(counts) if s in period.sources}
+        found[day.isoformat()] = {
+            "answers": sum(n for n, _ in mine.values()),
+            "rows": sum(r for _, r in mine.values()),
+            "by_source": {s: n for s, (n, _) in mine.items()},
+            "p95_ms": p95.get(timed) if timed else None,
+        }
+    return found
+
+
+def _rollup_soon(version: ModelVersion) -> None:
+    """Ask the task worker to sum this version's settled days (once per few minutes)."""
+    if caches["default"].add(f"monitoring-rollup-queued:{version.pk}", True, 600):
+        monitoring_rollup.enqueue(version.pk)
+
+
+def _refused(version: ModelVersion, period: Period) -> dict[str, int]:
+    kinds = [f"refused.{s}" for s in period.sources]
+    found: dict[str, int] = {}
+    usage = Usage.objects.filter(
+        version=version,
+        kind__in=kinds,
+        day__gte=period.since.astimezone(dt.UTC).date(),
+        day__lte=period.until.astimezone(dt.UTC).date(),
+    ).values_list("day", "count")
+    for day, count in usage:
+        found[day.isoformat()] = found.get(day.isoformat(), 0) + count
+    return found
+
+
+def _rows_of(predictions: Iterable[tuple[Any, Any, Any]], limit: int) -> list[dict[str, Any]]:
+    """Stored answers flattened to rows: inputs with ``__output`` and ``__actual`` beside.
+
+    A column that was not read comes as the record's row count (an int) instead of a list.
+    """
+    flat: list[dict[str, Any]] = []
+    for inputs, outputs, feedback in predictions:
+        n = inputs if isinstance(inputs, int) else len(inputs)
+        rows = inputs if isinstance(inputs, list) else [{}] * n
+        answers = outputs if isinstance(outputs, list) else [{}] * n
+        actual = feedback if isinstance(feedback, list) else [feedback] * n
+        if isinstance(feedback, int) or len(actual) != n:
+            actual = [None] * n  # not read, or feedback for a job's whole file, not its head
+        for row, output, truth in zip(rows, answers, actual, strict=False):
+            if not isinstance(row, dict) or not isinstance(output, dict):
+                continue
+            flat.append(
+                {**row, "__output": output.get("label", output.get("value")), "__actual": truth}
+            )
+            if len(flat) >= limit:
+                return flat
+    return flat
+
+
+def _sample(
+    queryset: QuerySet[Prediction],
+    limit: int,
+    *,
+    labelled: bool = False,
+    inputs: bool = True,
+    answers: bool = True,
+) -> list[dict[str, Any]]:
+    """The newest rows of ``queryset``, at most ``limit``, decoding only the columns asked
+    for (decoding JSON is most of a sample's cost)."""
+    qs = queryset.order_by("-created_at")
+    if labelled:
+        qs = qs.filter(feedback__isnull=False)
+    columns = [
+        "inputs" if inputs else "row_count",
+        "outputs" if answers else "row_count",
+        "feedback" if answers else "row_count",
+    ]
+    # Most calls are one row; a record holds at most the rows of its call (or a job's head).
+    found = qs.values_list(*columns)[:limit]
+    return _rows_of(found.iterator(chunk_size=500), limit)
+
+
+# Reference answers: the version's own predictions on its reference sample, once per process.
+_reference_outputs: OrderedDict[tuple, list[Any]] = OrderedDict()
+
+
+_reference_lock = threading.Lock()
+
+
+def _reference_answers(version: ModelVersion, interface: Interface) -> list[Any]:
+    key = (version.pk, version.created_at)
+    with _reference_lock:
+        if key in _reference_outputs:
+            return _reference_outputs[key]
+    rows = [{n: r.get(n) for n in interface.names} for r in version.reference_sample]
+    if not rows:
+        return []
+    frame = interface.validate(rows).frame
+    scores = score(version_estimator(version), frame, interface)
+    answers = (
+        [round(float(v), 6) for v in scores.values]
+        if scores.task == "regression"
+        else [str(v) for v in scores.labels]
+    )
+    with _reference_lock:
+        _reference_outputs[key] = answers
+        while len(_reference_outputs) > 64:
+            _reference_outputs.popitem(last=False)
+    return answers
+
+
+def _segment_reference(
+    version: ModelVersion, interface: Interface, segment: tuple[str, str] | None
+) -> tuple[list[Mapping[str, Any]], list[Any]]:
+    reference = list(version.reference_sample)
+    outputs = _reference_answers(version, interface)
+    if segment is None:
+        return reference, outputs
+    keep = [i for i, row in enumerate(reference) if str(row.get(segment[0])) == segment[1]]
+    return [reference[i] for i in keep], [outputs[i] for i in keep if i < len(outputs)]
+
+
+def monitoring_drift(
+    *, version: ModelVersion, period: Period, with_distributions: bool = False
+) -> dict[str, Any]:
+    """Input and output drift of the newest ``SAMPLE_ROWS`` rows of the period."""
+    interface = Interface(version.interface)
+    reference, reference_outputs = _segment_reference(version, interface, period.segment)
+    current = segment_rows(_sample(period_answers(version, period), SAMPLE_ROWS), period.segment)
+    report = input_drift(interface=interface, reference=reference, current=current)
+    report["segment"] = (
+        {"input": period.segment[0], "value": period.segment[1]} if period.segment else None
+    )
+    report["reference_rows"] = len(reference)
+    current_outputs = [r["__output"] for r in current if r["__output"] is not None]
+    report["output"] = output_drift(
+        task=interface.task, reference=reference_outputs, current=current_outputs
+    )
+    if with_distributions:
+        report["distributions"] = distributions(
+            interface=interface, reference=reference, current=current
+        )
+        report["output_distribution"] = overlay_shares(
+            reference_outputs, current_outputs, numeric=interface.task == "regression"
+        )
+    return report
+
+
+def _drift_windows(period: Period) -> list[tuple[dt.datetime, dt.datetime]]:
+    keys = period.windows()
+    group = max(1, math.ceil(len(keys) / MAX_DRIFT_WINDOWS))
+    spans = []
+    for i in range(0, len(keys), group):
+        start = max(period.since, period.window_start(keys[i]))
+        end = min(period.until, period.window_start(keys[i]) + period.window_length * group)
+        spans.append((start, end))
+    return spans
+
+
+def _per_window(
+    version: ModelVersion, period: Period, kind: str, compute: Any, seconds: int
+) -> list[Any]:
+    """``compute(start, end)`` for each drift window; a finished window's answer is cached
+    for ``seconds`` (only the current window is computed on a warm page)."""
+    now = timezone.now()
+    spans = _drift_windows(period)
+    segment = ":".join(period.segment) if period.segment else ""
+    stamp = version.created_at.timestamp()
+    keys = [
+        f"monitoring-{kind}:{version.pk}:{stamp}:{','.join(sorted(period.sources))}:"
+        f"{segment}:{start.isoformat()}:{end.isoformat()}"
+        for start, end in spans
+    ]
+    cached = caches["monitoring"].get_many(
+        [k for k, (_, end) in zip(keys, spans, strict=True) if end <= now]
+    )
+    found, fresh = [], {}
+    for key, (start, end) in zip(keys, spans, strict=True):
+        if key not in cached:
+            cached[key] = compute(start, end)
+            if end <= now:
+                fresh[key] = cached[key]
+        found.append(cached[key])
+    if fresh:
+        caches["monitoring"].set_many(fresh, seconds)
+    return found
+
+
+def monitoring_drift_over_time(*, version: ModelVersion, period: Period) -> list[dict[str, Any]]:
+    """Drift per window (at most ``MAX_DRIFT_WINDOWS``), each on its newest ``WINDOW_ROWS``
+    rows: one bounded query per window not yet cached (finished windows are kept)."""
+    interface = Interface(version.interface)
+    reference, _ = _segment_reference(version, interface, period.segment)
+
+    def compute(start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+        part = Period(since=start, until=end, sources=period.sources, segment=period.segment)
+        rows = segment_rows(
+            _sample(period_answers(version, part), WINDOW_ROWS, answers=False), period.segment
+        )
+        report = input_drift(interface=interface, reference=reference, current=rows)
+        return {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "status": report["status"],
+            "rows": report["rows"],
+            "adjusted_p": {r["input"]: r["adjusted_p"] for r in report["inputs"]},
+            "drifted": [r["input"] for r in report["inputs"] if r["drifted"]],
+        }
+
+    return _per_window(version, period, "drift", compute, WINDOW_SECONDS)
+
+
+def _row_scores(task: str, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Per-row scores whose mean is the metric: 1/0 for a right/wrong class, else |error|."""
+    if task == "classification":
+        return np.array([float(str(r["__output"]) == str(r["__actual"])) for r in rows])
+    found = []
+    for r in rows:
+        try:
+            found.append(abs(float(r["__output"]) - float(r["__actual"])))
+        except (TypeError, ValueError):
+            continue
+    return np.array(found, dtype="float64")
+
+
+def monitoring_performance(*, version: ModelVersion, period: Period) -> dict[str, Any] | None:
+    """The realised metric from feedback (accuracy, or mean absolute error for a regressor),
+    overall and per window, each with a bootstrap interval, beside the reference metric.
+    ``None`` when no answer of the period has feedback."""
+    task = version.interface["output"]["task"]
+    metric = "accuracy" if task == "classification" else "mae"
+    answers = period_answers(version, period)
+    segmented = period.segment is not None
+    rows = segment_rows(
+        _sample(answers, SAMPLE_ROWS, labelled=True, inputs=segmented), period.segment
+    )
+    rows = [r for r in rows if r["__actual"] is not None]
+    if not rows:
+        return None
+    scores = _row_scores(task, rows)
+    interval = bootstrap_interval(scores)
+
+    def compute(start: dt.datetime, end: dt.datetime) -> dict[str, Any] | None:
+        part = Period(since=start, until=end, sources=period.sources)
+        window_rows = segment_rows(
+            _sample(period_answers(version, part), WINDOW_ROWS, labelled=True, inputs=segmented),
+            period.segment,
+        )
+        window_scores = _row_scores(task, [r for r in window_rows if r["__actual"] is not None])
+        if not window_scores.size:
+            return None
+        return {
+            "start": start.isoformat(),
+            "labelled": int(window_scores.size),
+            "value": float(window_scores.mean()),
+            "interval": bootstrap_interval(window_scores),
+        }
+
+    # Feedback arrives after the answer, so a finished window is kept minutes, not a day.
+    windows = _per_window(version, period, "performance", compute, STATUS_SECONDS)
+    series = [w for w in windows if w is not None]
+    reference = version.metrics.get(metric)
+    return {
+        "metric": metric,
+        "labelled": int(scores.size),
+        "value": float(scores.mean()) if scores.size else None,
+        "interval": list(interval) if interval else None,
+        "reference": float(reference) if reference is not None else None,
+        "series": series,
+    }
+
+
+def monitoring_report(
+    *, version: ModelVersion, period: Period, with_distributions: bool = False
+) -> dict[str, Any]:
+    """Everything the monitoring page and API show for a version over a period."""
+    return {
+        "model": version.model.name,
+        "version": version.number,
+        "since": period.since.isoformat(),
+        "until": period.until.isoformat(),
+        "sources": list(period.sources),
+        "traffic": monitoring_traffic(version=version, period=period),
+        "drift": monitoring_drift(
+            version=version, period=period, with_distributions=with_distributions
+        ),
+        "drift_over_time": monitoring_drift_over_time(version=version, period=period),
+        "performance": monitoring_performance(version=version, period=period),
+    }
+
+
+def _status_key(version: ModelVersion) -> str:
+    return f"monitoring-status:{version.pk}:{version.created_at.timestamp()}"
+
+
+def monitoring_statuses(*, versions: Sequence[ModelVersion]) -> dict[int, dict[str, Any]]:
+    """Each version's state over the default period: ``{"status", "drifted", "rows"}`` with
+    status ok, drift or not_enough_data, as the monitoring page computes it for input drift.
+
+    Cached per version for ``STATUS_SECONDS`` (a few minutes' lag is fine for a status). The
+    versions not in the cache are read in one query, whatever their number: the newest
+    ``SAMPLE_ROWS`` answers of each, one bounded sub-select per version joined by UNION ALL.
+    """
+    keys = {_status_key(v): v for v in versions}
+    found = caches["monitoring"].get_many(list(keys))
+    missing = [v for k, v in keys.items() if k not in found]
+    if missing:
+        samples = _newest_rows_of(missing)
+        computed = {}
+        for version in missing:
+            drift = input_drift(
+                interface=Interface(version.interface),
+                reference=version.reference_sample,
+                current=samples.get(version.pk, []),
+            )
+            computed[_status_key(version)] = {
+                "status": drift["status"],
+                "drifted": drift["drifted"],
+                "rows": drift["rows"],
+            }
+        caches["monitoring"].set_many(computed, STATUS_SECONDS)
+        found.update(computed)
+    return {v.pk: found[k] for k, v in keys.items()}
+
+
+def _newest_rows_of(versions: Sequence[ModelVersion]) -> dict[int, list[dict[str, Any]]]:
+    """The newest ``SAMPLE_ROWS`` input rows of each version's default period, one query.
+
+    Only the inputs are read and decoded: decoding JSON is most of the cost of a status.
+    """
+    parts, params = [], []
+    for version in versions:
+        qs = (
+            period_answers(version, period_parse(version=version))
+            .order_by("-created_at")
+            .values_list("version_id", "inputs")[:SAMPLE_ROWS]
+        )
+        sql, part_params = qs.query.sql_with_params()
+        # Wrapped: SQLite takes no LIMIT on a bare member of a compound SELECT.
+        parts.append(f"SELECT * FROM ({sql}) AS part{len(parts)}")
+        params.extend(part_params)
+    field_ = Prediction._meta.get_field("inputs")
+    by_version: dict[int, list[dict[str, Any]]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for version_id, inputs in cursor.fetchall():
+            rows = by_version.setdefault(version_id, [])
+            if len(rows) < SAMPLE_ROWS:
+                decoded = field_.from_db_value(inputs, None, connection)
+                rows.extend(r for r in decoded if isinstance(r, dict))
+    return {pk: rows[:SAMPLE_ROWS] for pk, rows in by_version.items()}
+
+
+def monitoring_status(*, version: ModelVersion) -> dict[str, Any]:
+    """:func:`monitoring_statuses` of one version."""
+    return monitoring_statuses(versions=[version])[version.pk]
