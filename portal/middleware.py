@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.shortcuts import render
 
-from portal.api.exceptions import BUSY_RETRY_AFTER, database_busy
+from portal.web.errors import BUSY_RETRY_AFTER, database_busy
 
 
 class DatabaseBusyMiddleware:

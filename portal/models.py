@@ -7,7 +7,7 @@ class RateCount(models.Model):
     """Calls one caller made in the current fixed window of one throttle.
 
     One row per throttle and caller, updated in place by one ``INSERT … ON CONFLICT`` per call
-    (see ``portal.api.throttles``): atomic across processes, and a single statement where the
+    (see ``portal.web.throttles``): atomic across processes, and a single statement where the
     database cache took five.
     """
 

@@ -2,7 +2,7 @@
 never 500: the client learns it may try again, and that it met no bug.
 
 Views' exceptions are mapped where they are raised (the API's and /v2/'s handlers, through
-``portal.api.exceptions.describe``); this is the catch-all for the rest (pages, and what
+``portal.web.errors.describe``); this is the catch-all for the rest (pages, and what
 middleware does before or after a view, such as loading or saving a session): Django's
 ``handler500``, which sees the exception being handled.
 """
@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.views import defaults
 
-from portal.api.exceptions import unavailable
+from portal.web.errors import unavailable
 from registry.database import database_unavailable
 
 logger = logging.getLogger("portal")

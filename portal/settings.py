@@ -320,14 +320,14 @@ LOGGING = {
 # JSON API (portal/api): token first, so an anonymous call gets 401 with WWW-Authenticate.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "portal.api.authentication.TokenAuthentication",
+        "portal.web.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.IsViewer"],
+    "DEFAULT_PERMISSION_CLASSES": ["portal.web.permissions.IsViewer"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["portal.web.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "portal.api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "portal.web.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [],
     # Calls that run a model (predict, compare, what-if), per user. Generous by default.
     "DEFAULT_THROTTLE_RATES": {

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -20,21 +19,21 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import parsers, renderers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api import serializers as s
 from portal.api.batch_serializers import QUEUED_EXAMPLE, BatchRequestSerializer, JobSerializer
-from portal.api.exceptions import RequestTooLarge
-from portal.api.permissions import IsAnalyst
-from portal.api.throttles import BatchUploadThrottle
 from portal.api.views import VERSION_QUERY, VersionedView, errors
-from portal.pages.batch import result_filename
+from portal.web.downloads import PRECISIONS, NoResult, job_result_response
+from portal.web.errors import RequestTooLarge
+from portal.web.permissions import IsAnalyst
+from portal.web.throttles import BatchUploadThrottle
 from registry.batch.jobs import batch_job_create, batch_job_refresh
 from registry.batch.selectors import batch_job_get
-from registry.models import BatchJob, JobStatus
+from registry.models import BatchJob
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -189,9 +188,17 @@ class JobResultView(APIView):
         description=(
             "Every input line as uploaded, with `prediction` appended (and "
             "`probability_<class>` for a classifier); rows that could not be scored have "
-            "empty answer cells. 404 until the job has succeeded."
+            "empty answer cells. 404 until the job has succeeded. Full precision unless "
+            "`precision=rounded` (the page's rounding)."
         ),
         parameters=[
+            OpenApiParameter(
+                "precision",
+                str,
+                enum=list(PRECISIONS),
+                default="full",
+                description="`rounded`: answers rounded as the job page shows them.",
+            ),
             OpenApiParameter(
                 "Content-Disposition",
                 str,
@@ -202,19 +209,18 @@ class JobResultView(APIView):
         ],
         responses={
             (200, CSV): OpenApiResponse(OpenApiTypes.BINARY, "The scored CSV."),
-            **_json_errors(401, 403, 404),
+            **_json_errors(400, 401, 403, 404),
         },
     )
     def get(self, request: Request, id: str) -> FileResponse:
         job = _job(request, id)
-        if job.status != JobStatus.SUCCEEDED or not job.output_file:
-            raise NotFound(f"Job {job.id} is {job.status}: it has no result to download.")
-        return FileResponse(
-            default_storage.open(job.output_file, "rb"),
-            as_attachment=True,
-            filename=result_filename(job),
-            content_type=f"{CSV}; charset=utf-8",
-        )
+        precision = request.query_params.get("precision", "full")
+        if precision not in PRECISIONS:
+            raise ValidationError({"precision": [f"Choose one of: {', '.join(PRECISIONS)}."]})
+        try:
+            return job_result_response(job, rounded=precision == "rounded")
+        except NoResult as exc:
+            raise NotFound(str(exc)) from None
 
     def finalize_response(self, request, response, *args, **kwargs):
         if isinstance(response, Response):  # an error: JSON, whatever the client accepts

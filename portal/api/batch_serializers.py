@@ -12,7 +12,6 @@ from typing import Any
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from portal import charting
 from portal.api import openapi
 from portal.api.serializers import (
     ChartField,
@@ -21,6 +20,7 @@ from portal.api.serializers import (
     VersionChoiceSerializer,
     absolute,
 )
+from portal.charting.batch import job_figures
 from registry.models import BatchJob, JobStatus
 
 # ---------------------------------------------------------------- OpenAPI shapes
@@ -245,4 +245,4 @@ class JobSerializer(ChartMixin, serializers.ModelSerializer):
     def chart_of(self, job: BatchJob) -> dict[str, Any] | None:
         if job.status != JobStatus.SUCCEEDED or not job.output_file:
             return None
-        return charting.job_figures(job)
+        return job_figures(job)

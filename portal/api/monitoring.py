@@ -10,10 +10,10 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from portal import charting
 from portal.api import serializers as s
-from portal.api.permissions import IsViewer
 from portal.api.views import READ_ERRORS, VERSION_QUERY, VersionedView, errors
+from portal.charting.monitoring import monitoring_figures
+from portal.web.permissions import IsViewer
 from registry.monitoring.report import monitoring_report
 from registry.monitoring.windows import period_parse
 
@@ -98,7 +98,7 @@ class MonitoringView(VersionedView):
         report = monitoring_report(version=version, period=period, with_distributions=True)
         drift = report["drift"]
         if params["chart"]:
-            report["chart"] = charting.monitoring_figures(version, report)
+            report["chart"] = monitoring_figures(version, report)
         # Distributions are the chart's data; the JSON answer keeps to the tests' results.
         drift.pop("distributions", None)
         drift.pop("output_distribution", None)

@@ -17,11 +17,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-import charts.compare
-from portal import charting
 from portal.api import openapi
-from portal.api.exceptions import CODES, RequestTooLarge
-from portal.sharing import share_token
+from portal.charting.compare import comparison_answer_figure
+from portal.charting.explain import explanation_figure
+from portal.charting.predict import answer_figure, focus_of, sensitivity_figure
+from portal.web.errors import CODES, RequestTooLarge
+from portal.web.sharing import share_token
 from registry.compare.comparison import MAX_MODELS, MIN_MODELS
 from registry.explain.counterfactuals import (
     MARGIN_POINTS,
@@ -513,7 +514,7 @@ class PredictResponseSerializer(ChartMixin):
         return embed_url(self.context["request"], answer.prediction)
 
     def chart_of(self, answer) -> dict[str, Any]:
-        return charting.answer_figure(answer.version, answer.predictions)
+        return answer_figure(answer.version, answer.predictions)
 
 
 _ID = "00000000-0000-4000-8000-000000000000"
@@ -548,7 +549,7 @@ def predict_answer(request, answer, *, chart: bool) -> dict[str, Any]:
         + f"?s={share_token(prediction)}",
     }
     if chart:
-        data["chart"] = charting.answer_figure(answer.version, answer.predictions)
+        data["chart"] = answer_figure(answer.version, answer.predictions)
     return data
 
 
@@ -567,8 +568,8 @@ class WhatIfResponseSerializer(ChartMixin):
 
     def chart_of(self, whatif) -> dict[str, Any]:
         version = whatif.answer.version
-        focus = charting.focus_of(version, whatif.answer.predictions[0])
-        return charting.sensitivity_figure(version, whatif.curves, focus=focus)
+        focus = focus_of(version, whatif.answer.predictions[0])
+        return sensitivity_figure(version, whatif.curves, focus=focus)
 
 
 @extend_schema_serializer(examples=openapi.EXPLAIN_EXAMPLES)
@@ -638,7 +639,7 @@ class ExplainResponseSerializer(ChartMixin):
         return explanation.prediction
 
     def chart_of(self, explanation) -> dict[str, Any]:
-        return charting.explanation_figure(self.context["version"], explanation)
+        return explanation_figure(self.context["version"], explanation)
 
 
 @extend_schema_serializer(examples=openapi.COUNTERFACTUAL_EXAMPLES)
@@ -735,31 +736,9 @@ class CompareResponseSerializer(ChartMixin):
             spec if spec.endswith(f"@{a.version.number}") else f"{spec} (v{a.version.number})"
             for spec, a in zip(self.context["models"], answers, strict=True)
         ]
-        output = answers[0].version.interface["output"]
-        if output["task"] == "regression":
-            return charts.compare.compare_values(
-                labels,
-                [[p["value"] for p in a.predictions] for a in answers],
-                target=output.get("target") or "prediction",
-                unit=output.get("unit"),
-            )
-        rows = len(answers[0].predictions)
-        return charts.compare.compare_probabilities(
-            labels,
-            [_mean_probabilities(a.predictions) for a in answers],
-            heading="Class probabilities by model"
-            + (f" (mean of {rows} rows)" if rows > 1 else ""),
+        return comparison_answer_figure(
+            labels, [a.predictions for a in answers], answers[0].version.interface["output"]
         )
-
-
-def _mean_probabilities(predictions: list[dict[str, Any]]) -> dict[str, float]:
-    """Each class's mean probability over the rows (a label-only model counts its labels)."""
-    totals: dict[str, float] = {}
-    for p in predictions:
-        probabilities = p.get("probabilities") or {str(p["label"]): 1.0}
-        for label, value in probabilities.items():
-            totals[str(label)] = totals.get(str(label), 0.0) + value / len(predictions)
-    return totals
 
 
 class PredictionSummarySerializer(serializers.ModelSerializer):
@@ -816,7 +795,7 @@ class PredictionSerializer(ChartMixin, PredictionSummarySerializer):
         return embed_url(self.context["request"], prediction)
 
     def chart_of(self, prediction: Prediction) -> dict[str, Any]:
-        return charting.answer_figure(prediction.version, prediction.outputs)
+        return answer_figure(prediction.version, prediction.outputs)
 
 
 class HealthSerializer(serializers.Serializer):

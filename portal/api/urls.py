@@ -4,7 +4,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal.api import batch, monitoring, views
-from portal.api.exceptions import not_found
+from portal.web.errors import not_found
 
 app_name = "api"
 

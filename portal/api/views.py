@@ -1,6 +1,6 @@
 """The JSON API's views: a serializer checks the request, a registry service acts, a serializer
 answers. Who may call what (permissions), how often (throttles) and in which formats (parsers)
-are class attributes; errors of every kind become one shape in ``portal.api.exceptions``.
+are class attributes; errors of every kind become one shape in ``portal.web.errors``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api import serializers as s
-from portal.api.exceptions import RequestTooLarge, unavailable
-from portal.api.parsers import MultiPartParser
-from portal.api.permissions import IsAnalyst, IsManager, IsViewer, ManagerWrites
-from portal.api.throttles import ModelCallThrottle, RowBudget, rows_sent
+from portal.web.errors import RequestTooLarge, unavailable
+from portal.web.parsers import MultiPartParser
+from portal.web.permissions import IsAnalyst, IsManager, IsViewer, ManagerWrites
+from portal.web.throttles import ModelCallThrottle, RowBudget, rows_sent
 from registry.catalog.selectors import (
     alias_map,
     model_version_find,

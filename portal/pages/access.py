@@ -10,7 +10,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
-from portal.api.throttles import OverBudget
+from portal.web.throttles import OverBudget
 from registry.catalog.selectors import model_version_select, registered_model_get
 from registry.roles import has_role
 

@@ -7,15 +7,16 @@ import io
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from portal.api.throttles import BatchUploadThrottle
-from portal.charting import job_figures, labelled_warnings
+from portal.charting.batch import job_figures
+from portal.charting.predict import labelled_warnings
 from portal.pages.access import model_or_404, role_required, throttled, version_or_404
+from portal.web.downloads import NoResult, job_result_response
+from portal.web.throttles import BatchUploadThrottle
 from registry import roles
 from registry.batch import files as batch_files
 from registry.batch.files import csv_safe
@@ -122,21 +123,12 @@ def job_detail(request: HttpRequest, id) -> HttpResponse:
 
 
 @role_required(roles.ANALYST)
-def job_result(request: HttpRequest, id) -> FileResponse:
+def job_result(request: HttpRequest, id) -> FileResponse | StreamingHttpResponse:
     job = _job_or_404(request, id)
-    if not job.output_file:
-        raise Http404("This job has no result yet.")
-    handle = default_storage.open(job.output_file, "rb")
-    if request.GET.get("precision") == "full":
-        return FileResponse(
-            handle, as_attachment=True, filename=result_filename(job), content_type="text/csv"
-        )
-    response = StreamingHttpResponse(
-        batch_files.rounded_result(handle, batch_files.result_decimals(job.version)),
-        content_type="text/csv; charset=utf-8",
-    )
-    response["Content-Disposition"] = f'attachment; filename="{result_filename(job)}"'
-    return response
+    try:
+        return job_result_response(job, rounded=request.GET.get("precision") != "full")
+    except NoResult as exc:
+        raise Http404(str(exc)) from None
 
 
 def _answers_first(job, header: list[str], rows: list[list[str]]):
@@ -158,9 +150,3 @@ def _answers_first(job, header: list[str], rows: list[list[str]]):
     places = {i: decimals[h] for i, h in enumerate(order) if h in decimals}
     picked = [[row[index[h]] if index[h] < len(row) else "" for h in order] for row in rows]
     return order, [batch_files.round_cells(row, places) for row in picked]
-
-
-def result_filename(job) -> str:
-    """The name a job's result is downloaded under: the upload's, with -scored."""
-    stem = job.input_name.rsplit(".", 1)[0] or "result"
-    return f"{stem}-scored.csv"

@@ -21,15 +21,18 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-import charts
-import charts.compare
-from charts import Figure
-from portal import charting
-from portal.api.throttles import ModelCallThrottle, RowBudget
+from portal.charting.compare import (
+    comparison_answer_figure,
+    comparison_sensitivity_figure,
+    disagreement_figure,
+    reference_figures,
+)
+from portal.charting.predict import curves_with_y, focus_of, value_range
 from portal.pages.access import model_or_404, role_required, throttled
 from portal.pages.forms import InterfaceForm, form_data, query_values
 from portal.pages.live import columns_of, live_json, wants_json
 from portal.pages.timing import Phases
+from portal.web.throttles import ModelCallThrottle, RowBudget
 from registry import roles
 from registry.catalog.evaluation import metric_verdict
 from registry.catalog.selectors import (
@@ -250,7 +253,7 @@ def _answer_figures(
 ) -> dict[str, Any]:
     """The answers, and the figures keyed as the page's containers are (the answer first)."""
     first = result.answers[0].predictions[0]
-    focus = charting.focus_of(plan.members[0].version, first)
+    focus = focus_of(plan.members[0].version, first)
     shown = _display_names(plan)
     answers = []
     for member, answer in zip(plan.members, result.answers, strict=True):
@@ -269,32 +272,20 @@ def _answer_figures(
     target = output.get("target") or "prediction"
     labels = {f.name: f.spec.get("label") or f.name for f in plan.interface.fields}
     series = {
-        shown[m.label]: charting.curves_with_y(curves, focus)
+        shown[m.label]: curves_with_y(curves, focus)
         for m, curves in zip(plan.members, result.curves, strict=True)
     }
+    answer_figure = comparison_answer_figure(
+        [shown[label] for label in plan.labels], [a.predictions for a in result.answers], output
+    )
     if plan.task == "classification":
-        answer_figure = charts.compare.compare_probabilities(
-            [shown[label] for label in plan.labels],
-            [
-                a["prediction"].get("probabilities") or {str(a["prediction"]["label"]): 1.0}
-                for a in answers
-            ],
-        )
-        sensitivity = charts.compare.sensitivity_by_model(
-            series, y_label=f"P({focus})", y_range=[0, 1], labels=labels, columns=columns
-        )
+        y_label, y_range = f"P({focus})", [0, 1]
     else:
-        answer_figure = charts.compare.model_values(
-            [shown[label] for label in plan.labels],
-            [a["prediction"]["value"] for a in answers],
-            target=target,
-            unit=output.get("unit"),
-        )
         # The first model's reference targets set the value axis, as on its what-if page.
-        y_range = charting.value_range(plan.members[0].version, list(series.values()))
-        sensitivity = charts.compare.sensitivity_by_model(
-            series, y_label=target, y_range=y_range, labels=labels, columns=columns
-        )
+        y_label, y_range = target, value_range(plan.members[0].version, list(series.values()))
+    sensitivity = comparison_sensitivity_figure(
+        series, y_label=y_label, y_range=y_range, labels=labels, columns=columns
+    )
     return {
         "answers": answers,
         "focus": focus,
@@ -324,34 +315,11 @@ def _reference(plan: ComparisonPlan, specs: list[str]) -> dict[str, Any]:
     ]
     shown = _display_names(plan)
     section["shown"] = [shown[label] for label in result.labels]
-    figures: dict[str, Figure] = {}
-    evaluation = result.evaluation
-    if result.task == "classification":
-        roc = {shown[lb]: evaluation[lb].get("roc") or [] for lb in result.labels}
-        pr = {shown[lb]: evaluation[lb].get("precision_recall") or [] for lb in result.labels}
-        if any(roc.values()):
-            figures["roc"] = charts.compare.roc_by_model(roc)
-            figures["pr"] = charts.compare.precision_recall_by_model(pr)
-    else:
-        figures["pva"] = charts.evaluation.predicted_vs_actual_by_model(
-            {shown[lb]: evaluation[lb]["predicted_vs_actual"] for lb in result.labels},
-            target=result.target,
-        )
-        figures["residuals"] = charts.evaluation.residuals_by_model(
-            {shown[lb]: evaluation[lb]["residuals"] for lb in result.labels},
-            target=result.target,
-        )
+    figures = reference_figures(result, shown)
     section["figures"] = figures
     pairs = []
     for pair in result.pairs:
-        if pair.task == "classification":
-            figure = charts.compare.agreement_matrix(
-                pair.labels, pair.matrix, a=shown[pair.a], b=shown[pair.b]
-            )
-        else:
-            figure = charts.compare.prediction_scatter(
-                pair.a_values, pair.b_values, a=shown[pair.a], b=shown[pair.b], target=result.target
-            )
+        figure = disagreement_figure(pair, shown, target=result.target)
         rows = [
             {
                 **row,

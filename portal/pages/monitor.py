@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from portal import charting
+from portal.charting.monitoring import monitoring_figures
 from portal.pages.access import model_or_404, role_required, version_or_404
 from registry import roles
 from registry.catalog.selectors import model_version_list
@@ -75,6 +75,6 @@ def monitor(request: HttpRequest, name: str) -> HttpResponse:
     else:
         report = monitoring_report(version=version, period=period, with_distributions=True)
         ctx["report"] = report
-        ctx["figures"] = charting.monitoring_figures(version, report)
+        ctx["figures"] = monitoring_figures(version, report)
         ctx["drifted"] = [r["input"] for r in report["drift"]["inputs"] if r["drifted"]]
     return render(request, "portal/monitor.html", ctx, status=status)

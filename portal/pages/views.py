@@ -27,15 +27,26 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rest_framework.authtoken.models import Token
 
 import charts
-from portal import charting
-from portal.api.throttles import EmbedThrottle, ModelCallThrottle, RowBudget
+from portal.charting.catalog import evaluation_figures
+from portal.charting.explain import explanation_figure
+from portal.charting.predict import (
+    answer_figure,
+    class_choices,
+    class_followed,
+    focus_of,
+    heatmap_figure,
+    labelled_warnings,
+    sensitivity_figure,
+    sensitivity_panels,
+)
 from portal.pages import actionability
 from portal.pages.access import model_or_404, role_required, throttled, version_or_404
 from portal.pages.forms import HistoryFilterForm, InterfaceForm, form_data, query_values
 from portal.pages.live import columns_of, live_json, wants_json
 from portal.pages.timing import Phases
-from portal.sharing import share_token, shared_prediction
 from portal.templatetags.portal import answer_summary
+from portal.web.sharing import share_token, shared_prediction
+from portal.web.throttles import EmbedThrottle, ModelCallThrottle, RowBudget
 from registry import roles
 from registry.batch.files import csv_safe
 from registry.catalog.selectors import (
@@ -177,7 +188,7 @@ def model_card(request: HttpRequest, name: str) -> HttpResponse:
         # Columns no input fills are left out of the interface table.
         "show_units": any(f.spec.get("unit") for f in fields),
         "show_limits": any(f.min is not None or f.max is not None for f in fields),
-        "figures": charting.evaluation_figures(version),
+        "figures": evaluation_figures(version),
         "events": audit_events(model=model),
         "can_predict": roles.has_role(request.user, roles.ANALYST),
     }
@@ -219,9 +230,9 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     pair = (x, y) if x in interface.by_name and y in interface.by_name and x != y else None
     # One class for the page: the curves, the heatmap and the explanation all follow it (a
     # multiclass model's predicted class when none is picked: known once answered).
-    focus = charting.class_followed(version, params.get("focus"))
+    focus = class_followed(version, params.get("focus"))
     show_all = params.get("all") == "1"
-    first, rest = charting.sensitivity_panels(version, first=FIRST_PANELS)
+    first, rest = sensitivity_panels(version, first=FIRST_PANELS)
     saving = request.method == "POST"
     result = None
     # Sweep only the inputs whose panels are shown.
@@ -253,7 +264,7 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
     except ValidationError as exc:  # the model itself could not answer these inputs
         form.add_error(None, " ".join(exc.messages))
     if result is not None and focus is None:
-        focus = charting.focus_of(version, result.answer.predictions[0])
+        focus = focus_of(version, result.answer.predictions[0])
     if saving and result is not None:
         messages.success(request, "Scenario saved. This page is its permanent link.")
         return redirect("prediction_detail", id=result.answer.prediction.id)
@@ -271,7 +282,7 @@ def whatif(request: HttpRequest, name: str) -> HttpResponse:
         "x": x,
         "y": y,
         "focus": focus,
-        "classes": charting.class_choices(version),
+        "classes": class_choices(version),
         "columns": columns,
         "pair_inputs": [f for f in interface.fields if f.type not in ("text", "date")],
         "input_names": interface.names,
@@ -349,20 +360,18 @@ def _whatif_answer(
     swept = {c["feature"] for c in result.curves}
     with phases("figures"):
         figures = {
-            "answer": charting.answer_figure(version, result.answer.predictions),
-            "sensitivity": charting.sensitivity_figure(
+            "answer": answer_figure(version, result.answer.predictions),
+            "sensitivity": sensitivity_figure(
                 version, result.curves, focus=focus, columns=columns, panels=first
             ),
             # Drawn only when asked for: 30 small multiples cost a phone a long scroll and
             # every redraw more time; the inputs that move the answer most come first.
-            "sensitivity_rest": charting.sensitivity_figure(
+            "sensitivity_rest": sensitivity_figure(
                 version, result.curves, focus=focus, columns=columns, panels=rest
             )
             if rest and swept.issuperset(rest)
             else None,
-            "heatmap": charting.heatmap_figure(
-                version, result.grid, current=(row[pair[0]], row[pair[1]])
-            )
+            "heatmap": heatmap_figure(version, result.grid, current=(row[pair[0]], row[pair[1]]))
             if result.grid is not None
             else None,
         }
@@ -371,7 +380,7 @@ def _whatif_answer(
     explanation = result.explanation
     with phases("figures"):
         figures["why"] = (
-            charting.explanation_figure(version, explanation) if explanation is not None else None
+            explanation_figure(version, explanation) if explanation is not None else None
         )
     return {
         "explanation": explanation,
@@ -385,7 +394,7 @@ def _whatif_answer(
             ("version", str(version.number)),
         ],
         "figures": figures,
-        "warnings": charting.labelled_warnings(version, result.answer.warnings),
+        "warnings": labelled_warnings(version, result.answer.warnings),
     }
 
 
@@ -491,10 +500,10 @@ def prediction_detail(request: HttpRequest, id) -> HttpResponse:
         "prediction": prediction,
         "version": version,
         "model": version.model,
-        "answer_figure": charting.answer_figure(version, prediction.outputs),
+        "answer_figure": answer_figure(version, prediction.outputs),
         "inputs": list(zip(version.interface["inputs"], _row_values(prediction), strict=True)),
         "classes": version.interface["output"].get("classes"),
-        "warnings": charting.labelled_warnings(version, prediction.warnings),
+        "warnings": labelled_warnings(version, prediction.warnings),
         "can_feedback": roles.has_role(request.user, roles.ANALYST),
         "embed_days": settings.PORTAL["EMBED_LINK_MAX_AGE"] // 86400,
         "embed_url": request.build_absolute_uri(
@@ -503,9 +512,9 @@ def prediction_detail(request: HttpRequest, id) -> HttpResponse:
     }
     if prediction.row_count == 1:
         ctx["confidence"] = _confidence(prediction.outputs[0])
-        focus = charting.focus_of(version, prediction.outputs[0])
+        focus = focus_of(version, prediction.outputs[0])
         curves = prediction_curves(prediction=prediction, points=SWEEP_POINTS)
-        ctx["sensitivity_figure"] = charting.sensitivity_figure(version, curves, focus=focus)
+        ctx["sensitivity_figure"] = sensitivity_figure(version, curves, focus=focus)
         ctx["whatif_url"] = whatif_url(prediction)
     ctx.update(_explanation_ctx(prediction))
     return render(request, "portal/prediction_detail.html", ctx)
@@ -517,7 +526,7 @@ def _explanation_ctx(prediction) -> dict[str, Any]:
         return {}
     return {
         "explanation": explanation,
-        "explanation_figure": charting.explanation_figure(prediction.version, explanation),
+        "explanation_figure": explanation_figure(prediction.version, explanation),
     }
 
 
@@ -555,7 +564,7 @@ def prediction_embed(request: HttpRequest, id) -> HttpResponse:
         "version": version,
         "model": version.model,
         "inputs": list(zip(version.interface["inputs"], _row_values(prediction), strict=True)),
-        "answer_figure": charting.answer_figure(version, prediction.outputs),
+        "answer_figure": answer_figure(version, prediction.outputs),
         "confidence": _confidence(prediction.outputs[0]) if prediction.row_count == 1 else None,
         # The sentence only: the waterfall would not fit the 640x420 frame (embed.html).
         "explanation": prediction_explanation_keep(prediction=prediction),

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from portal.api.parsers import bounded_int
+from portal.web.parsers import bounded_int
 from registry.interface import Interface, echo
 from registry.predict.services import rows_limit_check
 

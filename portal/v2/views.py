@@ -19,10 +19,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed
 
-from portal.api.authentication import token_key, token_user
-from portal.api.exceptions import describe
-from portal.api.throttles import ModelCallThrottle, RowBudget, rows_sent
 from portal.v2 import tensors
+from portal.web.auth import token_key, token_user
+from portal.web.errors import describe
+from portal.web.throttles import ModelCallThrottle, RowBudget, rows_sent
 from registry import roles
 from registry.interface import InvalidInput
 from registry.models import ModelVersion, Source

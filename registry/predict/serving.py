@@ -2,8 +2,8 @@
 
 Each call asks the database two small indexed questions and nothing else before it predicts:
 
-- :func:`caller_find`: the token's user and role, in one query (a token joined to its user,
-  with the user's highest role group as a subquery);
+- ``portal.web.auth.caller_find``: the token's user and role, in one query (a token joined to
+  its user, with the user's highest role group as a subquery);
 - :func:`served_version_find`: the version a name and an optional number or alias mean, in one
   query that returns only its id and creation time.
 
@@ -19,62 +19,16 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, User
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
-from registry import roles
 from registry.catalog.selectors import CHAMPION, NOT_FOR_PREDICTING, model_version_resolve
 from registry.models import Alias, ModelVersion, RegisteredModel, version_number_storable
 
-_RANKED = ((roles.MANAGER, 3), (roles.ANALYST, 2), (roles.VIEWER, 1))
-_ROLE_OF_RANK = {rank: role for role, rank in _RANKED}
 _sql_cache: dict[tuple[str, str], str] = {}
 
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
-
-
-def _caller_sql() -> str:
-    key = (connection.vendor, "caller")
-    sql = _sql_cache.get(key)
-    if sql is None:
-        user_model = get_user_model()
-        columns = ", ".join(f"u.{_q(f.column)}" for f in user_model._meta.concrete_fields)
-        memberships = user_model.groups.through._meta
-        # Group names are trusted constants, not caller input.
-        ranks = " ".join(f"WHEN '{role}' THEN {rank}" for role, rank in _RANKED)
-        sql = _sql_cache[key] = (
-            f"SELECT {columns}, (SELECT MAX(CASE g.{_q('name')} {ranks} ELSE 0 END)"
-            f" FROM {_q(memberships.db_table)} ug"
-            f" JOIN {_q(Group._meta.db_table)} g ON g.{_q('id')} = ug.{_q('group_id')}"
-            f" WHERE ug.{_q('user_id')} = u.{_q(user_model._meta.pk.column)})"
-            f" FROM {_q(Token._meta.db_table)} t"
-            f" JOIN {_q(user_model._meta.db_table)} u"
-            f" ON u.{_q(user_model._meta.pk.column)} = t.{_q('user_id')}"
-            f" WHERE t.{_q('key')} = %s"
-        )
-    return sql
-
-
-def caller_find(*, key: str) -> User | None:
-    """The user a token key belongs to, with their role already known; None for no such token.
-
-    One query: the user row and their highest role group. The role is set on the user so
-    :func:`registry.roles.role_of` asks nothing more during the request.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_caller_sql(), [key])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    user_model = get_user_model()
-    names = [f.attname for f in user_model._meta.concrete_fields]
-    user = user_model.from_db(connection.alias, names, row[:-1])
-    user._portal_role = _ROLE_OF_RANK.get(row[-1] or 0)
-    return user
 
 
 def _version_sql(kind: str) -> str:

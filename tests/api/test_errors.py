@@ -6,7 +6,7 @@ import logging
 import pytest
 from rest_framework.exceptions import ErrorDetail
 
-from portal.api.exceptions import exception_handler
+from portal.web.errors import exception_handler
 from registry.models import Prediction
 from tests.api.conftest import ROW, error_of
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from portal.sharing import share_token
+from portal.web.sharing import share_token
 from registry.catalog.selectors import model_version_resolve
 from registry.predict.services import prediction_run
 

@@ -10,7 +10,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from portal.sharing import share_token
+from portal.web.sharing import share_token
 from registry.models import Prediction
 from tests.api.conftest import ROW
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.sharing import share_token
+from portal.web.sharing import share_token
 from registry.models import Prediction
 from registry.predict.services import prediction_run
 

@@ -13,7 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import Token
 
-from portal.sharing import share_token
+from portal.web.sharing import share_token
 from registry.models import BatchJob, Prediction
 from registry.predict.services import prediction_run
 

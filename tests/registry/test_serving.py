@@ -19,13 +19,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from portal.web.auth import caller_find
 from registry import inference, roles
 from registry.catalog.selectors import model_version_resolve
 from registry.catalog.services import alias_set, model_version_register
 from registry.interface import Interface
 from registry.models import ModelVersion
 from registry.predict.services import prediction_run
-from registry.predict.serving import caller_find, served_version_find
+from registry.predict.serving import served_version_find
 from registry.runtime import version_estimator
 from tests.conftest import csv_bytes
 

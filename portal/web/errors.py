@@ -31,7 +31,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from portal.api.throttles import QuotaExceeded
+from portal.web.throttles import QuotaExceeded
 from registry.database import database_unavailable
 from registry.interface import InvalidInput
 from registry.predict.services import PayloadTooLarge

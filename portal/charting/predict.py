@@ -1,4 +1,8 @@
-"""From registry results to chart figures: the one place pages and the API both draw from."""
+"""Figures of answers: an answer, its sensitivity curves and its two-input heatmap.
+
+``portal.charting`` is the one place figures are built from registry results: pages, the API
+and ``/v2/`` all draw from it, one module per capability.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,8 @@ from typing import Any
 
 import charts
 from charts import Figure
-from registry.explain.explanations import answer_text, effect_text
 from registry.inference import followed_class
-from registry.models import BatchJob, ModelVersion
+from registry.models import ModelVersion
 from registry.runtime import version_interface
 
 
@@ -47,14 +50,14 @@ def answer_figure(version: ModelVersion, predictions: Sequence[dict[str, Any]]) 
     )
 
 
-def _labels(version: ModelVersion) -> dict[str, str]:
+def input_labels(version: ModelVersion) -> dict[str, str]:
     """Each input's label, as the interface names it to people."""
     return {f.name: f.spec.get("label") or f.name for f in version_interface(version).fields}
 
 
 def labelled_warnings(version: ModelVersion, warnings: list[dict[str, Any]]) -> list[dict]:
     """Stored warnings (``field``, ``message``, maybe ``row``), each with its input's label."""
-    labels = _labels(version)
+    labels = input_labels(version)
     return [{**w, "label": labels.get(w.get("field"), w.get("field"))} for w in warnings]
 
 
@@ -111,7 +114,7 @@ def sensitivity_figure(
     of the target in the reference data, widened only if a curve leaves it), so a redraw moves
     the curves, not the axes, and a page can update the figure in place.
     """
-    labels = _labels(version)
+    labels = input_labels(version)
     shown = curves
     if panels is not None:
         by_feature = {c["feature"]: c for c in curves}
@@ -173,7 +176,7 @@ def heatmap_figure(
     version: ModelVersion, grid: dict[str, Any], current: tuple[Any, Any] | None = None
 ) -> Figure:
     """The answer over two inputs, named by their labels; a probability on the page's % scale."""
-    label = _labels(version)
+    label = input_labels(version)
     return charts.heatmap(
         x=label.get(grid["x"], grid["x"]),
         y=label.get(grid["y"], grid["y"]),
@@ -184,126 +187,3 @@ def heatmap_figure(
         current=current,
         percent=version.interface["output"]["task"] == "classification",
     )
-
-
-def evaluation_figures(version: ModelVersion) -> dict[str, Figure]:
-    """The model card's evaluation graphs, from what registration computed."""
-    evaluation = version.evaluation or {}
-    target = version.interface["output"].get("target") or "prediction"
-    figures: dict[str, Figure] = {}
-    # No bar chart of the metrics: the card's table beside it says the same, with words.
-    if "confusion_matrix" in evaluation:
-        cm = evaluation["confusion_matrix"]
-        figures["confusion"] = charts.confusion_matrix(cm["labels"], cm["matrix"])
-    if evaluation.get("roc"):
-        figures["roc"] = charts.roc_curves(evaluation["roc"])
-    if evaluation.get("precision_recall"):
-        figures["pr"] = charts.precision_recall(evaluation["precision_recall"])
-    if "predicted_vs_actual" in evaluation:
-        pva = evaluation["predicted_vs_actual"]
-        figures["pva"] = charts.predicted_vs_actual(pva["actual"], pva["predicted"], target=target)
-        figures["residuals"] = charts.residuals(evaluation["residuals"], target=target)
-    if evaluation.get("importance"):
-        figures["importance"] = charts.feature_importance(
-            evaluation["importance"],
-            scoring=evaluation.get("importance_scoring", "score"),
-            labels=_labels(version),
-        )
-    return figures
-
-
-def job_figures(job: BatchJob) -> dict[str, Figure]:
-    """A finished batch job's graphs, from its summary: the distribution of the predicted
-    values (or the count of each class), and the prediction against each top input."""
-    summary, output = job.summary or {}, job.version.interface["output"]
-    target = output.get("target") or "prediction"
-    figures: dict[str, Figure] = {}
-    if "class_counts" in summary:
-        figures["distribution"] = charts.class_counts(summary["class_counts"])
-    elif summary.get("values"):
-        figures["distribution"] = charts.value_histogram(
-            summary["values"], target=target, unit=output.get("unit")
-        )
-    sample = summary.get("sample") or {}
-    if sample.get("inputs") and sample.get("prediction"):
-        n = len(sample["prediction"])
-        labels = _labels(job.version)
-        figures["by_input"] = charts.prediction_by_input(
-            {labels.get(k, k): v[:n] for k, v in sample["inputs"].items()},
-            sample["prediction"],
-            target=target,
-        )
-    return figures
-
-
-def explanation_figure(version: ModelVersion, explanation: Any) -> Figure:
-    """The waterfall of an explanation, labelled in the version's terms."""
-    output = version.interface["output"]
-    probability = explanation.task == "classification"
-    unit = None if probability else output.get("unit")
-    # Numbers written as the sentence beside it writes them (points, the headline's figures).
-    return charts.explanation_waterfall(
-        explanation.contributions,
-        baseline=explanation.baseline,
-        answer=explanation.answer,
-        explained=explanation.explained,
-        probability=probability,
-        unit=unit,
-        effect_text=lambda v: effect_text(v, probability, unit),
-        answer_text=lambda v: answer_text(v, probability, unit),
-    )
-
-
-def monitoring_figures(version: ModelVersion, report: dict[str, Any]) -> dict[str, Any]:
-    """The monitoring page's figures from :func:`registry.monitoring.monitoring_report`
-    (built with distributions): traffic, one overlay per input (drifted first, as the report
-    orders them), the answers' overlay, drift over time and performance."""
-    interface = version_interface(version)
-    drift = report["drift"]
-    shown = drift.get("distributions") or {}
-    inputs = []
-    for result in drift["inputs"]:
-        name = result["input"]
-        if name not in shown:
-            continue
-        field = interface.by_name[name]
-        inputs.append(
-            {
-                "result": result,
-                "figure": charts.distribution_overlay(
-                    field.spec.get("label") or name,
-                    shown[name],
-                    drifted=result["drifted"],
-                    unit=field.spec.get("unit"),
-                ),
-            }
-        )
-    performance = report.get("performance")
-    output = drift.get("output")
-    shares = drift.get("output_distribution")
-    target = interface.output.get("target") or "prediction"
-    return {
-        "output": charts.distribution_overlay(
-            target,
-            shares,
-            drifted=bool(output and output["drifted"]),
-            unit=interface.output.get("unit"),
-            heading=f"Answers: predicted {target}",
-        )
-        if shares
-        else None,
-        "traffic": charts.traffic(report["traffic"]["series"], window=report["traffic"]["window"]),
-        "inputs": inputs,
-        "drift_over_time": charts.drift_over_time(
-            report["drift_over_time"],
-            [r["input"] for r in drift["inputs"]],
-            {f.name: f.spec.get("label") or f.name for f in interface.fields},
-        )
-        if report.get("drift_over_time")
-        else None,
-        "performance": charts.performance(
-            performance["series"], metric=performance["metric"], reference=performance["reference"]
-        )
-        if performance and performance["series"]
-        else None,
-    }

@@ -18,7 +18,7 @@ from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from portal.api.exceptions import RequestTooLarge
+from portal.web.errors import RequestTooLarge
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
