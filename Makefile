@@ -55,6 +55,7 @@ test: $(VENV)/.installed $(MLFLOW_VENV)/.installed
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed
 	$(PY) -m ruff check --fix .

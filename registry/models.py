@@ -62,6 +62,9 @@ class ModelVersion(models.Model):
     framework = models.CharField(max_length=50)
     framework_version = models.CharField(max_length=50)
     estimator_class = models.CharField(max_length=200)
+    # Counts changes to a registered version's interface that need no new version (what is
+    # actionable): what each process keeps of a version is keyed by (id, created_at, revision).
+    revision = models.PositiveIntegerField(default=0, editable=False)
     interface = models.JSONField()
     metrics = models.JSONField(default=dict, blank=True)
     evaluation = models.JSONField(

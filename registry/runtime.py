@@ -1,9 +1,11 @@
-"""A version's runtime: its interface and its estimator, kept per process."""
+"""A version's runtime: its interface, its estimator and what is derived from them, kept per
+process in one cache keyed by (id, created_at, revision)."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -14,34 +16,48 @@ from registry.models import (
     ModelVersion,
 )
 
-# Interfaces and estimators of versions never change, so each process keeps them.
-_interfaces: OrderedDict[tuple, Interface] = OrderedDict()
+MAX_KEPT = 512
+_kept: OrderedDict[tuple, Any] = OrderedDict()
+_kept_lock = threading.Lock()
 
 
-_interfaces_lock = threading.Lock()
+def version_key(version: ModelVersion) -> tuple:
+    """What identifies a version's runtime: its id, its creation time (an id alone can come
+    back after a rollback) and its revision (a manager may change what is actionable without
+    a new version)."""
+    return (version.pk, version.created_at, version.revision)
 
 
-def version_interface(version: ModelVersion) -> Interface:
-    """The :class:`Interface` of a version, built once per process."""
-    # The key includes the creation time: a primary key alone can come back after a rollback.
-    # A manager may change what is actionable without a new version, so that is in it too.
-    key = (version.pk, version.created_at, _actionability(version.interface))
-    with _interfaces_lock:
-        found = _interfaces.get(key)
-        if found is not None:
-            return found
-    built = Interface(version.interface)
-    with _interfaces_lock:
-        _interfaces[key] = built
-        while len(_interfaces) > 256:
-            _interfaces.popitem(last=False)
+def version_cached(version: ModelVersion, what: str, build: Callable[[], Any]) -> Any:
+    """What ``build`` makes of ``version`` (``what`` names it), built once per process.
+
+    The one cache of what a version derives (its interface, explanation background, reference
+    answers …): keyed by :func:`version_key`, so a revised version is built again, and the
+    least recently used of ``MAX_KEPT`` entries goes first. The estimator itself is kept by
+    the artifact's sha256 (``registry.artifacts.store``).
+    """
+    key = (*version_key(version), what)
+    with _kept_lock:
+        if key in _kept:
+            _kept.move_to_end(key)
+            return _kept[key]
+    built = build()
+    with _kept_lock:
+        _kept[key] = built
+        while len(_kept) > MAX_KEPT:
+            _kept.popitem(last=False)
     return built
 
 
-def _actionability(spec: dict[str, Any]) -> tuple:
-    return tuple(
-        (item.get("actionable", True), item.get("direction", "any")) for item in spec["inputs"]
-    )
+def version_interface(version: ModelVersion) -> Interface:
+    """The :class:`Interface` of a version, built once per process (per revision)."""
+    return version_cached(version, "interface", lambda: Interface(version.interface))
+
+
+def runtime_clear() -> None:
+    """Forget every version's runtime (tests, and a process that must start afresh)."""
+    with _kept_lock:
+        _kept.clear()
 
 
 def version_estimator(version: ModelVersion) -> Any:

@@ -18,6 +18,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from registry.artifacts.store import estimator_cache
 from registry.catalog.services import model_version_register
+from registry.runtime import runtime_clear
 from tests.mlflow_env import mlflow_server  # noqa: F401 (a fixture for every package)
 
 
@@ -97,8 +98,10 @@ def diabetes_linear_bytes(diabetes_frame) -> bytes:
 def _fresh_estimator_cache():
     """Each test loads estimators as a new process would."""
     estimator_cache.clear()
+    runtime_clear()
     yield
     estimator_cache.clear()
+    runtime_clear()
 
 
 @pytest.fixture(autouse=True)

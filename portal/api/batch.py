@@ -18,7 +18,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
 )
-from rest_framework import parsers, renderers, status
+from rest_framework import renderers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,7 +28,7 @@ from portal.api import serializers as s
 from portal.api.batch_serializers import QUEUED_EXAMPLE, BatchRequestSerializer, JobSerializer
 from portal.api.views import VERSION_QUERY, VersionedView, errors
 from portal.web.downloads import PRECISIONS, NoResult, job_result_response
-from portal.web.errors import RequestTooLarge
+from portal.web.parsers import MultiPartParser
 from portal.web.permissions import IsAnalyst
 from portal.web.throttles import BatchUploadThrottle
 from registry.batch.jobs import batch_job_create, batch_job_refresh
@@ -47,20 +47,15 @@ def batch_upload_limit() -> int:
     return settings.PORTAL["MAX_BATCH_BYTES"] + MULTIPART_OVERHEAD
 
 
-class BatchUploadParser(parsers.MultiPartParser):
+class BatchUploadParser(MultiPartParser):
     """Multipart, refused before a byte is read when the body is over the batch file limit
     (the service checks the file's own size again once it is received)."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
-        request = parser_context["request"]
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > batch_upload_limit():
-            limit = settings.PORTAL["MAX_BATCH_BYTES"]
-            raise RequestTooLarge(f"The file is larger than {limit:,} bytes.")
-        return super().parse(stream, media_type, parser_context)
+    def limit(self) -> int:
+        return batch_upload_limit()
+
+    def too_large(self) -> str:
+        return f"The file is larger than {settings.PORTAL['MAX_BATCH_BYTES']:,} bytes."
 
 
 class CSVRenderer(renderers.BaseRenderer):

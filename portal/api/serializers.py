@@ -30,8 +30,9 @@ from registry.explain.counterfactuals import (
     MAX_COUNT,
     MAX_MARGIN_POINTS,
 )
+from registry.limits import PayloadTooLarge, rows_limit_check
 from registry.models import MAX_VERSION_NUMBER, ModelVersion, Prediction, RegisteredModel, Source
-from registry.predict.services import MAX_SWEEP_POINTS, PayloadTooLarge, rows_limit_check
+from registry.predict.services import MAX_SWEEP_POINTS
 
 MAX_VERSION = MAX_VERSION_NUMBER
 

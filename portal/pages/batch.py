@@ -23,7 +23,7 @@ from registry.batch.files import csv_safe
 from registry.batch.jobs import batch_job_create, batch_job_refresh
 from registry.batch.selectors import batch_job_get, batch_job_list, batch_result_head
 from registry.catalog.selectors import model_version_list
-from registry.predict.services import PayloadTooLarge
+from registry.limits import PayloadTooLarge
 from registry.runtime import version_interface
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from portal.web.parsers import bounded_int
 from registry.interface import Interface, echo
-from registry.predict.services import rows_limit_check
+from registry.limits import rows_limit_check
 
 # The interface's input types as tensor datatypes (metadata), and what each datatype's
 # JSON data may hold (a request).

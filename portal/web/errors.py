@@ -34,7 +34,7 @@ from rest_framework.response import Response
 from portal.web.throttles import QuotaExceeded
 from registry.database import database_unavailable
 from registry.interface import InvalidInput
-from registry.predict.services import PayloadTooLarge
+from registry.limits import PayloadTooLarge
 
 logger = logging.getLogger("portal.api")
 

@@ -46,12 +46,20 @@ def upload_limit() -> int:
 
 
 class MultiPartParser(parsers.MultiPartParser):
+    """Multipart, refused before a byte is read when the declared body is over ``limit()``."""
+
+    def limit(self) -> int:
+        return upload_limit()
+
+    def too_large(self) -> str:
+        return f"The upload is larger than {upload_limit()} bytes."
+
     def parse(self, stream, media_type=None, parser_context=None):
         request = parser_context["request"]
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length > upload_limit():
-            raise RequestTooLarge(f"The upload is larger than {upload_limit()} bytes.")
+        if length > self.limit():
+            raise RequestTooLarge(self.too_large())
         return super().parse(stream, media_type, parser_context)

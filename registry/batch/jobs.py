@@ -13,13 +13,13 @@ from django.utils import timezone
 from registry import roles
 from registry.batch import files as batch
 from registry.batch.tasks import batch_chunk_score, batch_job_start
+from registry.limits import PayloadTooLarge
 from registry.models import (
     BatchChunk,
     BatchJob,
     JobStatus,
     ModelVersion,
 )
-from registry.predict.services import PayloadTooLarge
 from registry.runtime import version_interface
 
 # ------------------------------------------------------------------ batch jobs

@@ -33,6 +33,7 @@ from registry.interface import (
     interface_infer,
     native,
 )
+from registry.limits import PayloadTooLarge
 from registry.models import (
     Alias,
     AuditEvent,
@@ -40,7 +41,6 @@ from registry.models import (
     RegisteredModel,
     Tag,
 )
-from registry.predict.services import PayloadTooLarge
 from registry.runtime import version_interface
 
 
@@ -408,7 +408,8 @@ def version_actionability_set(
     if not diff:
         return version
     version.interface = updated
-    version.save(update_fields=["interface"])
+    version.revision += 1
+    version.save(update_fields=["interface", "revision"])
     AuditEvent.objects.create(
         actor=roles.acting_user(user),
         action=AuditEvent.Action.ACTIONABILITY_SET,

@@ -35,7 +35,7 @@ from registry.interface import (
 )
 from registry.models import ModelVersion
 from registry.predict.services import Answer, prediction_run
-from registry.runtime import version_estimator, version_interface
+from registry.runtime import version_estimator, version_interface, version_key
 
 MIN_MODELS, MAX_MODELS = 2, 6
 # Rows listed where two models disagree (all of them are counted).
@@ -514,9 +514,9 @@ def comparison_reference(*, plan: ComparisonPlan) -> ReferenceComparison:
     member refuses (an unknown category, say). A member whose target differs or whose inputs
     the rows lack is left out with the reason. For each member: metrics and curves as on the
     model card; for the first member against each other one: a :class:`Disagreement`.
-    Versions never change, so each process keeps the result for a set of versions.
+    Each process keeps the result for a set of versions (and their revisions).
     """
-    key = tuple((m.version.pk, m.version.created_at, m.label) for m in plan.members)
+    key = tuple((*version_key(m.version), m.label) for m in plan.members)
     with _references_lock:
         if key in _references:
             _references.move_to_end(key)

@@ -29,9 +29,7 @@ split at its encoder. One model-agnostic batch serves every model the portal reg
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,27 +136,6 @@ def explanation_background(
             ) from None
     outputs, classes = _outputs(estimator, frame, interface)
     return Background(frame=frame.reset_index(drop=True), outputs=outputs, classes=classes)
-
-
-_backgrounds: OrderedDict[Any, Any] = OrderedDict()
-_lock = threading.Lock()
-
-
-def background_cached(key: Any, build: Callable[[], Any]) -> Any:
-    """What ``build`` makes for ``key`` (a version's identity), built once per process.
-
-    Backgrounds cost a model call on every reference row they hold; versions never change.
-    """
-    with _lock:
-        found = _backgrounds.get(key)
-        if found is not None:
-            return found
-    built = build()
-    with _lock:
-        _backgrounds[key] = built
-        while len(_backgrounds) > 64:
-            _backgrounds.popitem(last=False)
-    return built
 
 
 def _class_index(classes: list[str], wanted: Any, predicted: str) -> int:

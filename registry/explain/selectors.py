@@ -16,7 +16,6 @@ from registry.explain.counterfactuals import (
 from registry.explain.explanations import (
     Background,
     Explanation,
-    background_cached,
     explain,
     explanation_background,
 )
@@ -25,14 +24,15 @@ from registry.models import (
     ModelVersion,
     Prediction,
 )
-from registry.runtime import version_estimator, version_interface
+from registry.runtime import version_cached, version_estimator, version_interface
 
 
 # ---------------------------------------------------------------- why, and what would it take
 def version_background(version: ModelVersion) -> Background:
     """The version's explanation background (reference rows and answers), once per process."""
-    return background_cached(
-        ("background", version.pk, version.created_at),
+    return version_cached(
+        version,
+        "background",
         lambda: explanation_background(
             estimator=version_estimator(version),
             interface=version_interface(version),
@@ -59,7 +59,7 @@ def version_reference_inputs(version: ModelVersion) -> pd.DataFrame | None:
             return pd.DataFrame(columns=interface.names)
         return interface.validate_frame(pd.DataFrame(records)).frame
 
-    frame = background_cached(("reference", version.pk, version.created_at), build)
+    frame = version_cached(version, "reference_inputs", build)
     return frame if len(frame) else None
 
 

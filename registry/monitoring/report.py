@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -57,7 +55,7 @@ from registry.monitoring.windows import (
     window_cache_key,
     windows_read,
 )
-from registry.runtime import version_estimator
+from registry.runtime import version_cached, version_estimator
 
 
 def monitoring_traffic(*, version: ModelVersion, period: Period) -> dict[str, Any]:
@@ -211,33 +209,19 @@ def _sample(
     return _rows_of(found.iterator(chunk_size=500), limit)
 
 
-# Reference answers: the version's own predictions on its reference sample, once per process.
-_reference_outputs: OrderedDict[tuple, list[Any]] = OrderedDict()
-
-
-_reference_lock = threading.Lock()
-
-
 def _reference_answers(version: ModelVersion, interface: Interface) -> list[Any]:
-    key = (version.pk, version.created_at)
-    with _reference_lock:
-        if key in _reference_outputs:
-            return _reference_outputs[key]
-    rows = [{n: r.get(n) for n in interface.names} for r in version.reference_sample]
-    if not rows:
-        return []
-    frame = interface.validate(rows).frame
-    scores = score(version_estimator(version), frame, interface)
-    answers = (
-        [round(float(v), 6) for v in scores.values]
-        if scores.task == "regression"
-        else [str(v) for v in scores.labels]
-    )
-    with _reference_lock:
-        _reference_outputs[key] = answers
-        while len(_reference_outputs) > 64:
-            _reference_outputs.popitem(last=False)
-    return answers
+    """The version's own answers on its reference sample, once per process."""
+
+    def build() -> list[Any]:
+        rows = [{n: r.get(n) for n in interface.names} for r in version.reference_sample]
+        if not rows:
+            return []
+        scores = score(version_estimator(version), interface.validate(rows).frame, interface)
+        if scores.task == "regression":
+            return [round(float(v), 6) for v in scores.values]
+        return [str(v) for v in scores.labels]
+
+    return version_cached(version, "reference_answers", build)
 
 
 def _segment_reference(

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -46,6 +45,7 @@ from registry.interface import (
     Validated,
     echo,
 )
+from registry.limits import rows_limit_check
 from registry.models import (
     ModelVersion,
     Prediction,
@@ -54,20 +54,6 @@ from registry.models import (
 )
 from registry.predict.coalescing import score_coalesced
 from registry.runtime import version_estimator, version_interface
-
-
-class PayloadTooLarge(ValidationError):
-    """More rows (or bytes) than a setting allows in one call."""
-
-
-def rows_limit_check(count: int) -> None:
-    """Refuse more rows than one call may carry (``MAX_ROWS_PER_CALL``).
-
-    Every face calls it with the count its request declares, before it builds a row.
-    """
-    limit = settings.PORTAL["MAX_ROWS_PER_CALL"]
-    if count > limit:
-        raise PayloadTooLarge({"inputs": [f"Send at most {limit:,} rows in one call."]})
 
 
 # ------------------------------------------------------------------ predictions

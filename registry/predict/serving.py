@@ -9,8 +9,9 @@ Each call asks the database two small indexed questions and nothing else before 
 
 Both are asked on every request, so a revoked token, a changed role or a moved champion take
 effect on the next request in every process, whatever the cache backend. What never changes —
-a registered version (its row, its interface, its estimator) — is kept per process by id and
-creation time (an id alone can come back after a rollback).
+a registered version (its row, its interface, its estimator) — is kept per process by id,
+creation time (an id alone can come back after a rollback) and revision (what is actionable
+may change without a new version).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _version_sql(kind: str) -> str:
     if sql is None:
         v, m, a = ModelVersion._meta, RegisteredModel._meta, Alias._meta
         head = (
-            f"SELECT v.{_q('id')}, v.{_q('created_at')} FROM {_q(v.db_table)} v"
+            f"SELECT v.{_q('id')}, v.{_q('created_at')}, v.{_q('revision')} FROM {_q(v.db_table)} v"
             f" JOIN {_q(m.db_table)} m ON m.{_q('id')} = v.{_q('model_id')}"
         )
         if kind == "number":
@@ -71,8 +72,8 @@ def served_version_find(
 ) -> ModelVersion:
     """The version a call means (number, else alias, else champion, else newest) in one query.
 
-    The version row itself comes from this process's cache: a registered version never
-    changes. Raises ``DoesNotExist`` with the reason, as
+    The version row itself comes from this process's cache, by id, creation time and
+    revision. Raises ``DoesNotExist`` with the reason, as
     :func:`registry.catalog.selectors.model_version_resolve` does, when nothing matches.
     """
     if not version_number_storable(version):
@@ -88,7 +89,7 @@ def served_version_find(
         row = cursor.fetchone()
     if row is None:
         return model_version_resolve(name=name, version=version, alias=alias)  # raises
-    key = (row[0], str(row[1]))
+    key = (row[0], str(row[1]), row[2])
     with _versions_lock:
         found = _versions.get(key)
     if found is not None:

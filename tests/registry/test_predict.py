@@ -7,8 +7,9 @@ from registry.catalog.services import alias_remove, alias_set, model_version_reg
 from registry.explain.selectors import explanation_build
 from registry.inference import grid, sweep
 from registry.interface import InvalidInput
+from registry.limits import PayloadTooLarge
 from registry.models import Alias, AuditEvent, ModelVersion, Prediction, Usage
-from registry.predict.services import PayloadTooLarge, prediction_feedback_set, prediction_run
+from registry.predict.services import prediction_feedback_set, prediction_run
 from registry.runtime import version_estimator, version_interface
 
 ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"}

@@ -22,12 +22,12 @@ from sklearn.preprocessing import StandardScaler
 from portal.web.auth import caller_find
 from registry import inference, roles
 from registry.catalog.selectors import model_version_resolve
-from registry.catalog.services import alias_set, model_version_register
+from registry.catalog.services import alias_set, model_version_register, version_actionability_set
 from registry.interface import Interface
 from registry.models import ModelVersion
 from registry.predict.services import prediction_run
 from registry.predict.serving import served_version_find
-from registry.runtime import version_estimator
+from registry.runtime import version_cached, version_estimator, version_interface
 from tests.conftest import csv_bytes
 
 
@@ -160,3 +160,23 @@ def test_one_row_is_validated_as_it_is_among_others(clinic_version):
         assert alone.rows == among.rows[:1]
         assert alone.warnings == [w for w in among.warnings if w["row"] == 0]
     assert alone.warnings  # a bmi of 99.5 lies outside the training range
+
+
+def test_a_changed_actionability_reaches_a_process_that_already_served_the_version(
+    clinic_version,
+):
+    """What a process keeps of a version follows its revision: a manager's change of what is
+    actionable holds on the next call, with no new version and no restart."""
+    served = served_version_find(name="clinic")
+    assert version_interface(served).by_name["age"].spec.get("actionable", True)
+    explanation_before = version_cached(served, "probe", lambda: "built once")
+    assert version_cached(served, "probe", lambda: "built twice") == explanation_before
+
+    version_actionability_set(
+        version=clinic_version, changes={"age": {"actionable": False}}, user=None
+    )
+
+    again = served_version_find(name="clinic")
+    assert again.revision == served.revision + 1
+    assert version_interface(again).by_name["age"].spec["actionable"] is False
+    assert version_cached(again, "probe", lambda: "built again") == "built again"
