@@ -180,6 +180,10 @@ STORAGES = {
 # "rq" puts tasks on Redis (REDIS_URL) for RQ workers (`manage.py rqworker --job-class
 # django_tasks_rq.Job`), for many worker hosts.
 TASK_BACKEND = os.environ.get("TASK_BACKEND", "database")
+# Is there a Redis? Decided once, here: REDIS_URL set in the environment. Then the shared
+# cache, monitoring's cache and throttle counts live in it; otherwise in the database and
+# each process's memory.
+HAS_REDIS = bool(os.environ.get("REDIS_URL"))
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 _TASK_BACKENDS = {
     "database": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
@@ -192,7 +196,7 @@ if TASK_BACKEND == "rq":
 # The cache that throttles and login lockouts count in must be shared by every process
 # (gunicorn workers, hosts): Redis when REDIS_URL is set in the environment, else a table in
 # the database (`migrate` creates it, see registry.apps).
-if os.environ.get("REDIS_URL"):
+if HAS_REDIS:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -217,12 +221,12 @@ else:
 # statements per entry.
 CACHES["monitoring"] = (
     CACHES["default"]
-    if os.environ.get("REDIS_URL")
+    if HAS_REDIS
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "monitoring"}
 )
 # Throttles count in Redis when there is one, else in one database row per caller and kind
 # of call (portal.models.RateCount), updated by a single atomic statement.
-RATE_COUNTS_IN_CACHE = bool(os.environ.get("REDIS_URL"))
+RATE_COUNTS_IN_CACHE = HAS_REDIS
 # Proxies in front that append to X-Forwarded-For (deploy/nginx.conf: 1). The client's
 # address is the one that many entries from the right; with 0, REMOTE_ADDR.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
@@ -301,6 +305,18 @@ PORTAL = {
     "DAILY_STORED_ROWS": env_int("PORTAL_DAILY_STORED_ROWS", 1_000_000),
 }
 
+# Rates, with the other limits: calls that run a model (predict, compare, what-if), per user,
+# generous by default; pages, the API and /v2/ count in the same budgets (portal.web.throttles).
+THROTTLE_RATES = {
+    "model_calls": os.environ.get("PORTAL_API_RATE", "6000/min"),
+    "batch_uploads": os.environ.get("PORTAL_BATCH_RATE", "60/hour"),
+    # Rows the model scores for one user (a compare: rows x models; an explanation or a
+    # counterfactual search: the rows it tries), API, /v2/ and pages alike.
+    "model_rows": os.environ.get("PORTAL_ROW_RATE", "300000/min"),
+    # Views of /embed/… per address (anyone with a share link may open one).
+    "embeds": os.environ.get("PORTAL_EMBED_RATE", "120/min"),
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -329,16 +345,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "portal.web.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [],
-    # Calls that run a model (predict, compare, what-if), per user. Generous by default.
-    "DEFAULT_THROTTLE_RATES": {
-        "model_calls": os.environ.get("PORTAL_API_RATE", "6000/min"),
-        "batch_uploads": os.environ.get("PORTAL_BATCH_RATE", "60/hour"),
-        # Rows the model scores for one user (a compare: rows x models; an explanation or a
-        # counterfactual search: the rows it tries), API, /v2/ and pages alike.
-        "model_rows": os.environ.get("PORTAL_ROW_RATE", "300000/min"),
-        # Views of /embed/… per address (anyone with a share link may open one).
-        "embeds": os.environ.get("PORTAL_EMBED_RATE", "120/min"),
-    },
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
     "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
 }
 # The largest request body (JSON) in bytes; more is payload_too_large. 10,000 rows of 30

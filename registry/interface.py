@@ -1,7 +1,7 @@
 """The declared interface of a model version: its exact inputs and its output.
 
-An interface is plain JSON (see DESIGN.md) stored on the version. :class:`Interface` wraps that
-JSON with what the rest of the domain needs: inferring it from reference data, validating raw
+An interface is plain JSON (see docs/interface.md) stored on the version. :class:`Interface`
+wraps that JSON with what the rest of the domain needs: inferring it from reference data, validating raw
 rows (JSON records, form data, CSV strings) into a typed DataFrame in the model's column order,
 describing one row as JSON Schema, and comparing two interfaces.
 
@@ -26,7 +26,7 @@ from django.core.exceptions import ValidationError
 _INT64_MIN, _INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 INPUT_TYPES = ("number", "integer", "boolean", "category", "text", "date")
 TASKS = ("classification", "regression")
-# Which way "what would it take" may move an input (DESIGN.md: age only increases).
+# Which way "what would it take" may move an input (age, say, only increases).
 DIRECTIONS = ("any", "increase", "decrease")
 # Only inputs with an order can have a direction.
 _ORDERED_TYPES = ("number", "integer", "boolean")

@@ -464,8 +464,3 @@ def _newest_rows_of(versions: Sequence[ModelVersion]) -> dict[int, list[dict[str
                 decoded = field_.from_db_value(inputs, None, connection)
                 rows.extend(r for r in decoded if isinstance(r, dict))
     return {pk: rows[:SAMPLE_ROWS] for pk, rows in by_version.items()}
-
-
-def monitoring_status(*, version: ModelVersion) -> dict[str, Any]:
-    """:func:`monitoring_statuses` of one version."""
-    return monitoring_statuses(versions=[version])[version.pk]
