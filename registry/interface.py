@@ -1,9 +1,9 @@
 """The declared interface of a model version: its exact inputs and its output.
 
 An interface is plain JSON (see docs/interface.md) stored on the version. :class:`Interface`
-wraps that JSON with what the rest of the domain needs: inferring it from reference data, validating raw
-rows (JSON records, form data, CSV strings) into a typed DataFrame in the model's column order,
-describing one row as JSON Schema, and comparing two interfaces.
+wraps that JSON with what the rest of the domain needs: inferring it from reference data,
+validating raw rows (JSON records, form data, CSV strings) into a typed DataFrame in the
+model's column order, describing one row as JSON Schema, and comparing two interfaces.
 
 Validation is written for one row first: a what-if redraw validates a single record, so the
 per-cell work is plain Python and the DataFrame is built once, column by column.

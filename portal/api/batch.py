@@ -25,8 +25,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api import serializers as s
+from portal.api.base import VERSION_QUERY, VersionedView, errors
 from portal.api.batch_serializers import QUEUED_EXAMPLE, BatchRequestSerializer, JobSerializer
-from portal.api.views import VERSION_QUERY, VersionedView, errors
 from portal.web.downloads import PRECISIONS, NoResult, job_result_response
 from portal.web.parsers import MultiPartParser
 from portal.web.permissions import IsAnalyst

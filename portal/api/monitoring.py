@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api import serializers as s
-from portal.api.views import READ_ERRORS, VERSION_QUERY, VersionedView, errors
+from portal.api.base import READ_ERRORS, VERSION_QUERY, VersionedView, errors
 from portal.charting.monitoring import monitoring_figures
 from portal.web.permissions import IsViewer
 from registry.monitoring.report import monitoring_report

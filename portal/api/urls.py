@@ -3,43 +3,60 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal.api import batch, monitoring, views
+from portal.api import batch, monitoring
+from portal.api.catalog import (
+    AliasView,
+    InterfaceView,
+    ModelDetailView,
+    ModelListView,
+    VersionDetailView,
+)
+from portal.api.compare import CompareView
+from portal.api.explain import CounterfactualsView, ExplainView
+from portal.api.health import HealthView
+from portal.api.predict import (
+    FeedbackView,
+    PredictionDetailView,
+    PredictionListView,
+    PredictView,
+    WhatIfView,
+)
 from portal.web.errors import not_found
 
 app_name = "api"
 
 urlpatterns = [
-    path("v1/models/", views.ModelListView.as_view(), name="model-list"),
-    path("v1/models/<slug:name>/", views.ModelDetailView.as_view(), name="model-detail"),
+    path("v1/models/", ModelListView.as_view(), name="model-list"),
+    path("v1/models/<slug:name>/", ModelDetailView.as_view(), name="model-detail"),
     path(
         "v1/models/<slug:name>/versions/<int:number>/",
-        views.VersionDetailView.as_view(),
+        VersionDetailView.as_view(),
         name="version-detail",
     ),
-    path("v1/models/<slug:name>/interface/", views.InterfaceView.as_view(), name="model-interface"),
+    path("v1/models/<slug:name>/interface/", InterfaceView.as_view(), name="model-interface"),
     path(
         "v1/models/<slug:name>/aliases/<slug:alias>/",
-        views.AliasView.as_view(),
+        AliasView.as_view(),
         name="model-alias",
     ),
-    path("v1/models/<slug:name>/predict/", views.PredictView.as_view(), name="predict"),
-    path("v1/models/<slug:name>/whatif/", views.WhatIfView.as_view(), name="whatif"),
-    path("v1/models/<slug:name>/explain/", views.ExplainView.as_view(), name="explain"),
+    path("v1/models/<slug:name>/predict/", PredictView.as_view(), name="predict"),
+    path("v1/models/<slug:name>/whatif/", WhatIfView.as_view(), name="whatif"),
+    path("v1/models/<slug:name>/explain/", ExplainView.as_view(), name="explain"),
     path(
         "v1/models/<slug:name>/counterfactuals/",
-        views.CounterfactualsView.as_view(),
+        CounterfactualsView.as_view(),
         name="counterfactuals",
     ),
-    path("v1/compare/", views.CompareView.as_view(), name="compare"),
-    path("v1/predictions/", views.PredictionListView.as_view(), name="prediction-list"),
+    path("v1/compare/", CompareView.as_view(), name="compare"),
+    path("v1/predictions/", PredictionListView.as_view(), name="prediction-list"),
     path(
         "v1/predictions/<uuid:id>/",
-        views.PredictionDetailView.as_view(),
+        PredictionDetailView.as_view(),
         name="prediction-detail",
     ),
     path(
         "v1/predictions/<uuid:id>/feedback/",
-        views.FeedbackView.as_view(),
+        FeedbackView.as_view(),
         name="prediction-feedback",
     ),
     path(
@@ -50,7 +67,7 @@ urlpatterns = [
     path("v1/models/<slug:name>/batch/", batch.BatchCreateView.as_view(), name="batch"),
     path("v1/jobs/<uuid:id>/", batch.JobDetailView.as_view(), name="job-detail"),
     path("v1/jobs/<uuid:id>/result/", batch.JobResultView.as_view(), name="job-result"),
-    path("v1/health/", views.HealthView.as_view(), name="health"),
+    path("v1/health/", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script from this URL too (?script), so the page has
     # no inline script and the site's Content-Security-Policy (script-src 'self') holds.

@@ -1,23 +1,33 @@
 from django.urls import path
 
-from portal.pages import actionability, aliases, batch, compare, monitor, views
+from portal.pages import actionability, aliases, batch, compare
+from portal.pages import monitoring as monitor
+from portal.pages.catalog import catalog, dashboard, model_card
+from portal.pages.history import (
+    prediction_csv,
+    prediction_detail,
+    prediction_embed,
+    prediction_list,
+)
+from portal.pages.profile import profile, token_reset
+from portal.pages.whatif import whatif
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("models/", views.catalog, name="catalog"),
-    path("models/<slug:name>/", views.model_card, name="model_card"),
-    path("models/<slug:name>/whatif/", views.whatif, name="whatif"),
+    path("", dashboard, name="dashboard"),
+    path("models/", catalog, name="catalog"),
+    path("models/<slug:name>/", model_card, name="model_card"),
+    path("models/<slug:name>/whatif/", whatif, name="whatif"),
     path("models/<slug:name>/batch/", batch.batch, name="batch"),
     path("jobs/", batch.job_list, name="job_list"),
     path("jobs/<uuid:id>/", batch.job_detail, name="job_detail"),
     path("jobs/<uuid:id>/result/", batch.job_result, name="job_result"),
-    path("predictions/", views.prediction_list, name="prediction_list"),
-    path("predictions/csv/", views.prediction_csv, name="prediction_csv"),
-    path("predictions/<uuid:id>/", views.prediction_detail, name="prediction_detail"),
-    path("embed/predictions/<uuid:id>/", views.prediction_embed, name="prediction_embed"),
-    path("profile/", views.profile, name="profile"),
+    path("predictions/", prediction_list, name="prediction_list"),
+    path("predictions/csv/", prediction_csv, name="prediction_csv"),
+    path("predictions/<uuid:id>/", prediction_detail, name="prediction_detail"),
+    path("embed/predictions/<uuid:id>/", prediction_embed, name="prediction_embed"),
+    path("profile/", profile, name="profile"),
 ]
-urlpatterns += [path("profile/token/", views.token_reset, name="token_reset")]
+urlpatterns += [path("profile/token/", token_reset, name="token_reset")]
 
 # Comparison, version diff and aliases (issue 5).
 urlpatterns += [

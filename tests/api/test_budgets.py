@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from portal.api.views import SEARCH_COST
+from portal.api.explain import SEARCH_COST
 from registry.models import Prediction
 from tests.api.conftest import ROW, error_of
 from tests.api.test_oip import INFER, tensors_of

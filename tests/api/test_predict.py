@@ -164,8 +164,8 @@ def test_the_answer_is_the_response_serializers(clinic_version, analyst):
     ],
 )
 def test_a_body_checked_without_the_serializer_is_checked_alike(body):
+    from portal.api.predict import _predict_request
     from portal.api.serializers import PredictRequestSerializer
-    from portal.api.views import _predict_request
 
     serializer = PredictRequestSerializer(data=body)
     assert serializer.is_valid()

@@ -7,6 +7,7 @@ import re
 
 from django.utils import timezone
 
+from portal.pages import history
 from registry.models import BatchJob, JobStatus, Prediction
 from registry.predict.services import prediction_run
 
@@ -126,9 +127,8 @@ def test_a_bad_date_in_the_csv_link_shows_the_page_with_its_error(as_analyst, cl
 
 
 def test_the_csv_stops_at_its_bound(as_analyst, analyst, clinic_version, monkeypatch):
-    from portal.pages import views
 
-    monkeypatch.setattr(views, "HISTORY_CSV_MAX_ROWS", 3)
+    monkeypatch.setattr(history, "HISTORY_CSV_MAX_ROWS", 3)
     for day in range(1, 6):
         stored(clinic_version, analyst, f"2026-03-0{day}")
     rows = download(as_analyst)
