@@ -7,8 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-import charts
-from portal.charting.catalog import evaluation_figures
+from portal.charting.catalog import evaluation_figures, headline_figure, usage_figure
 from portal.pages import actionability
 from portal.pages.access import model_or_404, role_required, version_or_404
 from registry import roles
@@ -61,7 +60,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 {
                     "model": model.title,
                     "key": model.headline["key"],
-                    "metric": charts.evaluation.METRIC_LABELS[model.headline["key"]],
                     "value": model.headline["value"],
                 }
             )
@@ -69,8 +67,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     titles = {m.name: m.title for m in models}
     ctx = {
         "models": models,
-        "headline_figure": charts.headline_metrics(headlines) if headlines else None,
-        "usage_figure": charts.usage_per_day(
+        "headline_figure": headline_figure(headlines),
+        "usage_figure": usage_figure(
             {titles.get(name, name): points for name, points in usage.items()}, days=days
         )
         if usage
