@@ -127,10 +127,13 @@ def tree_check(tree: Any, t: int, num_feature: int) -> int:
             raise refuse(f"{where}: {key} holds something other than numbers")
     for i in range(n):
         a, b = left[i], right[i]
+        for child in (a, b):
+            if child != -1 and not 0 < child < n:
+                raise refuse(f"{where}, node {i}: child {child} is not a node")
         if (a == -1) != (b == -1):
             raise refuse(f"{where}, node {i}: one child is missing")
-        if (a != -1 and not (0 < a < n and 0 < b < n)) or a == b != -1:
-            raise refuse(f"{where}, node {i}: child {a if not 0 < a < n else b} is not a node")
+        if a == b != -1:
+            raise refuse(f"{where}, node {i}: both children are node {a}")
         if not 0 <= split[i] < num_feature:
             raise refuse(f"{where}, node {i}: split feature {split[i]} is not below {num_feature}")
         if split_type[i] not in (0, 1):
