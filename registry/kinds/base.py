@@ -111,6 +111,22 @@ class NativeModel:
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {}
 
+    def fit(self, X: Any, y: Any = None) -> NativeModel:
+        """Never called: scikit-learn's inspection tools (permutation importance at
+        registration) ask for it to exist. A native model is fitted already."""
+        raise NotImplementedError("a registered model is not refitted")
+
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags
+
+        classifier = self.task == "classification"
+        return Tags(
+            estimator_type="classifier" if classifier else "regressor",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags() if classifier else None,
+            regressor_tags=None if classifier else RegressorTags(),
+        )
+
     def labelled(self, classes: Sequence[Any] | None) -> NativeModel:
         """This model answering with ``classes`` as its labels (one object per labelling, so
         per-estimator caches keyed on the object stay warm)."""
