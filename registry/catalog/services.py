@@ -33,6 +33,7 @@ from registry.interface import (
     interface_infer,
     native,
 )
+from registry.kinds import native_prepare
 from registry.limits import PayloadTooLarge
 from registry.models import (
     Alias,
@@ -133,6 +134,10 @@ def model_version_register(
     estimator = estimator_from_bytes(artifact)
 
     frame = reference_read(data=reference) if reference is not None else None
+    estimator, kind_notes = native_prepare(
+        estimator, frame=frame, target=target, interface=interface
+    )
+    notes = "\n".join(filter(None, [notes, *kind_notes]))
     if interface is not None:
         spec = Interface(interface)
         expected = getattr(estimator, "feature_names_in_", None)
@@ -260,9 +265,10 @@ def _version_record(
         artifact=stored.path,
         artifact_sha256=stored.sha256,
         artifact_size=stored.size,
-        framework="scikit-learn",
-        framework_version=sklearn.__version__,
-        estimator_class=f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+        framework=getattr(estimator, "framework", "scikit-learn"),
+        framework_version=getattr(estimator, "framework_version", sklearn.__version__),
+        estimator_class=getattr(estimator, "estimator_class", "")
+        or f"{type(estimator).__module__}.{type(estimator).__qualname__}",
         interface=spec.to_dict(),
         metrics=metrics,
         evaluation=evaluation,
