@@ -28,7 +28,6 @@ from tests.browser.test_whatif_journey import (
     wait_settled,
     wait_url_value,
 )
-from tests.registry.test_compare import clinic_logistic  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -53,7 +52,7 @@ def three_versions(
     make_browser_user,
     clinic_forest_bytes,
     clinic_csv,
-    clinic_logistic,  # noqa: F811
+    clinic_logistic,
     clinic_shallow,
 ):
     """clinic v1 (champion), v2 and v3, registered through the real service; a manager."""

@@ -18,13 +18,6 @@ from registry.compare.comparison import comparison_plan, comparison_reference, c
 from registry.models import Prediction
 from tests.conftest import csv_bytes
 from tests.portal.test_pages import figures, inline_scripts
-from tests.registry.test_compare import (  # noqa: F401
-    clinic_logistic,
-    clinic_v2,
-    lite_frame,
-    lite_model,
-    lite_version,
-)
 
 ROW = {"age": "50", "sex": "male", "bmi": "26.4", "bp": "93", "s5": "4.6", "region": "north"}
 THREE = {"m": ["clinic@1", "clinic@2", "clinic-lite@1"]}
@@ -40,12 +33,12 @@ def query(url: str) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def three(clinic_v2, lite_version):  # noqa: F811
+def three(clinic_v2, lite_version):
     return [clinic_v2.model.versions.get(number=1), clinic_v2, lite_version]
 
 
 # ------------------------------------------------------------------ who and which set
-def test_it_needs_the_analyst_role(client, viewer, clinic_v2):  # noqa: F811
+def test_it_needs_the_analyst_role(client, viewer, clinic_v2):
     assert client.get("/compare/", THREE).status_code == 302
     client.force_login(viewer)
     response = client.get("/compare/", THREE)
