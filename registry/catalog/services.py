@@ -22,6 +22,7 @@ from django.db import transaction
 from registry import roles
 from registry.artifacts.store import artifact_store, estimator_cache, estimator_from_bytes
 from registry.catalog.evaluation import evaluate
+from registry.events.services import event_publish
 from registry.inference import (
     score,
 )
@@ -286,6 +287,12 @@ def _version_record(
         version=version,
         details={"number": version.number, "sha256": stored.sha256, "breaking": breaking},
     )
+    event_publish(
+        event="version.registered",
+        model=model,
+        version=version,
+        data={"number": version.number, "sha256": stored.sha256, "breaking": breaking},
+    )
     if alias:
         alias_set(model=model, name=alias, version=version, user=user)
     return version
@@ -335,6 +342,12 @@ def alias_set(
             **({"reason": reason} if reason else {}),
         },
     )
+    event_publish(
+        event="alias.moved",
+        model=model,
+        version=version,
+        data={"alias": name, "from": before, "to": version.number, "reason": reason},
+    )
     if name == CHAMPION and before not in (None, version.number):
         # A promotion: the challenger becomes the champion, and the champion it replaces
         # becomes the challenger, so no version reads "challenger · champion".
@@ -375,6 +388,12 @@ def alias_remove(*, model: RegisteredModel, name: str, user: User | None = None)
         model=model,
         version=alias.version,
         details={"alias": name, "from": alias.version.number},
+    )
+    event_publish(
+        event="alias.moved",
+        model=model,
+        version=alias.version,
+        data={"alias": name, "from": alias.version.number, "to": None, "reason": "removed"},
     )
     alias.delete()
 
