@@ -22,6 +22,7 @@ from django.db import transaction
 from registry import roles
 from registry.artifacts.store import artifact_store, estimator_cache, estimator_from_bytes
 from registry.catalog.evaluation import evaluate
+from registry.conflicts import Conflict
 from registry.events.services import event_publish
 from registry.inference import (
     score,
@@ -320,11 +321,18 @@ def alias_set(
     version: ModelVersion,
     user: User | None = None,
     reason: str = "",
+    approved: bool = False,
 ) -> Alias:
-    """Point ``model@name`` at ``version`` (audited, with ``reason`` when one is given)."""
+    """Point ``model@name`` at ``version`` (audited, with ``reason`` when one is given).
+
+    The champion of a model that requires approval moves only with ``approved`` (a second
+    manager approved a promotion request, ``registry.releases``): otherwise ``Conflict``.
+    """
     _alias_name_check(name)
     if version.model_id != model.pk:
         raise ValidationError({"version": [f"Version {version.number} is not of {model.name}."]})
+    if name == CHAMPION and not approved:
+        _approval_check(model)
     previous = Alias.objects.select_for_update().filter(model=model, name=name).first()
     before = previous.version.number if previous else None
     alias, _ = Alias.objects.update_or_create(
@@ -363,6 +371,19 @@ def alias_set(
     return alias
 
 
+def _approval_check(model: RegisteredModel) -> None:
+    # Read afresh: the model object may predate the manager's switch.
+    required = RegisteredModel.objects.filter(pk=model.pk).values_list(
+        "requires_approval", flat=True
+    )
+    if required.first():
+        raise Conflict(
+            f"{model.name} requires approval: the champion moves only when another manager "
+            f"approves a promotion request (POST /api/v1/models/{model.name}/promotions/).",
+            code="approval_required",
+        )
+
+
 def _alias_name_check(name: str) -> None:
     # Checked here, not left to the database: SQLite stores 3,000 characters in a varchar(50).
     limit = Alias._meta.get_field("name").max_length
@@ -382,6 +403,8 @@ def alias_remove(*, model: RegisteredModel, name: str, user: User | None = None)
     alias = Alias.objects.select_for_update().filter(model=model, name=name).first()
     if alias is None:
         raise Alias.DoesNotExist(f"Model '{model.name}' has no alias '{name}'.")
+    if name == CHAMPION:
+        _approval_check(model)
     AuditEvent.objects.create(
         actor=user,
         action=AuditEvent.Action.ALIAS_REMOVED,
