@@ -71,21 +71,26 @@ class Receiver:
         self.server.server_close()
 
 
+def work_once() -> None:
+    """Run the database task worker (django-tasks-db's own) over every task that is due."""
+    Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="tests",
+        excluded_queue_names=[],
+    ).run()
+
+
 def work_until(done: Callable[[], bool], timeout: float = 30) -> None:
-    """Run the database task worker (django-tasks-db's own) until ``done()`` or ``timeout``:
-    each pass runs every task that is due, then the next due ones are waited for."""
+    """Run the worker until ``done()`` or ``timeout``: each pass runs every task that is
+    due, then the next due ones are waited for."""
     deadline = time.monotonic() + timeout
     while not done():
         if time.monotonic() > deadline:
             raise AssertionError("the worker did not finish in time")
-        Worker(
-            queue_names=["default"],
-            interval=0,
-            batch=True,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id="tests",
-            excluded_queue_names=[],
-        ).run()
+        work_once()
         time.sleep(0.02)

@@ -127,7 +127,7 @@ def _decide(
     actor = roles.acting_user(user)
     with transaction.atomic():
         promotion = (
-            Promotion.objects.select_for_update()
+            Promotion.objects.select_for_update(of=("self",))
             .select_related("model", "version", "requested_by")
             .get(pk=promotion.pk)
         )
