@@ -16,7 +16,6 @@ bounded queries:
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -29,10 +28,10 @@ from django.utils import timezone
 from registry.inference import score
 from registry.interface import Interface
 from registry.models import ModelVersion, Prediction, TrafficDay, Usage
+from registry.monitoring.estimation import monitoring_estimated_performance
 from registry.monitoring.rollup import monitoring_rollup
 from registry.monitoring.stats import (
     LATENCY_ROWS,
-    MAX_DRIFT_WINDOWS,
     ROLLUP_SETTLE,
     SAMPLE_ROWS,
     STATUS_SECONDS,
@@ -53,6 +52,7 @@ from registry.monitoring.windows import (
     period_parse,
     timed_key,
     window_cache_key,
+    window_results,
     windows_read,
 )
 from registry.runtime import version_cached, version_estimator
@@ -261,46 +261,6 @@ def monitoring_drift(
     return report
 
 
-def _drift_windows(period: Period) -> list[tuple[dt.datetime, dt.datetime]]:
-    keys = period.windows()
-    group = max(1, math.ceil(len(keys) / MAX_DRIFT_WINDOWS))
-    spans = []
-    for i in range(0, len(keys), group):
-        start = max(period.since, period.window_start(keys[i]))
-        end = min(period.until, period.window_start(keys[i]) + period.window_length * group)
-        spans.append((start, end))
-    return spans
-
-
-def _per_window(
-    version: ModelVersion, period: Period, kind: str, compute: Any, seconds: int
-) -> list[Any]:
-    """``compute(start, end)`` for each drift window; a finished window's answer is cached
-    for ``seconds`` (only the current window is computed on a warm page)."""
-    now = timezone.now()
-    spans = _drift_windows(period)
-    segment = ":".join(period.segment) if period.segment else ""
-    stamp = version.created_at.timestamp()
-    keys = [
-        f"monitoring-{kind}:{version.pk}:{stamp}:{','.join(sorted(period.sources))}:"
-        f"{segment}:{start.isoformat()}:{end.isoformat()}"
-        for start, end in spans
-    ]
-    cached = caches["monitoring"].get_many(
-        [k for k, (_, end) in zip(keys, spans, strict=True) if end <= now]
-    )
-    found, fresh = [], {}
-    for key, (start, end) in zip(keys, spans, strict=True):
-        if key not in cached:
-            cached[key] = compute(start, end)
-            if end <= now:
-                fresh[key] = cached[key]
-        found.append(cached[key])
-    if fresh:
-        caches["monitoring"].set_many(fresh, seconds)
-    return found
-
-
 def monitoring_drift_over_time(*, version: ModelVersion, period: Period) -> list[dict[str, Any]]:
     """Drift per window (at most ``MAX_DRIFT_WINDOWS``), each on its newest ``WINDOW_ROWS``
     rows: one bounded query per window not yet cached (finished windows are kept)."""
@@ -322,7 +282,7 @@ def monitoring_drift_over_time(*, version: ModelVersion, period: Period) -> list
             "drifted": [r["input"] for r in report["inputs"] if r["drifted"]],
         }
 
-    return _per_window(version, period, "drift", compute, WINDOW_SECONDS)
+    return window_results(version, period, "drift", compute, WINDOW_SECONDS)
 
 
 def _row_scores(task: str, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -372,7 +332,7 @@ def monitoring_performance(*, version: ModelVersion, period: Period) -> dict[str
         }
 
     # Feedback arrives after the answer, so a finished window is kept minutes, not a day.
-    windows = _per_window(version, period, "performance", compute, STATUS_SECONDS)
+    windows = window_results(version, period, "performance", compute, STATUS_SECONDS)
     series = [w for w in windows if w is not None]
     reference = version.metrics.get(metric)
     return {
@@ -389,6 +349,7 @@ def monitoring_report(
     *, version: ModelVersion, period: Period, with_distributions: bool = False
 ) -> dict[str, Any]:
     """Everything the monitoring page and API show for a version over a period."""
+    performance = monitoring_performance(version=version, period=period)
     return {
         "model": version.model.name,
         "version": version.number,
@@ -400,7 +361,10 @@ def monitoring_report(
             version=version, period=period, with_distributions=with_distributions
         ),
         "drift_over_time": monitoring_drift_over_time(version=version, period=period),
-        "performance": monitoring_performance(version=version, period=period),
+        "performance": performance,
+        "estimated_performance": monitoring_estimated_performance(
+            version=version, period=period, performance=performance
+        ),
     }
 
 
