@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from charts.theme import ACCENT, MUTED, PALETTE, WARNING, Figure, figure, title
+from charts.theme import ACCENT, INK, MUTED, PALETTE, WARNING, Figure, figure, title
 
 SOURCE_COLOURS = {"api": PALETTE[0], "batch": PALETTE[2], "page": PALETTE[1]}
 
@@ -197,6 +197,19 @@ def drift_over_time(
     )
 
 
+def _reference_line(x: Sequence[str], reference: float, number: str) -> dict[str, Any]:
+    """The reference figure as a dashed line across the windows."""
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "name": "reference",
+        "x": [x[0], x[-1]],
+        "y": [reference, reference],
+        "line": {"color": MUTED, "dash": "dash"},
+        "hovertemplate": f"reference %{{y:{number}}}<extra></extra>",
+    }
+
+
 def performance(
     series: Sequence[Mapping[str, Any]],
     *,
@@ -225,17 +238,7 @@ def performance(
         }
     ]
     if reference is not None and x:
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": "reference",
-                "x": [x[0], x[-1]],
-                "y": [reference, reference],
-                "line": {"color": MUTED, "dash": "dash"},
-                "hovertemplate": f"reference {reference:.3f}<extra></extra>",
-            }
-        )
+        data.append(_reference_line(x, reference, ".3f"))
     label = {"accuracy": "Accuracy", "mae": "Mean absolute error"}.get(metric, metric)
     return figure(
         data,
@@ -244,5 +247,91 @@ def performance(
             "xaxis": {"type": "date"},
             "yaxis": {"title": {"text": label}},
             "height": 300,
+        },
+    )
+
+
+METRIC_LABELS = {
+    "accuracy": "Accuracy",
+    "roc_auc": "ROC AUC",
+    "macro_recall": "Macro recall",
+    "mae": "Mean absolute error",
+}
+
+
+def estimated_performance(
+    series: Sequence[Mapping[str, Any]],
+    *,
+    metric: str,
+    reference: float | None,
+    method: str,
+) -> Figure:
+    """Performance estimated without labels per window: the estimate with its 95% band,
+    the figure from feedback where there is some, and the reference as a dashed line.
+
+    ``series`` items: ``{"start", "estimate", "low", "high", "realized", "rows"}``; a window
+    with too few answers has ``estimate`` None and is left as a gap.
+    """
+    x = [_moment(s["start"]) for s in series]
+    label = METRIC_LABELS.get(metric, metric)
+    percent = metric != "mae"
+    number = ".1%" if percent else ".3g"
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": x,
+            "y": [s.get("high") for s in series],
+            "line": {"width": 0},
+            "hoverinfo": "skip",
+            "showlegend": False,
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "likely range (95%)",
+            "x": x,
+            "y": [s.get("low") for s in series],
+            "fill": "tonexty",
+            "fillcolor": "rgba(0, 114, 178, 0.15)",
+            "line": {"width": 0},
+            "hoverinfo": "skip",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": f"estimated ({method})",
+            "x": x,
+            "y": [s.get("estimate") for s in series],
+            "customdata": [[s.get("low"), s.get("high"), s.get("rows", 0)] for s in series],
+            "line": {"color": ACCENT},
+            "marker": {"size": 5},
+            "hovertemplate": f"%{{x}}: %{{y:{number}}} (likely %{{customdata[0]:{number}}}–"
+            f"%{{customdata[1]:{number}}}, %{{customdata[2]}} answers)<extra></extra>",
+        },
+    ]
+    if any(s.get("realized") is not None for s in series):
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "from feedback",
+                "x": x,
+                "y": [s.get("realized") for s in series],
+                "marker": {"color": INK, "symbol": "diamond", "size": 7},
+                "hovertemplate": f"%{{x}}: %{{y:{number}}} from feedback<extra></extra>",
+            }
+        )
+    if reference is not None and x:
+        data.append(_reference_line(x, reference, number))
+    return figure(
+        data,
+        {
+            "title": title(f"{label}: estimated without outcomes, and from feedback"),
+            "xaxis": {"type": "date"},
+            "yaxis": {"title": {"text": label}, "tickformat": ".0%" if percent else None},
+            "height": 300,
+            # Below the plot: on a phone a legend beside it leaves no room for the dates.
+            "legend": {"orientation": "h", "y": -0.25, "x": 0},
         },
     )

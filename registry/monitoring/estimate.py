@@ -272,9 +272,9 @@ def cbpe_estimate(
 # ---------------------------------------------------------------- DLE (regressors)
 @dataclass
 class Encoding:
-    """Raw input rows as a numeric matrix: numbers as they are, booleans as 0/1, each
-    category's reference values one-hot (an unseen value is all zeros), a missing number
-    at its reference median."""
+    """Raw input rows as a numeric matrix: numbers as they are and their distance from the
+    reference median, booleans as 0/1, each category's reference values one-hot (an unseen
+    value is all zeros), a missing number at its reference median; the answer last."""
 
     numbers: list[str]
     categories: dict[str, list[str]]
@@ -288,6 +288,11 @@ class Encoding:
         for name, values in self.categories.items():
             seen = [str(r.get(name)) for r in rows]
             columns.extend(np.array([s == v for s in seen], dtype="float64") for v in values)
+        # How far each number is from its typical value: errors often grow away from the
+        # middle of the reference (in both directions), which a linear model sees only so.
+        columns.extend(
+            np.abs(columns[i] - self.medians[name]) for i, name in enumerate(self.numbers)
+        )
         columns.append(np.asarray(answers, dtype="float64"))
         return np.column_stack(columns)
 
@@ -323,7 +328,12 @@ def _error_models() -> dict[str, Any]:
     # Small on purpose: a few hundred reference rows, refitted FOLDS + 1 times.
     return {
         "gradient boosting": lambda: GradientBoostingRegressor(
-            n_estimators=60, max_depth=2, learning_rate=0.1, subsample=0.8, random_state=0
+            n_estimators=100,
+            max_depth=3,
+            learning_rate=0.05,
+            subsample=0.8,
+            min_samples_leaf=10,
+            random_state=0,
         ),
         "linear": lambda: Ridge(alpha=1.0),
     }
