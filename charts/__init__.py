@@ -30,6 +30,7 @@ from charts.monitoring import (
     drift_over_time,
     estimated_performance,
     performance,
+    quality_rates,
     traffic,
 )
 from charts.overview import headline_metrics, usage_per_day
@@ -52,6 +53,7 @@ __all__ = [
     "precision_recall",
     "predicted_vs_actual",
     "prediction_by_input",
+    "quality_rates",
     "residuals",
     "roc_curves",
     "sensitivity",

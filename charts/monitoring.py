@@ -335,3 +335,58 @@ def estimated_performance(
             "legend": {"orientation": "h", "y": -0.25, "x": 0},
         },
     )
+
+
+QUALITY_RATES = (
+    ("missing", "missing", PALETTE[0]),
+    ("out_of_range", "outside training range", PALETTE[5]),
+    ("unseen_categories", "unseen category", PALETTE[3]),
+)
+
+
+def quality_rates(quality: Sequence[Mapping[str, Any]], *, most: int = 12) -> Figure:
+    """Small multiples, one row per input: the share of rows missing, outside the training
+    range and of an unseen category per window. ``quality`` items: ``{"input", "label",
+    "series": [{"start", "missing", "out_of_range", "unseen_categories"}]}``; inputs that
+    never have a problem are left out, at most ``most`` are drawn."""
+    shown = [
+        q
+        for q in quality
+        if any(p.get(k) for p in q.get("series", []) for k, _, _ in QUALITY_RATES)
+    ][:most]
+    data: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {
+        "title": title("Data quality per input: share of rows"),
+        "grid": {"rows": max(1, len(shown)), "columns": 1, "pattern": "independent"},
+        "height": 90 + 90 * max(1, len(shown)),
+        "showlegend": True,
+        "legend": {"orientation": "h", "y": -0.08, "x": 0},
+    }
+    for i, item in enumerate(shown, start=1):
+        axis = "" if i == 1 else str(i)
+        x = [_moment(p["start"]) for p in item["series"]]
+        for key, name, colour in QUALITY_RATES:
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": name,
+                    "legendgroup": key,
+                    "showlegend": i == 1,
+                    "x": x,
+                    "y": [p.get(key) for p in item["series"]],
+                    "xaxis": f"x{axis}",
+                    "yaxis": f"y{axis}",
+                    "line": {"color": colour, "width": 1.5},
+                    "marker": {"size": 4},
+                    "hovertemplate": f"{item.get('label') or item['input']} · {name}"
+                    " %{x}: %{y:.1%}<extra></extra>",
+                }
+            )
+        layout[f"xaxis{axis}"] = {"type": "date", "showticklabels": i == len(shown)}
+        layout[f"yaxis{axis}"] = {
+            "title": {"text": item.get("label") or item["input"], "font": {"size": 11}},
+            "tickformat": ".0%",
+            "rangemode": "tozero",
+        }
+    return figure(data, layout)

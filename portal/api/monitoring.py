@@ -55,6 +55,11 @@ class MonitoringSerializer(serializers.Serializer):
         "check (how the calibration or error model was chosen) and summary (one sentence); "
         "null when the version has fewer than 50 labelled reference rows or no probabilities.",
     )
+    quality = s.JSONValue(
+        help_text="Per input: label, rows read, shares missing, out_of_range (outside the "
+        "observed training range) and unseen_categories, refused calls and refused_by_reason, "
+        'and a series per window; input "(call)" holds refusals of a call as a whole.',
+    )
     chart = s.JSONValue(required=False, help_text="The page's figures, when chart=true.")
 
 

@@ -63,6 +63,13 @@ def monitoring_figures(version: ModelVersion, report: dict[str, Any]) -> dict[st
         )
         if performance and performance["series"]
         else None,
+        "quality": charts.quality_rates(report["quality"])
+        if any(
+            q[k]
+            for q in report["quality"]
+            for k in ("missing", "out_of_range", "unseen_categories")
+        )
+        else None,
         "estimated_performance": charts.estimated_performance(
             estimated["series"],
             metric=estimated["metric"],

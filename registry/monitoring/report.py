@@ -29,6 +29,7 @@ from registry.inference import score
 from registry.interface import Interface
 from registry.models import ModelVersion, Prediction, TrafficDay, Usage
 from registry.monitoring.estimation import monitoring_estimated_performance
+from registry.monitoring.quality import monitoring_quality, quality_counts
 from registry.monitoring.rollup import monitoring_rollup
 from registry.monitoring.stats import (
     LATENCY_ROWS,
@@ -263,7 +264,8 @@ def monitoring_drift(
 
 def monitoring_drift_over_time(*, version: ModelVersion, period: Period) -> list[dict[str, Any]]:
     """Drift per window (at most ``MAX_DRIFT_WINDOWS``), each on its newest ``WINDOW_ROWS``
-    rows: one bounded query per window not yet cached (finished windows are kept)."""
+    rows, with the data quality counts of those rows: one bounded query per window not yet
+    cached (finished windows are kept)."""
     interface = Interface(version.interface)
     reference, _ = _segment_reference(version, interface, period.segment)
 
@@ -280,9 +282,11 @@ def monitoring_drift_over_time(*, version: ModelVersion, period: Period) -> list
             "rows": report["rows"],
             "adjusted_p": {r["input"]: r["adjusted_p"] for r in report["inputs"]},
             "drifted": [r["input"] for r in report["inputs"] if r["drifted"]],
+            "quality": quality_counts(interface=interface, reference=reference, rows=rows),
         }
 
-    return window_results(version, period, "drift", compute, WINDOW_SECONDS)
+    # "drift-quality": windows kept before they carried quality counts are not reused.
+    return window_results(version, period, "drift-quality", compute, WINDOW_SECONDS)
 
 
 def _row_scores(task: str, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -350,6 +354,7 @@ def monitoring_report(
 ) -> dict[str, Any]:
     """Everything the monitoring page and API show for a version over a period."""
     performance = monitoring_performance(version=version, period=period)
+    drift_over_time = monitoring_drift_over_time(version=version, period=period)
     return {
         "model": version.model.name,
         "version": version.number,
@@ -360,7 +365,8 @@ def monitoring_report(
         "drift": monitoring_drift(
             version=version, period=period, with_distributions=with_distributions
         ),
-        "drift_over_time": monitoring_drift_over_time(version=version, period=period),
+        "drift_over_time": drift_over_time,
+        "quality": monitoring_quality(version=version, period=period, windows=drift_over_time),
         "performance": performance,
         "estimated_performance": monitoring_estimated_performance(
             version=version, period=period, performance=performance

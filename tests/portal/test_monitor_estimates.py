@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.monitoring_rows import answer_reference_rows
+from tests.monitoring_rows import answer_reference_rows, reference_rows, store_answers
 
 
 @pytest.fixture
@@ -31,3 +31,15 @@ def test_without_labelled_reference_rows_the_page_says_why(client, viewer, iris_
     client.force_login(viewer)
     html = client.get("/models/iris/monitor/").content.decode()
     assert "No estimate: this version was registered without at least 50 labelled" in html
+
+
+def test_the_page_has_a_data_quality_table_and_its_small_multiples(client, viewer, clinic_version):
+    rows = reference_rows(clinic_version, 150)
+    for row in rows[:30]:
+        row["bmi"] = 80.0
+    store_answers(clinic_version, rows)
+    client.force_login(viewer)
+    html = client.get("/models/clinic/monitor/").content.decode()
+    table = html[html.index("data-quality") :]
+    assert "Outside training range" in table and "20.0%" in table
+    assert "Share of rows missing, outside the training range" in html
