@@ -11,6 +11,10 @@ from typing import Any
 from charts.theme import ACCENT, INK, MUTED, PALETTE, WARNING, Figure, figure, title
 
 SOURCE_COLOURS = {"api": PALETTE[0], "batch": PALETTE[2], "page": PALETTE[1]}
+# Over time, the legend sits above the plot: below it, on a phone, it runs into the date
+# ticks (two lines each: "Nov 8" over "2026").
+TOP_LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
+TOP_MARGIN = {"t": 72}
 
 
 def _moment(iso: str) -> str:
@@ -23,7 +27,8 @@ def traffic(series: Sequence[Mapping[str, Any]], *, window: str = "day") -> Figu
 
     ``series`` items: ``{"start", "by_source": {source: answers}, "refused", "p95_ms"}``.
     """
-    x = [s["start"] for s in series]
+    # An hour's key ("2026-12-03T19") as a time the date axis shows as "19:00".
+    x = [f"{s['start'].replace('T', ' ')}:00" if window == "hour" else s["start"] for s in series]
     sources = sorted({k for s in series for k in s.get("by_source", {})})
     data: list[dict[str, Any]] = [
         {
@@ -65,7 +70,8 @@ def traffic(series: Sequence[Mapping[str, Any]], *, window: str = "day") -> Figu
         {
             "title": title(f"Answers per {window}"),
             "barmode": "stack",
-            "xaxis": {"type": "category" if window == "hour" else "date"},
+            "xaxis": {"type": "date"},
+            "legend": TOP_LEGEND,
             "yaxis": {"title": {"text": "Answers"}, "rangemode": "tozero"},
             "yaxis2": {
                 "title": {"text": "p95 latency (ms)"},
@@ -74,8 +80,8 @@ def traffic(series: Sequence[Mapping[str, Any]], *, window: str = "day") -> Figu
                 "rangemode": "tozero",
                 "showgrid": False,
             },
-            "margin": {"r": 56},
-            "height": 320,
+            "margin": {"r": 56, **TOP_MARGIN},
+            "height": 340,
         },
     )
 
@@ -246,7 +252,9 @@ def performance(
             "title": title(f"{label} from feedback, with 95% interval"),
             "xaxis": {"type": "date"},
             "yaxis": {"title": {"text": label}},
-            "height": 300,
+            "height": 320,
+            "legend": TOP_LEGEND,
+            "margin": TOP_MARGIN,
         },
     )
 
@@ -330,9 +338,9 @@ def estimated_performance(
             "title": title(f"{label}: estimated without outcomes, and from feedback"),
             "xaxis": {"type": "date"},
             "yaxis": {"title": {"text": label}, "tickformat": ".0%" if percent else None},
-            "height": 300,
-            # Below the plot: on a phone a legend beside it leaves no room for the dates.
-            "legend": {"orientation": "h", "y": -0.25, "x": 0},
+            "height": 340,
+            "legend": TOP_LEGEND,
+            "margin": TOP_MARGIN,
         },
     )
 
@@ -357,10 +365,17 @@ def quality_rates(quality: Sequence[Mapping[str, Any]], *, most: int = 12) -> Fi
     data: list[dict[str, Any]] = []
     layout: dict[str, Any] = {
         "title": title("Data quality per input: share of rows"),
-        "grid": {"rows": max(1, len(shown)), "columns": 1, "pattern": "independent"},
-        "height": 90 + 90 * max(1, len(shown)),
+        "grid": {
+            "rows": max(1, len(shown)),
+            "columns": 1,
+            "pattern": "independent",
+            "ygap": 0.45,
+        },
+        "height": 110 + 100 * max(1, len(shown)),
         "showlegend": True,
-        "legend": {"orientation": "h", "y": -0.08, "x": 0},
+        "legend": TOP_LEGEND,
+        "margin": {"t": 72, "l": 56},
+        "annotations": [],
     }
     for i, item in enumerate(shown, start=1):
         axis = "" if i == 1 else str(i)
@@ -384,9 +399,19 @@ def quality_rates(quality: Sequence[Mapping[str, Any]], *, most: int = 12) -> Fi
                 }
             )
         layout[f"xaxis{axis}"] = {"type": "date", "showticklabels": i == len(shown)}
-        layout[f"yaxis{axis}"] = {
-            "title": {"text": item.get("label") or item["input"], "font": {"size": 11}},
-            "tickformat": ".0%",
-            "rangemode": "tozero",
-        }
+        layout[f"yaxis{axis}"] = {"tickformat": ".0%", "rangemode": "tozero"}
+        # The input's name above its own panel (a y-axis title is too cramped for a label).
+        layout["annotations"].append(
+            {
+                "text": item.get("label") or item["input"],
+                "xref": f"x{axis} domain",
+                "yref": f"y{axis} domain",
+                "x": 0,
+                "y": 1.0,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 11},
+            }
+        )
     return figure(data, layout)
