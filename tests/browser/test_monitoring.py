@@ -57,3 +57,22 @@ def test_the_drifted_input_comes_first_and_marked(page, drifted_demo, snap):
     assert count >= 14
     expect(page.locator("figure.plot.is-drawn")).to_have_count(count)
     snap(page, "monitor")
+
+
+def test_on_a_phone_the_verdict_comes_first_and_legends_clear_the_dates(
+    open_page, drifted_demo, snap
+):
+    page = open_page(viewport={"width": 390, "height": 844})
+    log_in(page, "vic")
+    page.goto(f"/models/{SHIFTED_MODEL}/monitor/")
+    verdict = page.locator("#verdict-heading")
+    expect(verdict).to_have_text(re.compile(r"^Errors up"))
+    assert verdict.bounding_box()["y"] < page.locator(".monitor-pickers").bounding_box()["y"]
+    estimate = page.locator("[data-estimated-performance] figure.plot")
+    expect(estimate).to_have_class(re.compile(r"\bis-drawn\b"))
+    # The legend and the date ticks do not overlap (plots.js moves a phone's legend below).
+    legend = estimate.locator(".legend").bounding_box()
+    for tick in estimate.locator(".xtick").all():
+        box = tick.bounding_box()
+        assert box["y"] + box["height"] <= legend["y"] or legend["y"] + legend["height"] <= box["y"]
+    snap(page, "phone")
