@@ -231,6 +231,29 @@ class Usage(models.Model):
         return f"{self.version} {self.day} {self.kind}: {self.count}"
 
 
+class Refusal(models.Model):
+    """Refused calls per version, UTC day, input and reason (``registry.predict.refusals``):
+    a refused call stores nothing, so this is all data quality knows of it."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    source = models.CharField(max_length=10, choices=Source.choices)
+    # An interface input, or "(call)" for what concerns the call as a whole.
+    input = models.CharField(max_length=100)
+    reason = models.CharField(max_length=30)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "day", "source", "input", "reason"], name="unique_refusal_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.day} {self.input} {self.reason}: {self.count}"
+
+
 class AuditEvent(models.Model):
     """Who did what to which model or version, and when."""
 

@@ -186,9 +186,9 @@ def duration(start: Any, end: Any) -> str:
 
 
 @register.filter
-def percent(value: Any) -> str:
+def percent(value: Any, digits: int = 0) -> str:
     try:
-        return f"{float(value):.0%}"
+        return f"{float(value):.{int(digits)}%}"
     except (TypeError, ValueError):
         return "–"
 
@@ -210,3 +210,9 @@ def query(context, **changes: Any) -> str:
 def lookup(mapping: dict, key: Any) -> Any:
     """``mapping[key]``, or None: for tables keyed by an input's name."""
     return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.filter
+def humanize_reason(reason: str) -> str:
+    """A refusal reason as words: ``unseen_category`` → "unseen category"."""
+    return str(reason).replace("_", " ")

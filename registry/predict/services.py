@@ -54,6 +54,7 @@ from registry.models import (
 )
 from registry.predict.coalescing import score_coalesced
 from registry.predict.hooks import answer_stored
+from registry.predict.refusals import refusal_count
 from registry.runtime import version_estimator, version_interface
 
 
@@ -103,9 +104,12 @@ def prediction_run(
         estimator = version_estimator(version)
         # Calls arriving while the model answers another are answered with it, in one batch.
         predictions = scorer(estimator, validated, interface).records()
-    except ValidationError:
+    except ValidationError as exc:
         if store:  # a what-if redraw is exploration, not a call the model serves
             usage_count(version=version, kind=f"refused.{source}")
+            refusal_count(
+                version=version, source=source, exc=exc, inputs=version_interface(version).names
+            )
         raise
     latency = (time.perf_counter() - started) * 1000
     clean_rows = validated.rows
