@@ -37,8 +37,10 @@ class RecourseRows:
     unfavourable: np.ndarray  # bool per row
 
 
-def recourse_sample(rows: RecourseRows, *, limit: int = SAMPLE_ROWS, seed: int = 0) -> list[int]:
-    """Up to ``limit`` unfavourable rows, taken in turn from each group of each input."""
+def recourse_sample(rows: RecourseRows, *, limit: int | None = None, seed: int = 0) -> list[int]:
+    """Up to ``limit`` (``SAMPLE_ROWS``) unfavourable rows, taken in turn from each group of
+    each input."""
+    limit = SAMPLE_ROWS if limit is None else limit
     rng = np.random.default_rng(seed)
     queues = []
     for groups in rows.groups.values():
