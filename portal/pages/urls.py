@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.pages import actionability, aliases, batch, compare
+from portal.pages import actionability, aliases, batch, compare, fairness
 from portal.pages import monitoring as monitor
 from portal.pages.catalog import catalog, dashboard, model_card
 from portal.pages.history import (
@@ -47,3 +47,5 @@ urlpatterns += [
 ]
 # Monitoring (issue 13).
 urlpatterns += [path("models/<slug:name>/monitor/", monitor.monitor, name="monitor")]
+# Fairness (issue 23).
+urlpatterns += [path("models/<slug:name>/fairness/", fairness.fairness_set, name="fairness_set")]
