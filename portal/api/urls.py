@@ -12,6 +12,7 @@ from portal.api.catalog import (
     VersionDetailView,
 )
 from portal.api.compare import CompareView
+from portal.api.dossier import DossierView
 from portal.api.explain import CounterfactualsView, ExplainView
 from portal.api.fairness import FairnessView, InputView
 from portal.api.health import HealthView
@@ -33,6 +34,11 @@ urlpatterns = [
         "v1/models/<slug:name>/versions/<int:number>/",
         VersionDetailView.as_view(),
         name="version-detail",
+    ),
+    path(
+        "v1/models/<slug:name>/versions/<int:number>/dossier/",
+        DossierView.as_view(),
+        name="version-dossier",
     ),
     path("v1/models/<slug:name>/interface/", InterfaceView.as_view(), name="model-interface"),
     path(
