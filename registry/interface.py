@@ -173,6 +173,8 @@ class InputField:
         # What a person can change (counterfactual search); never affects a prediction.
         self.actionable: bool = bool(spec.get("actionable", True))
         self.direction: str = spec.get("direction") or "any"
+        # Whose groups the fairness figures compare (registry.fairness); never affects a prediction.
+        self.sensitive: bool = bool(spec.get("sensitive", False))
         self.parse = getattr(self, f"_parse_{self.type}")
 
     # Each parser returns the typed value or raises ValueError with a user-facing message.
@@ -367,6 +369,8 @@ class Interface:
         self.names = [f.name for f in self.fields]
         self._name_set = frozenset(self.names)
         self.output: dict[str, Any] = self.spec["output"]
+        # Reference columns kept beside the inputs, which the model does not take.
+        self.kept: list[dict[str, Any]] = self.spec.get("kept", [])
         # When every input has one NumPy type, rows become one 2-D block (see _block).
         kinds = {f.dtype for f in self.fields}
         self._block_dtype = kinds.pop() if kinds in ({"float64"}, {"int64"}) else None
@@ -382,6 +386,19 @@ class Interface:
     @property
     def classes(self) -> list[Any]:
         return list(self.output.get("classes") or [])
+
+    @property
+    def sensitive(self) -> list[str]:
+        """The inputs, then the kept columns, marked sensitive, in order."""
+        return [f.name for f in self.fields if f.sensitive] + [
+            k["name"] for k in self.kept if k["sensitive"]
+        ]
+
+    def label_of(self, name: str) -> str:
+        """An input's or a kept column's label."""
+        if name in self.by_name:
+            return self.by_name[name].spec.get("label") or name
+        return next((k["label"] for k in self.kept if k["name"] == name), name)
 
     def to_dict(self) -> dict[str, Any]:
         """The interface as JSON, a copy the caller may change."""
@@ -634,9 +651,35 @@ def _check_spec(spec: Any) -> dict[str, Any]:
         problems.append(f"'output.task' must be one of {', '.join(TASKS)}.")
     elif output["task"] == "classification" and not output.get("classes"):
         problems.append("A classification output needs 'classes'.")
+    kept = _kept_columns(spec.get("kept", []), seen, problems)
     if problems:
         raise ValidationError({"interface": problems})
-    return {"inputs": normalised_inputs, "output": dict(output)}
+    checked = {"inputs": normalised_inputs, "output": dict(output)}
+    if kept:
+        checked["kept"] = kept
+    return checked
+
+
+def _kept_columns(kept: Any, inputs: set[str], problems: list[str]) -> list[dict[str, Any]]:
+    """The interface's ``kept`` list checked: reference columns the model does not take, kept
+    in the reference sample so fairness figures can group by them (an age band, say)."""
+    if not isinstance(kept, list):
+        problems.append("'kept' must be a list of columns.")
+        return []
+    checked = []
+    for item in kept:
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            problems.append("Each kept column needs a 'name'.")
+            continue
+        name = item["name"]
+        if name in inputs:
+            problems.append(f"Kept column '{name}' is an input already.")
+            continue
+        if not isinstance(item.get("sensitive", False), bool):
+            problems.append(f"Kept column '{name}': 'sensitive' must be true or false.")
+            continue
+        checked.append({"label": _humanize(name), "sensitive": False, **item})
+    return checked
 
 
 def _actionability_problems(name: str, kind: str, item: Mapping[str, Any]) -> list[str]:
@@ -644,6 +687,8 @@ def _actionability_problems(name: str, kind: str, item: Mapping[str, Any]) -> li
     problems = []
     if "actionable" in item and not isinstance(item["actionable"], bool):
         problems.append(f"Input '{name}': 'actionable' must be true or false.")
+    if "sensitive" in item and not isinstance(item["sensitive"], bool):
+        problems.append(f"Input '{name}': 'sensitive' must be true or false.")
     direction = item.get("direction", "any")
     if direction not in DIRECTIONS:
         problems.append(
@@ -679,6 +724,19 @@ def interface_actionability_set(
     if problems:
         raise ValidationError({"interface": problems})
     return Interface(updated).to_dict()
+
+
+def interface_sensitive_set(spec: Mapping[str, Any], name: str, sensitive: bool) -> dict[str, Any]:
+    """A copy of an interface's JSON with input (or kept column) ``name`` marked sensitive or
+    not. Raises ``ValidationError`` for a name that is neither."""
+    updated = copy.deepcopy(dict(spec))
+    for item in [*updated["inputs"], *updated.get("kept", [])]:
+        if item["name"] == name:
+            item["sensitive"] = bool(sensitive)
+            return Interface(updated).to_dict()
+    raise ValidationError(
+        {"input": [f"Unknown input {echo(name)}: neither an input nor a kept reference column."]}
+    )
 
 
 # -------------------------------------------------------------------- inference

@@ -272,6 +272,7 @@ class AuditEvent(models.Model):
         SHADOW_STOPPED = "shadow.stopped", "Shadow stopped"
         CANARY_STARTED = "canary.started", "Canary started"
         CANARY_ENDED = "canary.ended", "Canary ended"
+        FAIRNESS_SET = "interface.fairness", "Sensitive inputs or favourable answer changed"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -575,3 +576,35 @@ class Canary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.name} canary v{self.version.number} ({self.percent}%)"
+
+
+class VersionReport(models.Model):
+    """Heavy work on a version made once by the task worker and kept (fairness recourse, the
+    dossier): ``key`` says what it was made from (the version's revision and options), so a
+    revised version makes a new one and an old one is never served for it."""
+
+    class Kind(models.TextChoices):
+        RECOURSE = "recourse", "Recourse per group"
+        DOSSIER = "dossier", "Dossier"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="reports")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.FloatField(default=0.0)
+    result = models.JSONField(default=dict, blank=True)
+    file = models.CharField(max_length=255, blank=True, help_text="Path in the default storage.")
+    message = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "kind", "key"], name="unique_version_report")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.kind} ({self.status})"

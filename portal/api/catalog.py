@@ -98,7 +98,9 @@ class ModelListView(APIView):
             model = mlflow_model_read(read=read, uri=folder)
             version = mlflow_model_register(model=model, **common)
         else:
-            version = model_version_register(artifact=upload.read(), **common)
+            version = model_version_register(
+                artifact=upload.read(), keep=data.get("keep", []), **common
+            )
         return Response(
             s.VersionSerializer(version, context={"request": request}).data,
             status=status.HTTP_201_CREATED,

@@ -274,6 +274,13 @@ class RegisterRequestSerializer(serializers.Serializer):
         required=False, max_length=500, help_text="Lineage: where the model comes from."
     )
     notes = serializers.CharField(required=False, allow_blank=True)
+    keep = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=50,
+        help_text="Reference columns the model does not take, kept in the reference sample so "
+        "they can be marked sensitive (an age band kept out of the model). Repeat the field.",
+    )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         # Checked beside the fields (not after them), so one answer names every problem.

@@ -12,7 +12,9 @@ from portal.api.catalog import (
     VersionDetailView,
 )
 from portal.api.compare import CompareView
+from portal.api.dossier import DossierView
 from portal.api.explain import CounterfactualsView, ExplainView
+from portal.api.fairness import FairnessView, InputView
 from portal.api.health import HealthView
 from portal.api.predict import (
     FeedbackView,
@@ -32,6 +34,11 @@ urlpatterns = [
         "v1/models/<slug:name>/versions/<int:number>/",
         VersionDetailView.as_view(),
         name="version-detail",
+    ),
+    path(
+        "v1/models/<slug:name>/versions/<int:number>/dossier/",
+        DossierView.as_view(),
+        name="version-dossier",
     ),
     path("v1/models/<slug:name>/interface/", InterfaceView.as_view(), name="model-interface"),
     path(
@@ -64,6 +71,8 @@ urlpatterns = [
         monitoring.MonitoringView.as_view(),
         name="monitoring",
     ),
+    path("v1/models/<slug:name>/inputs/<str:input>/", InputView.as_view(), name="model-input"),
+    path("v1/models/<slug:name>/fairness/", FairnessView.as_view(), name="fairness"),
     path("v1/models/<slug:name>/batch/", batch.BatchCreateView.as_view(), name="batch"),
     path("v1/jobs/<uuid:id>/", batch.JobDetailView.as_view(), name="job-detail"),
     path("v1/jobs/<uuid:id>/result/", batch.JobResultView.as_view(), name="job-result"),

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from portal.charting.catalog import evaluation_figures, headline_figure, usage_figure
-from portal.pages import actionability
+from portal.pages import actionability, fairness
 from portal.pages.access import model_or_404, role_required, version_or_404
 from registry import roles
 from registry.catalog.selectors import (
@@ -138,5 +138,6 @@ def model_card(request: HttpRequest, name: str) -> HttpResponse:
         "events": audit_events(model=model),
         "can_predict": roles.has_role(request.user, roles.ANALYST),
         "release": release_report(model=model),
+        "fairness": fairness.card_context(version, request.user),
     }
     return render(request, "portal/model_card.html", ctx)

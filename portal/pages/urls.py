@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.pages import actionability, aliases, batch, compare, releases
+from portal.pages import actionability, aliases, batch, compare, fairness, releases
 from portal.pages import monitoring as monitor
 from portal.pages.catalog import catalog, dashboard, model_card
 from portal.pages.history import (
@@ -56,3 +56,5 @@ urlpatterns += [
         name="promotion_decide",
     ),
 ]
+# Fairness (issue 23).
+urlpatterns += [path("models/<slug:name>/fairness/", fairness.fairness_set, name="fairness_set")]

@@ -69,6 +69,21 @@ def reference_read(*, data: bytes) -> pd.DataFrame:
     return frame
 
 
+def _kept_check(keep: Sequence[str], frame: pd.DataFrame | None, target: str | None) -> list[str]:
+    """The reference columns to keep beside the inputs, checked against the reference data."""
+    keep = list(dict.fromkeys(keep))
+    if not keep:
+        return []
+    if frame is None:
+        raise ValidationError({"keep": ["Columns can only be kept from reference data."]})
+    missing = [k for k in keep if k not in frame.columns]
+    if missing:
+        raise ValidationError({"keep": [f"The reference data has no column {missing[0]!r}."]})
+    if target in keep:
+        raise ValidationError({"keep": ["The target is kept already."]})
+    return keep
+
+
 def _json_params(estimator: Any) -> dict[str, Any]:
     """The estimator's parameters as JSON: nested estimators by class name."""
     params = {}
@@ -111,8 +126,13 @@ def model_version_register(
     notes: str = "",
     origin: Mapping[str, Any] | None = None,
     user: User | None = None,
+    keep: Sequence[str] = (),
 ) -> ModelVersion:
     """Register a model file as the next version of ``name`` (a new model if unknown).
+
+    ``keep`` names reference columns the model does not take that are kept in the reference
+    sample (and listed as the interface's ``kept`` columns), so a manager can mark them
+    sensitive and fairness figures group by them: an age band kept out of the model, say.
 
     Loads the file safely, takes the interface given or infers it from the reference data,
     checks that the model predicts on that data, refuses a breaking interface change unless
@@ -140,6 +160,8 @@ def model_version_register(
         estimator, frame=frame, target=target, interface=interface
     )
     notes = "\n".join(filter(None, [notes, *kind_notes]))
+    keep = _kept_check(keep, frame, target)
+    inferred_from = frame.drop(columns=keep) if keep else frame
     if interface is not None:
         spec = Interface(interface)
         expected = getattr(estimator, "feature_names_in_", None)
@@ -150,13 +172,18 @@ def model_version_register(
         if target and frame is not None and target not in frame.columns:
             raise ValidationError({"target": [f"The reference data has no column '{target}'."]})
     elif frame is not None:
-        spec = interface_infer(estimator=estimator, reference=frame, target=target)
+        spec = interface_infer(estimator=estimator, reference=inferred_from, target=target)
     else:
         raise ValidationError({"reference_data": ["Give reference data or an explicit interface."]})
 
+    if keep:
+        named = {k["name"] for k in spec.kept}
+        kept = spec.kept + [{"name": k} for k in keep if k not in named]
+        spec = Interface({**spec.to_dict(), "kept": kept})
     if frame is not None:
         inputs = spec.validate(frame_records(frame[spec.names])).frame
-        reference_sample = frame_records(frame[spec.names + ([target] if target else [])])
+        columns = spec.names + ([target] if target else []) + [k["name"] for k in spec.kept]
+        reference_sample = frame_records(frame[[c for c in columns if c in frame.columns]])
     else:
         inputs = spec.validate([spec.defaults()]).frame
         reference_sample = []

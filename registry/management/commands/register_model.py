@@ -44,6 +44,13 @@ class Command(BaseCommand):
         parser.add_argument("--target", help="Column of the reference data with the outcome.")
         parser.add_argument("--interface", type=Path, help="JSON file of the interface.")
         parser.add_argument("--alias", help="Point this alias (e.g. champion) at the version.")
+        parser.add_argument(
+            "--keep",
+            action="append",
+            default=[],
+            help="A reference column the model does not take, kept to be marked sensitive "
+            "(repeatable).",
+        )
         parser.add_argument("--title", default="")
         parser.add_argument("--description", default="")
         parser.add_argument("--tag", action="append", default=[], dest="tags")
@@ -90,7 +97,7 @@ class Command(BaseCommand):
                 model = mlflow_model_read(read=directory_reader(given), uri=str(given))
                 version = mlflow_model_register(model=model, **common)
             else:
-                version = model_version_register(artifact=read(given), **common)
+                version = model_version_register(artifact=read(given), keep=opts["keep"], **common)
         except ValidationError as exc:
             raise CommandError(_reason(exc)) from None
         metrics = ", ".join(f"{k}={v:.3f}" for k, v in version.metrics.items())
