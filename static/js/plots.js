@@ -68,6 +68,25 @@
       narrow.margin = Object.assign({}, narrow.margin, { b: 96 });
       narrow.height = (narrow.height || 340) + 60;
     }
+    // A title longer than the phone is wide is cut at the figure's edge: wrap it at spaces,
+    // and give the plot's top the room the extra lines take.
+    const heading = narrow.title && (narrow.title.text || narrow.title);
+    const fits = Math.floor(width / 9);
+    if (typeof heading === "string" && heading.length > fits && heading.indexOf("<br>") < 0) {
+      const lines = [""];
+      heading.split(" ").forEach(function (word) {
+        const last = lines[lines.length - 1];
+        if (last && (last + " " + word).length > fits) lines.push(word);
+        else lines[lines.length - 1] = last ? last + " " + word : word;
+      });
+      const extra = 20 * (lines.length - 1);
+      narrow.title = Object.assign({}, typeof narrow.title === "object" ? narrow.title : {}, {
+        text: lines.join("<br>"),
+      });
+      const top = (narrow.margin && narrow.margin.t !== undefined ? narrow.margin.t : 100) + extra;
+      narrow.margin = Object.assign({}, narrow.margin, { t: top });
+      narrow.height = (narrow.height || 340) + extra;
+    }
     const horizontal = (canvas.__data || []).some(function (t) { return t.orientation === "h"; });
     if (horizontal) {
       narrow.yaxis = Object.assign({}, narrow.yaxis, { tickfont: { size: 10 } });
