@@ -56,34 +56,39 @@ def _compare(
 
 def shadow_answer(*, shadow: Shadow, champion: Prediction) -> ShadowAnswer | None:
     """Answer one champion answer's rows with the shadow version, stored (source ``shadow``)
-    and linked; None when another worker did it first."""
+    and linked; None when another worker did it first.
+
+    Scored and stored outside any transaction, so the write lock (SQLite's, for the whole
+    database) is held only for the link's insert, never while the model answers.
+    """
     classifier = shadow.model.task == "classification"
+    link = ShadowAnswer(shadow=shadow, champion=champion)
+    answer = None
+    if not _sampled(champion, shadow.share):
+        link.sampled = False
+    else:
+        try:
+            answer = prediction_run(
+                version=shadow.version,
+                rows=champion.inputs,
+                user=champion.user,
+                source=Source.SHADOW,
+            )
+        except ValidationError as exc:
+            link.error = " ".join(exc.messages)[:300]
+        else:
+            link.answer = answer.prediction
+            link.rows, link.agreed, link.differences = _compare(
+                champion.outputs, answer.predictions, classifier
+            )
     try:
         with transaction.atomic():
-            if not _sampled(champion, shadow.share):
-                return ShadowAnswer.objects.create(shadow=shadow, champion=champion, sampled=False)
-            try:
-                answer = prediction_run(
-                    version=shadow.version,
-                    rows=champion.inputs,
-                    user=champion.user,
-                    source=Source.SHADOW,
-                )
-            except ValidationError as exc:
-                return ShadowAnswer.objects.create(
-                    shadow=shadow, champion=champion, error=" ".join(exc.messages)[:300]
-                )
-            rows, agreed, differences = _compare(champion.outputs, answer.predictions, classifier)
-            return ShadowAnswer.objects.create(
-                shadow=shadow,
-                champion=champion,
-                answer=answer.prediction,
-                rows=rows,
-                agreed=agreed,
-                differences=differences,
-            )
-    except IntegrityError:  # another sweep shadowed it first; this one's answer is undone
+            link.save()
+    except IntegrityError:  # another sweep shadowed it first: this answer is not needed
+        if answer is not None:
+            Prediction.objects.filter(pk=answer.prediction.pk).delete()
         return None
+    return link
 
 
 @task()
