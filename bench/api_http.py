@@ -148,7 +148,7 @@ def start_task_worker() -> subprocess.Popen:
     # Background work yields the CPU to the web workers: on a host that serves calls too,
     # the worker runs at the lowest priority (as the README recommends for shadows).
     return subprocess.Popen(
-        [*("nice", "-n", "19"), sys.executable, "manage.py", "db_worker", "--interval", "0.1"],
+        [*("nice", "-n", "19", sys.executable, "manage.py", "db_worker"), "--no-reload"],
         cwd=ROOT,
         env={**os.environ, "TASK_BACKEND": "database"},
         stdout=subprocess.DEVNULL,
