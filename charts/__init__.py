@@ -27,6 +27,7 @@ from charts.evaluation import (
 from charts.explanations import explanation_waterfall
 from charts.monitoring import distribution_overlay, drift_over_time, performance, traffic
 from charts.overview import headline_metrics, usage_per_day
+from charts.releases import latency_side_by_side, shadow_agreement
 from charts.theme import Figure
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "feature_importance",
     "headline_metrics",
     "heatmap",
+    "latency_side_by_side",
     "performance",
     "precision_recall",
     "predicted_vs_actual",
@@ -48,6 +50,7 @@ __all__ = [
     "residuals",
     "roc_curves",
     "sensitivity",
+    "shadow_agreement",
     "traffic",
     "usage_per_day",
     "value_histogram",

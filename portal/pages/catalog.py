@@ -9,6 +9,7 @@ from django.shortcuts import render
 
 import charts
 from portal.charting.catalog import evaluation_figures
+from portal.charting.releases import release_figures
 from portal.pages import actionability
 from portal.pages.access import model_or_404, role_required, version_or_404
 from registry import roles
@@ -139,6 +140,7 @@ def model_card(request: HttpRequest, name: str) -> HttpResponse:
         "figures": evaluation_figures(version),
         "events": audit_events(model=model),
         "can_predict": roles.has_role(request.user, roles.ANALYST),
-        "release": release_report(model=model),
     }
+    ctx["release"] = release = release_report(model=model)
+    ctx["release_figures"] = release_figures(release)
     return render(request, "portal/model_card.html", ctx)
