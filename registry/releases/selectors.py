@@ -51,10 +51,16 @@ def _row_scores(outputs: list[dict[str, Any]], actual: Any, classifier: bool) ->
 
 
 def shadow_pairs(*, shadow: Shadow) -> QuerySet[ShadowAnswer]:
-    """The newest compared answers of a shadow, each with the champion's answer beside."""
+    """The newest answers of a shadow, each with the champion's answer beside: what the
+    comparison reads of them (the inputs only for the few disagreements shown)."""
     return (
         ShadowAnswer.objects.filter(shadow=shadow)
         .select_related("champion", "answer")
+        .only(
+            *("created_at", "rows", "agreed", "differences", "sampled", "error"),
+            *("champion__latency_ms", "champion__outputs", "champion__feedback"),
+            *("answer__latency_ms", "answer__outputs"),
+        )
         .order_by("-created_at")[:MAX_COMPARED]
     )
 
@@ -71,7 +77,7 @@ def shadow_report(*, shadow: Shadow) -> dict[str, Any]:
         "ended_at": shadow.ended_at.isoformat() if shadow.ended_at else None,
         "calls": ShadowAnswer.objects.filter(shadow=shadow).count(),
         "compared": len(compared),
-        "failed": sum(1 for p in pairs if p.answer_id is None),
+        "failed": sum(1 for p in pairs if p.answer_id is None and p.sampled),
     }
     rows = sum(p.rows for p in compared)
     if classifier:
@@ -125,23 +131,26 @@ def _disagreements(compared: list[ShadowAnswer], classifier: bool) -> list[dict[
                 size = 1.0
             else:
                 size = abs(float(mine["value"]) - float(theirs["value"]))
-            inputs = pair.champion.inputs[i] if i < len(pair.champion.inputs) else {}
             found.append(
                 (
                     size,
-                    {
-                        "prediction": str(pair.champion_id),
-                        "row": i,
-                        "inputs": inputs,
-                        "champion": mine,
-                        "shadow": theirs,
-                    },
+                    {"prediction": pair.champion_id, "row": i, "champion": mine, "shadow": theirs},
                 )
             )
         if classifier and len(found) >= MAX_DISAGREEMENTS:
             break
     found.sort(key=lambda item: -item[0])
-    return [item for _, item in found[:MAX_DISAGREEMENTS]]
+    shown = [item for _, item in found[:MAX_DISAGREEMENTS]]
+    inputs = dict(
+        Prediction.objects.filter(pk__in=[d["prediction"] for d in shown]).values_list(
+            "pk", "inputs"
+        )
+    )
+    for item in shown:
+        rows = inputs.get(item["prediction"]) or []
+        item["inputs"] = rows[item["row"]] if item["row"] < len(rows) else {}
+        item["prediction"] = str(item["prediction"])
+    return shown
 
 
 def _series(compared: list[ShadowAnswer], classifier: bool) -> list[dict[str, Any]]:
