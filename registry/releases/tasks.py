@@ -8,14 +8,28 @@ import datetime as dt
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
 
+from registry import roles
 from registry.catalog.selectors import CHAMPION
 from registry.events.services import event_publish
-from registry.models import Alias, Canary, Prediction, Shadow, ShadowAnswer, Source
+from registry.models import (
+    Alias,
+    Canary,
+    Prediction,
+    Promotion,
+    PromotionState,
+    Shadow,
+    ShadowAnswer,
+    Source,
+)
 from registry.predict.services import prediction_run
 from registry.releases import stats
 from registry.releases.selectors import ANSWERING, canary_counts, shadow_report
@@ -157,3 +171,35 @@ def canary_check(canary_id: int) -> None:
     if reason is not None:
         canary_end(canary=canary, reason=f"ended itself: {reason}")
         log.warning("canary %s of %s ended: %s", canary.pk, canary.model.name, reason)
+
+
+@task()
+def promotion_mail(promotion_id: int) -> None:
+    """Tell the other managers (those with an e-mail address) of a new promotion request,
+    through Django's e-mail backend."""
+    promotion = (
+        Promotion.objects.select_related("model", "version", "requested_by")
+        .filter(pk=promotion_id, state=PromotionState.PENDING)
+        .first()
+    )
+    if promotion is None or not getattr(settings, "MAILERS", None):
+        return  # no mailer configured (EMAIL_HOST): the card and the event say it anyway
+    managers = User.objects.filter(
+        Q(groups__name=roles.MANAGER) | Q(is_superuser=True), is_active=True
+    ).exclude(email="")
+    if promotion.requested_by_id is not None:
+        managers = managers.exclude(pk=promotion.requested_by_id)
+    to = sorted(set(managers.values_list("email", flat=True)))
+    if not to:
+        return
+    model, who = promotion.model.name, promotion.requested_by or "someone"
+    send_mail(
+        subject=f"{model}: approve v{promotion.version.number} as {promotion.alias}?",
+        message=(
+            f"{who} asks to make version {promotion.version.number} of {model} its "
+            f"{promotion.alias}.\n\n{promotion.comment or '(no comment)'}\n\n"
+            f"Approve or reject it on the model's card, Release section (/models/{model}/)."
+        ),
+        from_email=None,
+        recipient_list=to,
+    )
