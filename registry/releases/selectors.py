@@ -58,10 +58,36 @@ def shadow_pairs(*, shadow: Shadow) -> QuerySet[ShadowAnswer]:
         .select_related("champion", "answer")
         .only(
             *("created_at", "rows", "agreed", "differences", "sampled", "error"),
-            *("champion__latency_ms", "champion__outputs", "champion__feedback"),
+            *("champion__latency_ms", "champion__outputs"),
             *("answer__latency_ms", "answer__outputs"),
         )
         .order_by("-created_at")[:MAX_COMPARED]
+    )
+
+
+def shadow_performance(*, shadow: Shadow) -> stats.Paired | None:
+    """Each side's accuracy (or MAE) on the same rows, where the champion's answer has
+    feedback, and the paired difference: read from those answers alone (few, and indexed)."""
+    classifier = shadow.model.task == "classification"
+    labelled = (
+        ShadowAnswer.objects.filter(shadow=shadow, answer__isnull=False)
+        .filter(champion__feedback__isnull=False)
+        .order_by("-created_at")
+        .values_list("champion__outputs", "answer__outputs", "champion__feedback")[:MAX_COMPARED]
+    )
+    champion_scores: list[float] = []
+    shadow_scores: list[float] = []
+    for mine_out, theirs_out, actual in labelled:
+        mine = _row_scores(mine_out, actual, classifier)
+        theirs = _row_scores(theirs_out, actual, classifier)
+        n = min(len(mine), len(theirs))
+        champion_scores += mine[:n]
+        shadow_scores += theirs[:n]
+    return stats.paired_performance(
+        "accuracy" if classifier else "mae",
+        champion_scores,
+        shadow_scores,
+        higher_is_better=classifier,
     )
 
 
@@ -92,22 +118,7 @@ def shadow_report(*, shadow: Shadow) -> dict[str, Any]:
         "champion": _percentiles([p.champion.latency_ms for p in compared]),
         "shadow": _percentiles([p.answer.latency_ms for p in compared]),
     }
-    champion_scores: list[float] = []
-    shadow_scores: list[float] = []
-    for pair in compared:
-        if pair.champion.feedback is None:
-            continue
-        mine = _row_scores(pair.champion.outputs, pair.champion.feedback, classifier)
-        theirs = _row_scores(pair.answer.outputs, pair.champion.feedback, classifier)
-        n = min(len(mine), len(theirs))
-        champion_scores += mine[:n]
-        shadow_scores += theirs[:n]
-    paired = stats.paired_performance(
-        "accuracy" if classifier else "mae",
-        champion_scores,
-        shadow_scores,
-        higher_is_better=classifier,
-    )
+    paired = shadow_performance(shadow=shadow)
     report["performance"] = paired.as_dict() if paired else None
     report["verdict"] = stats.verdict(paired)
     report["disagreements"] = _disagreements(compared, classifier)

@@ -32,7 +32,7 @@ from registry.models import (
 )
 from registry.predict.services import prediction_run
 from registry.releases import stats
-from registry.releases.selectors import ANSWERING, canary_counts, shadow_report
+from registry.releases.selectors import ANSWERING, canary_counts, shadow_performance
 from registry.releases.services import canary_end
 
 log = logging.getLogger(__name__)
@@ -140,23 +140,21 @@ def shadow_sweep(shadow_id: int) -> None:
 
 
 def _verdict_publish(shadow: Shadow) -> None:
-    """Publish ``shadow.verdict`` when the verdict differs from the last one published."""
-    report = shadow_report(shadow=shadow)
+    """Publish ``shadow.verdict`` when the verdict differs from the last one published (read
+    from the answers with feedback only: a sweep never reads the whole comparison)."""
+    paired = shadow_performance(shadow=shadow)
+    verdict = stats.verdict(paired)
     last = Shadow.objects.filter(pk=shadow.pk).values_list("summary", flat=True).first() or {}
-    if report["verdict"] == last.get("verdict"):
+    if verdict == last.get("verdict"):
         return
     with transaction.atomic():
-        Shadow.objects.filter(pk=shadow.pk).update(summary={**last, "verdict": report["verdict"]})
-        if report["verdict"] != stats.NOT_ENOUGH:
+        Shadow.objects.filter(pk=shadow.pk).update(summary={**last, "verdict": verdict})
+        if verdict != stats.NOT_ENOUGH:
             event_publish(
                 event="shadow.verdict",
                 model=shadow.model,
                 version=shadow.version,
-                data={
-                    "verdict": report["verdict"],
-                    "compared": report["compared"],
-                    "performance": report["performance"],
-                },
+                data={"verdict": verdict, "performance": paired.as_dict() if paired else None},
             )
 
 
