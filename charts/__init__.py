@@ -34,6 +34,7 @@ from charts.monitoring import (
     traffic,
 )
 from charts.overview import headline_metrics, usage_per_day
+from charts.releases import latency_side_by_side, shadow_agreement
 from charts.theme import Figure
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "feature_importance",
     "headline_metrics",
     "heatmap",
+    "latency_side_by_side",
     "performance",
     "precision_recall",
     "predicted_vs_actual",
@@ -57,6 +59,7 @@ __all__ = [
     "residuals",
     "roc_curves",
     "sensitivity",
+    "shadow_agreement",
     "traffic",
     "usage_per_day",
     "value_histogram",

@@ -16,11 +16,14 @@ from registry import roles
 from registry.models import (
     Alias,
     AuditEvent,
+    DeliveryAttempt,
     ModelVersion,
     Prediction,
+    Promotion,
     RegisteredModel,
     Tag,
     Usage,
+    Webhook,
 )
 
 # Branded for the managers who read it, not "Django administration".
@@ -215,3 +218,33 @@ class TagAdmin(EditableByManagers):
 
     def has_add_permission(self, request):
         return _is_manager(request) or super().has_add_permission(request)
+
+
+# ------------------------------------------------------------------ releases and webhooks
+@admin.register(Promotion)
+class PromotionAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "asked_by", "decided", "requested_at")
+    list_filter = ("state", "model")
+    list_select_related = ("model", "version", "requested_by", "decided_by")
+
+    @admin.display(description="asked by", ordering="requested_by__username")
+    def asked_by(self, obj):
+        return _person(obj.requested_by)
+
+    @admin.display(description="decided by", ordering="decided_by__username")
+    def decided(self, obj):
+        return _person(obj.decided_by)
+
+
+@admin.register(Webhook)
+class WebhookAdmin(ReadOnlyAdmin):
+    # The secret signs deliveries: never shown after the webhook is made.
+    fields = ("url", "events", "for_models", "created_by", "created_at", "removed_at")
+    list_display = ("url", "created_at", "removed_at")
+
+
+@admin.register(DeliveryAttempt)
+class DeliveryAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "at", "status_code", "error", "duration_ms")
+    list_filter = ("status_code",)
+    list_select_related = ("delivery",)

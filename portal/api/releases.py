@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -51,6 +50,44 @@ class DecisionSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, default="", allow_blank=True)
 
 
+# ---------------------------------------------------------------- answers (for the schema)
+class PromotionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    alias = serializers.CharField()
+    state = serializers.ChoiceField(["pending", "approved", "rejected"])
+    comment = serializers.CharField(allow_blank=True)
+    requested_by = serializers.CharField(allow_null=True)
+    requested_at = serializers.DateTimeField()
+    decided_by = serializers.CharField(allow_null=True)
+    decision_comment = serializers.CharField(allow_blank=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReleaseSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    champion = serializers.IntegerField(allow_null=True)
+    requires_approval = serializers.BooleanField()
+    shadow = serializers.JSONField(
+        allow_null=True,
+        help_text=(
+            "version, share, since, calls, compared, failed, agreement or value_difference "
+            "{mean, p95}, latency_ms {champion, shadow: {p50, p99}}, performance {metric, "
+            "rows, champion, shadow, difference, interval} or null, verdict, disagreements, "
+            "series"
+        ),
+    )
+    canary = serializers.JSONField(
+        allow_null=True,
+        help_text="version, percent, sticky, since, calls, errors, champion, ended, ended_at",
+    )
+    promotions = PromotionSerializer(many=True)
+
+
+class ShadowStoppedSerializer(serializers.Serializer):
+    stopped = serializers.JSONField(help_text="The shadow's comparison when it stopped.")
+
+
 def _release(request: Request, name: str) -> dict[str, Any]:
     return release_report(model=registered_model_get(name=name))
 
@@ -69,7 +106,7 @@ class ReleaseView(APIView):
             "few disagreeing rows. `canary`: calls and failed calls each side since it "
             "started, and why it ended."
         ),
-        responses={200: OpenApiTypes.OBJECT, **errors(*READ_ERRORS)},
+        responses={200: ReleaseSerializer, **errors(*READ_ERRORS)},
     )
     def get(self, request: Request, name: str) -> Response:
         return Response(_release(request, name))
@@ -83,7 +120,7 @@ class ShadowView(APIView):
         tags=["releases"],
         summary="Put a version in shadow: it also answers the champion's calls, in the background",
         request=ShadowRequestSerializer,
-        responses={200: OpenApiTypes.OBJECT, **errors(*RELEASE_ERRORS)},
+        responses={200: ReleaseSerializer, **errors(*RELEASE_ERRORS)},
     )
     def put(self, request: Request, name: str) -> Response:
         data = valid_data(ShadowRequestSerializer, request.data)
@@ -95,7 +132,7 @@ class ShadowView(APIView):
         operation_id="release_shadow_stop",
         tags=["releases"],
         summary="Stop the shadow (its comparison stays in the audit trail)",
-        responses={200: OpenApiTypes.OBJECT, **errors(*READ_ERRORS)},
+        responses={200: ShadowStoppedSerializer, **errors(*READ_ERRORS)},
     )
     def delete(self, request: Request, name: str) -> Response:
         shadow = shadow_stop(model=registered_model_get(name=name), user=request.user)
@@ -110,7 +147,7 @@ class CanaryView(APIView):
         tags=["releases"],
         summary="Start a canary: a version answers a percent of the calls naming no version",
         request=CanaryRequestSerializer,
-        responses={200: OpenApiTypes.OBJECT, **errors(*RELEASE_ERRORS)},
+        responses={200: ReleaseSerializer, **errors(*RELEASE_ERRORS)},
     )
     def put(self, request: Request, name: str) -> Response:
         data = valid_data(CanaryRequestSerializer, request.data)
@@ -127,7 +164,7 @@ class CanaryView(APIView):
         operation_id="release_canary_stop",
         tags=["releases"],
         summary="End the canary",
-        responses={200: OpenApiTypes.OBJECT, **errors(*READ_ERRORS)},
+        responses={200: ReleaseSerializer, **errors(*READ_ERRORS)},
     )
     def delete(self, request: Request, name: str) -> Response:
         canary_stop(model=registered_model_get(name=name), user=request.user)
@@ -141,7 +178,7 @@ class PromotionListView(APIView):
         operation_id="promotions_list",
         tags=["releases"],
         summary="A model's promotion requests, newest first",
-        responses={200: OpenApiTypes.OBJECT, **errors(*READ_ERRORS)},
+        responses={200: PromotionSerializer(many=True), **errors(*READ_ERRORS)},
     )
     def get(self, request: Request, name: str) -> Response:
         model = registered_model_get(name=name)
@@ -152,7 +189,7 @@ class PromotionListView(APIView):
         tags=["releases"],
         summary="Ask for an alias (the champion) to point at a version; another manager decides",
         request=PromotionRequestSerializer,
-        responses={201: OpenApiTypes.OBJECT, **errors(*RELEASE_ERRORS)},
+        responses={201: PromotionSerializer, **errors(*RELEASE_ERRORS)},
     )
     def post(self, request: Request, name: str) -> Response:
         data = valid_data(PromotionRequestSerializer, request.data)
@@ -174,7 +211,7 @@ class PromotionDecisionView(APIView):
         tags=["releases"],
         summary="Approve or reject a pending request (not your own)",
         request=DecisionSerializer,
-        responses={200: OpenApiTypes.OBJECT, **errors(*RELEASE_ERRORS)},
+        responses={200: PromotionSerializer, **errors(*RELEASE_ERRORS)},
     )
     def post(self, request: Request, name: str, id: int) -> Response:
         data = valid_data(DecisionSerializer, request.data)

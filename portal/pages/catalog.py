@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from portal.charting.catalog import evaluation_figures, headline_figure, usage_figure
+from portal.charting.releases import release_figures
 from portal.pages import actionability, fairness
 from portal.pages.access import model_or_404, role_required, version_or_404
 from registry import roles
@@ -137,7 +138,8 @@ def model_card(request: HttpRequest, name: str) -> HttpResponse:
         "figures": evaluation_figures(version),
         "events": audit_events(model=model),
         "can_predict": roles.has_role(request.user, roles.ANALYST),
-        "release": release_report(model=model),
         "fairness": fairness.card_context(version, request.user),
     }
+    ctx["release"] = release = release_report(model=model)
+    ctx["release_figures"] = release_figures(release)
     return render(request, "portal/model_card.html", ctx)

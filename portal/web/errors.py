@@ -55,6 +55,8 @@ CODES = (
     "unavailable",
     "conflict",
     "approval_required",
+    "duplicate_request",
+    "not_pending",
 )
 
 

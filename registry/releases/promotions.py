@@ -22,6 +22,7 @@ from registry.models import (
     PromotionState,
     RegisteredModel,
 )
+from registry.releases.tasks import promotion_mail
 
 MAX_COMMENT = 2000
 
@@ -100,6 +101,7 @@ def promotion_request(
                 version=version,
                 data=_event_data(promotion),
             )
+            transaction.on_commit(lambda: promotion_mail.enqueue(promotion.pk))
     except IntegrityError:
         raise Conflict(
             f"A request to make version {number} {model.name}@{alias} is already pending.",

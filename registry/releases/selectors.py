@@ -51,11 +51,43 @@ def _row_scores(outputs: list[dict[str, Any]], actual: Any, classifier: bool) ->
 
 
 def shadow_pairs(*, shadow: Shadow) -> QuerySet[ShadowAnswer]:
-    """The newest compared answers of a shadow, each with the champion's answer beside."""
+    """The newest answers of a shadow, each with the champion's answer beside: what the
+    comparison reads of them (the inputs only for the few disagreements shown)."""
     return (
         ShadowAnswer.objects.filter(shadow=shadow)
         .select_related("champion", "answer")
+        .only(
+            *("created_at", "rows", "agreed", "differences", "sampled", "error"),
+            *("champion__latency_ms", "champion__outputs"),
+            *("answer__latency_ms", "answer__outputs"),
+        )
         .order_by("-created_at")[:MAX_COMPARED]
+    )
+
+
+def shadow_performance(*, shadow: Shadow) -> stats.Paired | None:
+    """Each side's accuracy (or MAE) on the same rows, where the champion's answer has
+    feedback, and the paired difference: read from those answers alone (few, and indexed)."""
+    classifier = shadow.model.task == "classification"
+    labelled = (
+        ShadowAnswer.objects.filter(shadow=shadow, answer__isnull=False)
+        .filter(champion__feedback__isnull=False)
+        .order_by("-created_at")
+        .values_list("champion__outputs", "answer__outputs", "champion__feedback")[:MAX_COMPARED]
+    )
+    champion_scores: list[float] = []
+    shadow_scores: list[float] = []
+    for mine_out, theirs_out, actual in labelled:
+        mine = _row_scores(mine_out, actual, classifier)
+        theirs = _row_scores(theirs_out, actual, classifier)
+        n = min(len(mine), len(theirs))
+        champion_scores += mine[:n]
+        shadow_scores += theirs[:n]
+    return stats.paired_performance(
+        "accuracy" if classifier else "mae",
+        champion_scores,
+        shadow_scores,
+        higher_is_better=classifier,
     )
 
 
@@ -71,7 +103,7 @@ def shadow_report(*, shadow: Shadow) -> dict[str, Any]:
         "ended_at": shadow.ended_at.isoformat() if shadow.ended_at else None,
         "calls": ShadowAnswer.objects.filter(shadow=shadow).count(),
         "compared": len(compared),
-        "failed": sum(1 for p in pairs if p.answer_id is None),
+        "failed": sum(1 for p in pairs if p.answer_id is None and p.sampled),
     }
     rows = sum(p.rows for p in compared)
     if classifier:
@@ -86,22 +118,7 @@ def shadow_report(*, shadow: Shadow) -> dict[str, Any]:
         "champion": _percentiles([p.champion.latency_ms for p in compared]),
         "shadow": _percentiles([p.answer.latency_ms for p in compared]),
     }
-    champion_scores: list[float] = []
-    shadow_scores: list[float] = []
-    for pair in compared:
-        if pair.champion.feedback is None:
-            continue
-        mine = _row_scores(pair.champion.outputs, pair.champion.feedback, classifier)
-        theirs = _row_scores(pair.answer.outputs, pair.champion.feedback, classifier)
-        n = min(len(mine), len(theirs))
-        champion_scores += mine[:n]
-        shadow_scores += theirs[:n]
-    paired = stats.paired_performance(
-        "accuracy" if classifier else "mae",
-        champion_scores,
-        shadow_scores,
-        higher_is_better=classifier,
-    )
+    paired = shadow_performance(shadow=shadow)
     report["performance"] = paired.as_dict() if paired else None
     report["verdict"] = stats.verdict(paired)
     report["disagreements"] = _disagreements(compared, classifier)
@@ -125,23 +142,26 @@ def _disagreements(compared: list[ShadowAnswer], classifier: bool) -> list[dict[
                 size = 1.0
             else:
                 size = abs(float(mine["value"]) - float(theirs["value"]))
-            inputs = pair.champion.inputs[i] if i < len(pair.champion.inputs) else {}
             found.append(
                 (
                     size,
-                    {
-                        "prediction": str(pair.champion_id),
-                        "row": i,
-                        "inputs": inputs,
-                        "champion": mine,
-                        "shadow": theirs,
-                    },
+                    {"prediction": pair.champion_id, "row": i, "champion": mine, "shadow": theirs},
                 )
             )
         if classifier and len(found) >= MAX_DISAGREEMENTS:
             break
     found.sort(key=lambda item: -item[0])
-    return [item for _, item in found[:MAX_DISAGREEMENTS]]
+    shown = [item for _, item in found[:MAX_DISAGREEMENTS]]
+    inputs = dict(
+        Prediction.objects.filter(pk__in=[d["prediction"] for d in shown]).values_list(
+            "pk", "inputs"
+        )
+    )
+    for item in shown:
+        rows = inputs.get(item["prediction"]) or []
+        item["inputs"] = rows[item["row"]] if item["row"] < len(rows) else {}
+        item["prediction"] = str(item["prediction"])
+    return shown
 
 
 def _series(compared: list[ShadowAnswer], classifier: bool) -> list[dict[str, Any]]:

@@ -8,17 +8,31 @@ import datetime as dt
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
 
+from registry import roles
 from registry.catalog.selectors import CHAMPION
 from registry.events.services import event_publish
-from registry.models import Alias, Canary, Prediction, Shadow, ShadowAnswer, Source
+from registry.models import (
+    Alias,
+    Canary,
+    Prediction,
+    Promotion,
+    PromotionState,
+    Shadow,
+    ShadowAnswer,
+    Source,
+)
 from registry.predict.services import prediction_run
 from registry.releases import stats
-from registry.releases.selectors import ANSWERING, canary_counts, shadow_report
+from registry.releases.selectors import ANSWERING, canary_counts, shadow_performance
 from registry.releases.services import canary_end
 
 log = logging.getLogger(__name__)
@@ -56,34 +70,39 @@ def _compare(
 
 def shadow_answer(*, shadow: Shadow, champion: Prediction) -> ShadowAnswer | None:
     """Answer one champion answer's rows with the shadow version, stored (source ``shadow``)
-    and linked; None when another worker did it first."""
+    and linked; None when another worker did it first.
+
+    Scored and stored outside any transaction, so the write lock (SQLite's, for the whole
+    database) is held only for the link's insert, never while the model answers.
+    """
     classifier = shadow.model.task == "classification"
+    link = ShadowAnswer(shadow=shadow, champion=champion)
+    answer = None
+    if not _sampled(champion, shadow.share):
+        link.sampled = False
+    else:
+        try:
+            answer = prediction_run(
+                version=shadow.version,
+                rows=champion.inputs,
+                user=champion.user,
+                source=Source.SHADOW,
+            )
+        except ValidationError as exc:
+            link.error = " ".join(exc.messages)[:300]
+        else:
+            link.answer = answer.prediction
+            link.rows, link.agreed, link.differences = _compare(
+                champion.outputs, answer.predictions, classifier
+            )
     try:
         with transaction.atomic():
-            if not _sampled(champion, shadow.share):
-                return ShadowAnswer.objects.create(shadow=shadow, champion=champion, sampled=False)
-            try:
-                answer = prediction_run(
-                    version=shadow.version,
-                    rows=champion.inputs,
-                    user=champion.user,
-                    source=Source.SHADOW,
-                )
-            except ValidationError as exc:
-                return ShadowAnswer.objects.create(
-                    shadow=shadow, champion=champion, error=" ".join(exc.messages)[:300]
-                )
-            rows, agreed, differences = _compare(champion.outputs, answer.predictions, classifier)
-            return ShadowAnswer.objects.create(
-                shadow=shadow,
-                champion=champion,
-                answer=answer.prediction,
-                rows=rows,
-                agreed=agreed,
-                differences=differences,
-            )
-    except IntegrityError:  # another sweep shadowed it first; this one's answer is undone
+            link.save()
+    except IntegrityError:  # another sweep shadowed it first: this answer is not needed
+        if answer is not None:
+            Prediction.objects.filter(pk=answer.prediction.pk).delete()
         return None
+    return link
 
 
 @task()
@@ -121,23 +140,21 @@ def shadow_sweep(shadow_id: int) -> None:
 
 
 def _verdict_publish(shadow: Shadow) -> None:
-    """Publish ``shadow.verdict`` when the verdict differs from the last one published."""
-    report = shadow_report(shadow=shadow)
+    """Publish ``shadow.verdict`` when the verdict differs from the last one published (read
+    from the answers with feedback only: a sweep never reads the whole comparison)."""
+    paired = shadow_performance(shadow=shadow)
+    verdict = stats.verdict(paired)
     last = Shadow.objects.filter(pk=shadow.pk).values_list("summary", flat=True).first() or {}
-    if report["verdict"] == last.get("verdict"):
+    if verdict == last.get("verdict"):
         return
     with transaction.atomic():
-        Shadow.objects.filter(pk=shadow.pk).update(summary={**last, "verdict": report["verdict"]})
-        if report["verdict"] != stats.NOT_ENOUGH:
+        Shadow.objects.filter(pk=shadow.pk).update(summary={**last, "verdict": verdict})
+        if verdict != stats.NOT_ENOUGH:
             event_publish(
                 event="shadow.verdict",
                 model=shadow.model,
                 version=shadow.version,
-                data={
-                    "verdict": report["verdict"],
-                    "compared": report["compared"],
-                    "performance": report["performance"],
-                },
+                data={"verdict": verdict, "performance": paired.as_dict() if paired else None},
             )
 
 
@@ -152,3 +169,35 @@ def canary_check(canary_id: int) -> None:
     if reason is not None:
         canary_end(canary=canary, reason=f"ended itself: {reason}")
         log.warning("canary %s of %s ended: %s", canary.pk, canary.model.name, reason)
+
+
+@task()
+def promotion_mail(promotion_id: int) -> None:
+    """Tell the other managers (those with an e-mail address) of a new promotion request,
+    through Django's e-mail backend."""
+    promotion = (
+        Promotion.objects.select_related("model", "version", "requested_by")
+        .filter(pk=promotion_id, state=PromotionState.PENDING)
+        .first()
+    )
+    if promotion is None or not getattr(settings, "MAILERS", None):
+        return  # no mailer configured (EMAIL_HOST): the card and the event say it anyway
+    managers = User.objects.filter(
+        Q(groups__name=roles.MANAGER) | Q(is_superuser=True), is_active=True
+    ).exclude(email="")
+    if promotion.requested_by_id is not None:
+        managers = managers.exclude(pk=promotion.requested_by_id)
+    to = sorted(set(managers.values_list("email", flat=True)))
+    if not to:
+        return
+    model, who = promotion.model.name, promotion.requested_by or "someone"
+    send_mail(
+        subject=f"{model}: approve v{promotion.version.number} as {promotion.alias}?",
+        message=(
+            f"{who} asks to make version {promotion.version.number} of {model} its "
+            f"{promotion.alias}.\n\n{promotion.comment or '(no comment)'}\n\n"
+            f"Approve or reject it on the model's card, Release section (/models/{model}/)."
+        ),
+        from_email=None,
+        recipient_list=to,
+    )

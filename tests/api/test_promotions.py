@@ -162,3 +162,22 @@ def test_registering_a_version_as_champion_needs_approval_too(clinic_forest_byte
     assert not ModelVersion.objects.filter(
         model__name="clinic", number=3
     ).exists()  # nothing half-done
+
+
+def test_the_other_managers_are_mailed_a_request(
+    two_versions, client_as, make_user, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+    ann = client_as("manager", "ann")
+    ann.user.email = "ann@example.com"
+    ann.user.save()
+    make_user("bob", "manager", email="bob@example.com")
+    make_user("ana", "analyst", email="ana@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        ann.post(
+            "/api/v1/models/clinic/promotions/", {"version": 2, "comment": "ready"}, format="json"
+        )
+    assert len(mailoutbox) == 1
+    mail = mailoutbox[0]
+    assert mail.to == ["bob@example.com"]
+    assert "approve v2 as champion" in mail.subject and "ready" in mail.body

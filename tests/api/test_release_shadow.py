@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from sklearn.linear_model import LinearRegression
 
 from registry.catalog.services import model_version_register
-from registry.models import AuditEvent, BatchJob, Prediction, Shadow, ShadowAnswer, Source
+from registry.models import AuditEvent, BatchJob, Event, Prediction, Shadow, ShadowAnswer, Source
 from registry.releases.watch import release_watch_reset
 from tests.api.conftest import ROW, error_of
 from tests.conftest import csv_bytes
@@ -127,6 +127,8 @@ def test_feedback_gives_each_sides_accuracy_with_an_interval_and_a_verdict(
     verdict = analyst.get("/api/v1/models/clinic/release/").json()["shadow"]["verdict"]
     assert verdict in ("no evidence the challenger is worse", "the challenger is worse")
     assert (verdict == "the challenger is worse") == (high < 0)
+    announced = Event.objects.get(name="shadow.verdict")
+    assert announced.data["verdict"] == verdict and announced.version.number == 2
 
 
 def test_a_batch_job_of_the_champion_is_shadowed_too(challenger, analyst, manager, worker):

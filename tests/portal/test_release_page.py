@@ -3,11 +3,15 @@ buttons for another manager; the requester's own request waits for someone else.
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 
 from registry.catalog.services import model_version_register
-from registry.models import Alias
+from registry.models import Alias, ShadowAnswer
+from registry.predict.services import prediction_run
 from registry.releases.promotions import model_approval_set, promotion_request
+from registry.releases.services import shadow_start
+from registry.releases.watch import release_watch_reset
 
 
 def _guarded(clinic_version, clinic_forest_bytes, clinic_csv, asker):
@@ -76,3 +80,23 @@ def test_make_champion_on_a_guarded_model_says_approval_is_needed(
     answer = _client(ann).post("/models/clinic/aliases/champion/", {"version": 2}, follow=True)
     assert "requires approval" in answer.content.decode()
     assert champion() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # shadows are answered once the champion's commit
+def test_the_card_draws_the_shadow_comparison(
+    make_user, clinic_version, clinic_logistic_bytes, clinic_csv, clinic_frame
+):
+    model_version_register(
+        name="clinic", artifact=clinic_logistic_bytes, reference=clinic_csv, target="high_risk"
+    )
+    release_watch_reset()
+    shadow_start(model=clinic_version.model, number=2, user=None)
+    rows = clinic_frame.drop(columns="high_risk").head(80).to_dict("records")
+    for row in rows:
+        prediction_run(version=clinic_version, rows=[row], user=None, source="api")
+    page = _client(make_user("vic", "viewer")).get("/models/clinic/").content.decode()
+    assert "Shadow v2" in page and "80 of 80 answers compared" in page
+    assert 'aria-label="Shadow against champion over time"' in page
+    assert 'aria-label="Answer time of each side"' in page
+    disagreeing = ShadowAnswer.objects.filter(agreed=0).count()
+    assert ("Where the shadow answered differently" in page) == (disagreeing > 0)
