@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/api_http.py [--requests 3000] [--concurrency 1 8] [--workers 1 2]
                                        [--targets v1 v2 mlflow] [--model breast-cancer]
+                                       [--shadow off on]
 
 Seeds a throwaway SQLite DATA_DIR with the demo models and a manager's token, starts gunicorn
 on 127.0.0.1 (a free port) with the repo's gunicorn.conf.py, and POSTs the same one-row call
@@ -20,6 +21,11 @@ Prints requests/s, client-side p50/p99, the server's CPU time per request (all i
 processes, from /proc), the server-side time the service stored (Prediction.latency_ms), the
 raw in-process predict_proba of the same model, and cold start: from launching the server
 process to its first answered call. Measures and prints; never asserts.
+
+`--shadow off on` measures the portal with the model's other version in shadow off, then on
+(issue 21): both runs use the database task backend with a `db_worker` process beside the
+server (as `make run` does), which answers the shadow's share after the fact; the line says how
+many champion answers the worker had shadowed when the run ended.
 """
 
 from __future__ import annotations
@@ -54,7 +60,8 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 
 from portal.v2.tensors import DATATYPE_OF  # noqa: E402
 from registry.catalog.selectors import model_version_resolve  # noqa: E402
-from registry.models import Prediction  # noqa: E402
+from registry.models import Prediction, RegisteredModel, Shadow, ShadowAnswer  # noqa: E402
+from registry.releases.services import shadow_start, shadow_stop  # noqa: E402
 from registry.runtime import version_estimator, version_interface  # noqa: E402
 
 
@@ -118,10 +125,35 @@ def server_cpu_seconds(root: int) -> float:
     return total
 
 
-def start_gunicorn(workers: int, port: int) -> subprocess.Popen:
+def start_gunicorn(workers: int, port: int, **env: str) -> subprocess.Popen:
     # The per-user rate limit (6000/min by default) would throttle a run that measures
     # throughput, not the limit.
-    return gunicorn_launch(workers=workers, port=port, PORTAL_API_RATE="10000/s")
+    return gunicorn_launch(workers=workers, port=port, PORTAL_API_RATE="10000/s", **env)
+
+
+def shadow_set(on: bool) -> None:
+    """Put the model's other version in shadow (on), or stop any shadow (off)."""
+    model = RegisteredModel.objects.get(name=MODEL)
+    if on:
+        champion = model_version_resolve(name=MODEL)
+        other = model.versions.exclude(pk=champion.pk).order_by("-number").first()
+        if other is None:
+            raise SystemExit(f"{MODEL} has one version: nothing to put in shadow.")
+        shadow_start(model=model, number=other.number, user=None)
+    elif Shadow.objects.filter(model=model, ended_at=None).exists():
+        shadow_stop(model=model, user=None)
+
+
+def start_task_worker() -> subprocess.Popen:
+    # Background work yields the CPU to the web workers: on a host that serves calls too,
+    # the worker runs at the lowest priority (as the README recommends for shadows).
+    return subprocess.Popen(
+        [*("nice", "-n", "19", sys.executable, "manage.py", "db_worker"), "--no-reload"],
+        cwd=ROOT,
+        env={**os.environ, "TASK_BACKEND": "database"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def first_answer(process: subprocess.Popen, port: int, call: Call, started: float) -> float:
@@ -313,6 +345,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--targets", nargs="+", default=["v1", "v2", "mlflow"])
     parser.add_argument("--model", default=MODEL, help="a demo model (default: %(default)s)")
+    parser.add_argument("--shadow", nargs="+", choices=["off", "on"], default=None)
     args = parser.parse_args()
     MODEL = args.model
 
@@ -342,45 +375,55 @@ def main() -> None:
         f"  {'server':>7} {'workers':>7} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'CPU ms/req':>10} {'stored p50':>10} {'errors':>6} {'cold s':>6}"
     )
-    for workers in args.workers:
-        for target in targets:
-            call = the_calls[target]
-            port = free_port()
-            launched = time.perf_counter()
-            if target == "mlflow":
-                server = start_mlflow(python, model, workers, port)
-            else:
-                server = start_gunicorn(workers, port)
-            try:
-                cold = first_answer(server, port, call, launched)
-                load(port, call, 300, max(args.concurrency))  # warm every worker
-                for concurrency in args.concurrency:
-                    stamp = timezone.now()
-                    cpu_before = server_cpu_seconds(server.pid)
-                    result = load(port, call, args.requests, concurrency)
-                    cpu_ms = (server_cpu_seconds(server.pid) - cpu_before) * 1000 / args.requests
-                    stored = list(
-                        Prediction.objects.filter(created_at__gte=stamp).values_list(
-                            "latency_ms", flat=True
-                        )
-                    )
-                    if target == "mlflow":
-                        stored_p50 = "-"
-                    else:
-                        if len(stored) != args.requests:
-                            print(f"    ! {len(stored)} calls stored of {args.requests} answered")
-                        stored_p50 = f"{percentiles(stored)['p50']:.3f}"
-                    client = percentiles(result["latencies"])
-                    print(
-                        f"  {target:>7} {workers:>7} {concurrency:>4} "
-                        f"{args.requests / result['wall']:>8.0f} {client['p50']:>8.2f} "
-                        f"{client['p99']:>8.2f} {cpu_ms:>10.2f} {stored_p50:>10} "
-                        f"{len(result['failures']):>6} {cold:>6.2f}"
-                    )
-                    if result["failures"]:
-                        print(f"    statuses of the errors: {sorted(set(result['failures']))}")
-            finally:
-                stop(server)
+    runs = [(w, t, s) for w in args.workers for t in targets for s in args.shadow or [None]]
+    for workers, target, shadow in runs:
+        call = the_calls[target]
+        port = free_port()
+        launched = time.perf_counter()
+        worker = None
+        if target == "mlflow":
+            server = start_mlflow(python, model, workers, port)
+        elif shadow is None:
+            server = start_gunicorn(workers, port)
+        else:
+            shadow_set(shadow == "on")
+            worker = start_task_worker()
+            server = start_gunicorn(workers, port, TASK_BACKEND="database")
+        try:
+            cold = first_answer(server, port, call, launched)
+            load(port, call, 300, max(args.concurrency))  # warm every worker
+            for concurrency in args.concurrency:
+                stamp = timezone.now()
+                cpu_before = server_cpu_seconds(server.pid)
+                result = load(port, call, args.requests, concurrency)
+                cpu_ms = (server_cpu_seconds(server.pid) - cpu_before) * 1000 / args.requests
+                stored = list(
+                    Prediction.objects.filter(created_at__gte=stamp)
+                    .exclude(source="shadow")
+                    .values_list("latency_ms", flat=True)
+                )
+                if target == "mlflow":
+                    stored_p50 = "-"
+                else:
+                    if len(stored) != args.requests:
+                        print(f"    ! {len(stored)} calls stored of {args.requests} answered")
+                    stored_p50 = f"{percentiles(stored)['p50']:.3f}"
+                client = percentiles(result["latencies"])
+                print(
+                    f"  {target:>7} {workers:>7} {concurrency:>4} "
+                    f"{args.requests / result['wall']:>8.0f} {client['p50']:>8.2f} "
+                    f"{client['p99']:>8.2f} {cpu_ms:>10.2f} {stored_p50:>10} "
+                    f"{len(result['failures']):>6} {cold:>6.2f}"
+                )
+                if result["failures"]:
+                    print(f"    statuses of the errors: {sorted(set(result['failures']))}")
+                if shadow is not None:
+                    shadowed = ShadowAnswer.objects.filter(champion__created_at__gte=stamp).count()
+                    print(f"    shadow {shadow}: {shadowed} answers shadowed by the worker")
+        finally:
+            stop(server)
+            if worker is not None:
+                stop(worker)
     print(f"  load average {os.getloadavg()[0]:.1f} after the run")
     print(
         "\n  CPU ms/req: CPU time of the server's processes (master and workers) per request."

@@ -57,6 +57,22 @@ def clinic_forest(clinic_frame):
 
 
 @pytest.fixture(scope="session")
+def clinic_logistic_bytes(clinic_frame) -> bytes:
+    """The clinic data's other model: the same preparation, then a logistic regression."""
+    X, y = clinic_frame.drop(columns="high_risk"), clinic_frame["high_risk"]
+    pipeline = make_pipeline(
+        ColumnTransformer(
+            [
+                ("scale", StandardScaler(), ["age", "bmi", "bp", "s5"]),
+                ("onehot", OneHotEncoder(handle_unknown="ignore"), ["sex", "region"]),
+            ]
+        ),
+        LogisticRegression(max_iter=1000),
+    )
+    return sio.dumps(pipeline.fit(X, y))
+
+
+@pytest.fixture(scope="session")
 def clinic_forest_bytes(clinic_forest) -> bytes:
     return sio.dumps(clinic_forest)
 

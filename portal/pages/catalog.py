@@ -30,6 +30,7 @@ from registry.predict.selectors import (
 from registry.predict.selectors import (
     prediction_list as predictions_visible,
 )
+from registry.releases.selectors import release_report
 from registry.runtime import version_interface, version_method
 
 USE_DAYS = 14  # the window of "use" on the dashboard and the model tiles
@@ -138,5 +139,6 @@ def model_card(request: HttpRequest, name: str) -> HttpResponse:
         "figures": evaluation_figures(version),
         "events": audit_events(model=model),
         "can_predict": roles.has_role(request.user, roles.ANALYST),
+        "release": release_report(model=model),
     }
     return render(request, "portal/model_card.html", ctx)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.pages import actionability, aliases, batch, compare
+from portal.pages import actionability, aliases, batch, compare, releases
 from portal.pages import monitoring as monitor
 from portal.pages.catalog import catalog, dashboard, model_card
 from portal.pages.history import (
@@ -47,3 +47,12 @@ urlpatterns += [
 ]
 # Monitoring (issue 13).
 urlpatterns += [path("models/<slug:name>/monitor/", monitor.monitor, name="monitor")]
+# Releases: four-eyes promotions (issue 21).
+urlpatterns += [
+    path("models/<slug:name>/promotions/", releases.promotion_ask, name="promotion_ask"),
+    path(
+        "models/<slug:name>/promotions/<int:id>/",
+        releases.promotion_decide,
+        name="promotion_decide",
+    ),
+]

@@ -163,7 +163,8 @@ def infer(request: HttpRequest, name: str, number: int | None = None) -> HttpRes
     body, binary = tensors.split_body(
         request.body, request.headers.get("Inference-Header-Content-Length")
     )
-    version = _version(name, number)
+    # Inference follows a canary (without a version in the path); metadata is the champion's.
+    version = served_version_find(name=name, version=number, caller=user.pk)
     interface = version_interface(version)
     rows, wanted = tensors.request_rows(body, binary, interface.names)
     tensors.outputs_check(interface, wanted)  # before anything is stored

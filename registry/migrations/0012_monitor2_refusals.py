@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0011_version_revision"),
+        ("registry", "0012_releases_governance"),
     ]
 
     operations = [

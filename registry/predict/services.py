@@ -53,6 +53,7 @@ from registry.models import (
     Usage,
 )
 from registry.predict.coalescing import score_coalesced
+from registry.predict.hooks import answer_stored
 from registry.predict.refusals import refusal_count
 from registry.runtime import version_estimator, version_interface
 
@@ -268,6 +269,7 @@ def prediction_create(
         name=name[:200],
     )
     _insert(prediction)
+    answer_stored(prediction)
     return prediction
 
 
