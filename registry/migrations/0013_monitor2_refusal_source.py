@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0012_monitor2_refusals'),
+        ("registry", "0012_monitor2_refusals"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='refusal',
-            name='source',
-            field=models.CharField(choices=[('page', 'Page'), ('api', 'API'), ('batch', 'Batch'), ('shadow', 'Shadow')], max_length=10),
+            model_name="refusal",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("page", "Page"),
+                    ("api", "API"),
+                    ("batch", "Batch"),
+                    ("shadow", "Shadow"),
+                ],
+                max_length=10,
+            ),
         ),
     ]
