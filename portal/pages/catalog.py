@@ -12,6 +12,7 @@ from portal.charting.catalog import evaluation_figures
 from portal.pages import actionability
 from portal.pages.access import model_or_404, role_required, version_or_404
 from registry import roles
+from registry.alerts.selectors import alerts_firing
 from registry.catalog.selectors import (
     CHAMPION,
     alias_map,
@@ -44,6 +45,9 @@ def _attach_monitoring(models: list) -> None:
     statuses = monitoring_statuses(versions=[v for _, v in champions.values()])
     for pk, (model, _) in champions.items():
         model.monitor = statuses.get(pk)
+    firing = alerts_firing(models=models)
+    for model in models:
+        model.firing = firing.get(model.pk, [])
 
 
 def _headline(model) -> dict[str, Any] | None:
@@ -140,5 +144,6 @@ def model_card(request: HttpRequest, name: str) -> HttpResponse:
         "events": audit_events(model=model),
         "can_predict": roles.has_role(request.user, roles.ANALYST),
         "release": release_report(model=model),
+        "firing": alerts_firing(models=[model]).get(model.pk, []),
     }
     return render(request, "portal/model_card.html", ctx)
