@@ -306,6 +306,8 @@ PORTAL = {
     "BATCH_CHUNK_ROWS": env_int("PORTAL_BATCH_CHUNK_ROWS", 50_000),
     "BATCH_CHUNK_BYTES": env_int("PORTAL_BATCH_CHUNK_BYTES", 8 * 1024 * 1024),
     "BATCH_STALE_SECONDS": env_int("PORTAL_BATCH_STALE_SECONDS", 300),
+    # Seconds between two evaluations of the alert rules by the task worker.
+    "ALERT_INTERVAL": env_int("PORTAL_ALERT_INTERVAL", 300),
     # Seconds a signed embed (share) link stays valid; resetting a prediction's link
     # revokes every link given out before.
     "EMBED_LINK_MAX_AGE": env_int("PORTAL_EMBED_LINK_MAX_AGE", 30 * 24 * 3600),
@@ -394,3 +396,22 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"HealthEnum": ["ok", "error"]},
 }
+
+# Alert emails (registry/alerts): SMTP when EMAIL_HOST is set, else written to the console.
+if os.environ.get("EMAIL_HOST"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["EMAIL_HOST"],
+                "port": env_int("EMAIL_PORT", 25),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": os.environ.get("EMAIL_USE_TLS", "") == "1",
+                "timeout": 10,
+            },
+        }
+    }
+else:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "model-portal@localhost")

@@ -608,3 +608,39 @@ class VersionReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} {self.kind} ({self.status})"
+class AlertRule(models.Model):
+    """A condition on a model's champion that fires once when it starts holding and once when
+    it clears (``registry.alerts``): never on every evaluation."""
+
+    class When(models.TextChoices):
+        DRIFT = "drift", "Input drift"
+        PERFORMANCE = "performance", "Performance from feedback"
+        ESTIMATED_PERFORMANCE = "estimated_performance", "Estimated performance"
+        LATENCY_P99 = "latency_p99", "p99 latency"
+        REFUSED_RATE = "refused_rate", "Refused share of calls"
+
+    class State(models.TextChoices):
+        OK = "ok", "OK"
+        FIRING = "firing", "Firing"
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="alerts")
+    when = models.CharField(max_length=30, choices=When.choices)
+    threshold = models.FloatField(null=True, blank=True)
+    webhooks = models.ManyToManyField("Webhook", blank=True, related_name="+")
+    emails = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OK)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # What the last evaluation saw, in words and as a number (for the API and the card).
+    value = models.FloatField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.when} ({self.state})"

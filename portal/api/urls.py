@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal.api import batch, events, monitoring, releases
+from portal.api import alerts, batch, events, monitoring, releases
 from portal.api.catalog import (
     AliasView,
     InterfaceView,
@@ -73,6 +73,12 @@ urlpatterns = [
     ),
     path("v1/models/<slug:name>/inputs/<str:input>/", InputView.as_view(), name="model-input"),
     path("v1/models/<slug:name>/fairness/", FairnessView.as_view(), name="fairness"),
+    path("v1/models/<slug:name>/alerts/", alerts.AlertListView.as_view(), name="alert-list"),
+    path(
+        "v1/models/<slug:name>/alerts/<int:id>/",
+        alerts.AlertDetailView.as_view(),
+        name="alert-detail",
+    ),
     path("v1/models/<slug:name>/batch/", batch.BatchCreateView.as_view(), name="batch"),
     path("v1/jobs/<uuid:id>/", batch.JobDetailView.as_view(), name="job-detail"),
     path("v1/jobs/<uuid:id>/result/", batch.JobResultView.as_view(), name="job-result"),

@@ -12,6 +12,7 @@ from portal.charting.releases import release_figures
 from portal.pages import actionability, fairness
 from portal.pages.access import model_or_404, role_required, version_or_404
 from registry import roles
+from registry.alerts.selectors import alerts_firing
 from registry.catalog.selectors import (
     CHAMPION,
     alias_map,
@@ -44,6 +45,9 @@ def _attach_monitoring(models: list) -> None:
     statuses = monitoring_statuses(versions=[v for _, v in champions.values()])
     for pk, (model, _) in champions.items():
         model.monitor = statuses.get(pk)
+    firing = alerts_firing(models=models)
+    for model in models:
+        model.firing = firing.get(model.pk, [])
 
 
 def _headline(model) -> dict[str, Any] | None:
@@ -138,7 +142,7 @@ def model_card(request: HttpRequest, name: str) -> HttpResponse:
         "figures": evaluation_figures(version),
         "events": audit_events(model=model),
         "can_predict": roles.has_role(request.user, roles.ANALYST),
-        "fairness": fairness.card_context(version, request.user),
+        "firing": alerts_firing(models=[model]).get(model.pk, []),
     }
     ctx["release"] = release = release_report(model=model)
     ctx["release_figures"] = release_figures(release)

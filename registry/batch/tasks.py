@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from registry.batch import files as batch
 from registry.models import BatchChunk, BatchJob, JobStatus, Source
+from registry.predict.refusals import refusals_add
 from registry.predict.services import prediction_create, usage_count
 from registry.runtime import version_estimator, version_interface
 
@@ -97,6 +99,7 @@ def batch_chunk_score(chunk_id: int) -> None:
                 interface=interface,
                 estimator=version_estimator(version),
                 top_inputs=top or interface.names[:3],
+                monitor_share=batch.MONITOR_ROWS / max(1, job.rows_total or 0),
             )
     except Exception as exc:  # a chunk that cannot be read fails its job, with the reason
         log.exception("job %s chunk %s failed", job.pk, chunk.index)
@@ -124,6 +127,13 @@ def batch_chunk_score(chunk_id: int) -> None:
         if summary["failed"]:
             # A refused row stores no answer; monitoring counts it with the API's refusals.
             usage_count(version=version, kind="refused.batch", n=summary["failed"])
+            refusals_add(
+                version=version,
+                source=Source.BATCH,
+                counts={
+                    tuple(key.split("|", 1)): n for key, n in summary.get("refusals", {}).items()
+                },
+            )
     _finish_if_complete(job.pk)
 
 
@@ -152,13 +162,23 @@ def _finish_if_complete(job_id) -> None:
         errors = [e for c in chunks for e in c.errors][: batch.MAX_ERRORS]
         head = next((c.summary["head"] for c in chunks if c.summary.get("head")), None)
         if head:
-            # One record for the job: its first rows and answers; the file holds them all.
+            # One record for the job: its first rows and answers, then a uniform sample of
+            # the others for monitoring (batch.MONITOR_ROWS); the file holds them all.
+            sampled = {
+                part: [r for c in chunks for r in (c.summary.get("monitor") or {}).get(part, [])]
+                for part in ("inputs", "outputs")
+            }
+            # Shuffled (seeded), so that any prefix of the sample is uniform over the file
+            # too: monitoring's per-window readers take a record's first rows.
+            order = np.random.default_rng(0).permutation(len(sampled["inputs"]))
+            order = order[: batch.MONITOR_ROWS]
+            sampled = {part: [rows[i] for i in order] for part, rows in sampled.items()}
             job.prediction = prediction_create(
                 version=job.version,
                 user=job.user,
                 source=Source.BATCH,
-                inputs=head["inputs"],
-                outputs=head["outputs"],
+                inputs=head["inputs"] + sampled["inputs"],
+                outputs=head["outputs"] + sampled["outputs"],
                 warnings=[],
                 latency_ms=(timezone.now() - job.started_at).total_seconds() * 1000,
                 name=f"Batch: {job.input_name}",

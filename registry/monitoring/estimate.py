@@ -130,9 +130,10 @@ def calibration_fit(
 
     ``actual`` holds class indices. The check: each reference row is scored by isotonic
     maps fitted without its group (``FOLDS`` groups), and the maps are kept only when those
-    out-of-group probabilities have a lower Brier score than the model's own. Both expected
-    calibration errors are reported (``check``) so a reader sees how reliable the
-    probabilities were and what calibration did.
+    out-of-group probabilities are more reliable than the model's own: a lower expected
+    calibration error of the answered class's probability, the very quantity CBPE averages.
+    (The Brier score, reported too, weighs every class's probability and can prefer an
+    under-confident model whose accuracy CBPE would then underestimate.)
     """
     n = len(actual)
     groups = _folds(n, seed)
@@ -154,7 +155,7 @@ def calibration_fit(
         "brier_model": round(brier_raw, 4),
         "brier_calibrated": round(brier_calibrated, 4),
     }
-    if brier_calibrated < brier_raw:
+    if check["ece_calibrated"] < check["ece_model"]:
         found = Calibration(
             list(classes), "isotonic", _isotonic_maps(probabilities, actual), fold_maps, check
         )

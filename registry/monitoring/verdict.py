@@ -41,21 +41,25 @@ def performance_judgement(
     high: float | None,
     labelled: int = 0,
     estimated: bool = False,
+    material: float | None = None,
 ) -> dict[str, Any] | None:
     """How a recent figure stands against the reference: ``{"metric", "value", "low", "high",
     "reference", "change", "worse", "better", "estimated", "labelled"}``; ``None`` without a
-    figure or a reference. ``change`` is relative for an error, in points for a share."""
+    figure or a reference. ``change`` is relative for an error, in points for a share;
+    ``material`` replaces the smallest change that matters (an alert rule's threshold)."""
     if value is None or reference is None or low is None or high is None:
         return None
     lower = metric in LOWER_IS_BETTER
     if lower:
+        least = MATERIAL_RELATIVE if material is None else material
         change = value / reference - 1 if reference else 0.0
-        worse = low > reference and change >= MATERIAL_RELATIVE
-        better = high < reference and -change >= MATERIAL_RELATIVE
+        worse = low > reference and change >= least
+        better = high < reference and -change >= least
     else:
+        least = MATERIAL_POINTS if material is None else material
         change = value - reference
-        worse = high < reference and -change >= MATERIAL_POINTS
-        better = low > reference and change >= MATERIAL_POINTS
+        worse = high < reference and -change >= least
+        better = low > reference and change >= least
     return {
         "metric": metric,
         "value": value,

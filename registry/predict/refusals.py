@@ -8,7 +8,7 @@ small whatever callers send.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -72,14 +72,23 @@ def refusal_count(
     *, version: ModelVersion, source: str, exc: ValidationError, inputs: Collection[str]
 ) -> None:
     """Count one refused call under each (input, reason) it concerns, for today (UTC)."""
+    refusals_add(
+        version=version, source=source, counts={pair: 1 for pair in refusal_reasons(exc, inputs)}
+    )
+
+
+def refusals_add(
+    *, version: ModelVersion, source: str, counts: Mapping[tuple[str, str], int]
+) -> None:
+    """Add ``counts`` of refusals by (input, reason) to today's (UTC), an upsert each."""
     day: dt.date = timezone.now().astimezone(dt.UTC).date()
-    for name, reason in refusal_reasons(exc, inputs):
+    for (name, reason), n in counts.items():
         key = {"version": version, "day": day, "source": source, "input": name, "reason": reason}
         found = Refusal.objects.filter(**key)
-        if found.update(count=F("count") + 1):
+        if found.update(count=F("count") + n):
             continue
         try:
             with transaction.atomic():
-                Refusal.objects.create(**key, count=1)
+                Refusal.objects.create(**key, count=n)
         except IntegrityError:
-            found.update(count=F("count") + 1)
+            found.update(count=F("count") + n)

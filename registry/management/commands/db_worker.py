@@ -25,6 +25,7 @@ from django.db import InterfaceError, OperationalError, connections
 from django_tasks_db.management.commands import db_worker as library
 from django_tasks_db.utils import is_locked_database_exception
 
+from registry.alerts.tasks import alerts_ticker_start
 from registry.database import database_unavailable
 
 logger = logging.getLogger("django_tasks_db")
@@ -100,4 +101,6 @@ class Command(library.Command):
     def handle(self, *args, **options) -> None:
         # The library's handle() builds its worker by this module-level name.
         library.Worker = PatientWorker
+        if not options.get("batch") and not options.get("max_tasks"):
+            alerts_ticker_start()  # a worker that stays up checks the alert rules
         super().handle(*args, **options)
