@@ -150,7 +150,10 @@ def to_svg(fig: Figure, *, width: int = WIDTH, height: int = HEIGHT) -> str:
     """The figure as a standalone SVG document (a string)."""
     layout = fig.get("layout", {})
     traces = [_histogram(t) if t.get("type") == "histogram" else t for t in fig.get("data", [])]
-    left, right = MARGIN["l"], width - MARGIN["r"]
+    # Room on the left for the longest category label of a horizontal bar chart.
+    labels = [str(v) for t in traces if t.get("orientation") == "h" for v in t.get("y", [])]
+    left = max(MARGIN["l"], min(width // 3, 12 + 6 * max(map(len, labels), default=0)))
+    right = width - MARGIN["r"]
     top, bottom = MARGIN["t"], height - MARGIN["b"]
     named = [t for t in traces if t.get("name") and t.get("showlegend", True)]
     if len(named) > 1:
@@ -192,7 +195,7 @@ def to_svg(fig: Figure, *, width: int = WIDTH, height: int = HEIGHT) -> str:
         parts.append(
             f'<line x1="{left}" x2="{right}" y1="{pos:.1f}" y2="{pos:.1f}" stroke="{GRID}"/>'
         )
-        parts.append(_text(left - 6, pos + 4, label[:28], 10, "end"))
+        parts.append(_text(left - 6, pos + 4, label[:40], 10, "end"))
     xticks = xaxis.ticks()
     every = max(1, math.ceil(len(xticks) / 12))
     for j, (pos, label) in enumerate(xticks):

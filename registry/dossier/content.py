@@ -126,7 +126,11 @@ def _importance(version: ModelVersion) -> dict[str, Any] | None:
             background=background,
             target_class=positive,
         )
-        explained = found.explained if positive is not None else "the answer given"
+        explained = (
+            found.explained
+            if positive is not None or interface.task == "regression"
+            else "probability of the class each row was given"
+        )
         for c in found.contributions:
             effects[c["input"]].append(abs(float(c["effect"])))
     items = [

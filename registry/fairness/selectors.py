@@ -216,6 +216,8 @@ def _report(version: ModelVersion, on: str) -> dict[str, Any]:
         )
     for name, (groups, binned) in sensitive_groups(version, rows.raw).items():
         figures = _figures(interface, rows, groups, positive)
+        if binned:  # bins read in order of their values, not of their sizes
+            figures["groups"].sort(key=lambda g: _lower_edge(g["group"]))
         entry = {
             "input": name,
             "label": interface.label_of(name),
@@ -234,6 +236,13 @@ def _report(version: ModelVersion, on: str) -> dict[str, Any]:
             "Not in the answers (kept from the reference data only): " + ", ".join(missing) + "."
         )
     return report
+
+
+def _lower_edge(label: str) -> float:
+    try:
+        return float(label.split("–")[0])
+    except ValueError:
+        return float("inf")  # MISSING last
 
 
 def recourse_rows(version: ModelVersion) -> RecourseRows | None:
