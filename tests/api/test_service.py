@@ -26,6 +26,9 @@ PATHS = {
     "/api/v1/models/{name}/monitoring/",
     "/api/v1/jobs/{id}/",
     "/api/v1/jobs/{id}/result/",
+    "/api/v1/models/{name}/inputs/{input}/",
+    "/api/v1/models/{name}/fairness/",
+    "/api/v1/models/{name}/versions/{number}/dossier/",
 }
 
 
