@@ -83,6 +83,8 @@ class _Axis:
         self.low, self.high = low - (pad if low != 0 else 0), high + pad
 
     def band(self) -> float:
+        if not self.categorical:
+            return 12.0
         return abs(self.end - self.start) / max(1, len(self.categories))
 
     def at(self, v: Any) -> float:
@@ -183,8 +185,10 @@ def to_svg(fig: Figure, *, width: int = WIDTH, height: int = HEIGHT) -> str:
             (xs if horizontal else ys).extend(up + down)
         if t.get("type") == "bar":
             (xs if horizontal else ys).append(0)
-    xaxis = _Axis(xs, left, right, layout.get("xaxis") or {})
-    yaxis = _Axis(ys, bottom, top, layout.get("yaxis") or {})
+    # A heatmap's cells are drawn one per value, in the order given: its axes are categories.
+    cells = {"type": "category"} if any(t.get("type") == "heatmap" for t in traces) else {}
+    xaxis = _Axis(xs, left, right, {**(layout.get("xaxis") or {}), **cells})
+    yaxis = _Axis(ys, bottom, top, {**(layout.get("yaxis") or {}), **cells})
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="{FONT}">',
