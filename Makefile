@@ -70,6 +70,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/api_http.py
 	$(PY) bench/explain_time.py
 	$(PY) bench/counterfactuals_vs_dice.py $(if $(wildcard .venv-bench/.installed),,--no-dice)
+	$(PY) bench/monitoring_estimates.py $(if $(wildcard .venv-bench/.installed),,--no-nannyml)
 
 # DiCE (and the xgboost, lightgbm and nvidia-nccl it pulls) for bench/dice_run.py only: its
 # own venv, never the portal's. `make bench-venv` once, then `make bench` compares with it.

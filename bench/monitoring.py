@@ -62,8 +62,9 @@ from registry.demo import diabetes  # noqa: E402
 from registry.inference import score  # noqa: E402
 from registry.interface import Interface, frame_records  # noqa: E402
 from registry.models import Prediction, TrafficDay  # noqa: E402
+from registry.monitoring import report as report_module  # noqa: E402
+from registry.monitoring.estimation import monitoring_estimated_performance  # noqa: E402
 from registry.monitoring.report import (  # noqa: E402
-    _rollup_soon,
     monitoring_drift,
     monitoring_drift_over_time,
     monitoring_performance,
@@ -224,11 +225,13 @@ def page_cold():
 def page_cold_unrolled():
     """The page as it was before the rollup: every finished day read from the answers."""
     TrafficDay.objects.all().delete()
-    rollup_soon, _rollup_soon = _rollup_soon, lambda version: None
+    # Not asked to sum the days again meanwhile (the worker would).
+    rollup_soon = report_module._rollup_soon
+    report_module._rollup_soon = lambda version: None
     try:
         page_cold()
     finally:
-        _rollup_soon = rollup_soon
+        report_module._rollup_soon = rollup_soon
 
 
 def catalog_cold():
@@ -277,6 +280,13 @@ for label, part in (
     (
         "performance (feedback)",
         lambda: monitoring_performance(version=version, period=period),
+    ),
+    (
+        "estimated performance, cache empty",
+        lambda: (
+            clear_caches(),
+            monitoring_estimated_performance(version=version, period=period),
+        ),
     ),
 ):
     _, median, cpu, queries = timed(part)

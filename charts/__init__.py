@@ -25,7 +25,14 @@ from charts.evaluation import (
     roc_curves,
 )
 from charts.explanations import explanation_waterfall
-from charts.monitoring import distribution_overlay, drift_over_time, performance, traffic
+from charts.monitoring import (
+    distribution_overlay,
+    drift_over_time,
+    estimated_performance,
+    performance,
+    quality_rates,
+    traffic,
+)
 from charts.overview import headline_metrics, usage_per_day
 from charts.theme import Figure
 
@@ -37,6 +44,7 @@ __all__ = [
     "confusion_matrix",
     "distribution_overlay",
     "drift_over_time",
+    "estimated_performance",
     "explanation_waterfall",
     "feature_importance",
     "headline_metrics",
@@ -45,6 +53,7 @@ __all__ = [
     "precision_recall",
     "predicted_vs_actual",
     "prediction_by_input",
+    "quality_rates",
     "residuals",
     "roc_curves",
     "sensitivity",

@@ -288,18 +288,22 @@ def sensitivity(
                         "hovertemplate": f"{feature} %{{x}}: %{{y:.3~g}}<extra>{name}</extra>",
                     }
                 )
-                current = curve.get("current")
-                if current is not None and s == 0:
-                    layout["shapes"].append(
+                if s == 0 and y_range:
+                    # The current value as a trace, not a layout shape: a page that redraws
+                    # in place then moves it with the curves in one step (no relayout).
+                    current = curve.get("current")
+                    data.append(
                         {
-                            "type": "line",
-                            "xref": f"x{n}",
-                            "yref": f"y{n} domain",
-                            "x0": current,
-                            "x1": current,
-                            "y0": 0,
-                            "y1": 1,
+                            "type": "scatter",
+                            "mode": "lines",
+                            "xaxis": f"x{n}",
+                            "yaxis": f"y{n}",
+                            "x": [current, current],
+                            "y": list(y_range),
                             "line": {"color": WARNING, "width": 1.5, "dash": "dot"},
+                            "hoverinfo": "skip",
+                            "showlegend": False,
+                            "meta": "current",
                         }
                     )
             else:

@@ -7,17 +7,6 @@ from typing import Any
 
 from charts.theme import ACCENT, GRID, INK, PALETTE, Figure, figure, title
 
-METRIC_LABELS = {
-    "accuracy": "Accuracy",
-    "balanced_accuracy": "Balanced accuracy",
-    "f1": "F1",
-    "roc_auc": "ROC AUC",
-    "log_loss": "Log loss",
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "r2": "R²",
-}
-
 
 def count_matrix(
     labels: Sequence[str],
@@ -241,8 +230,8 @@ def feature_importance(
     top: int = 15,
     labels: Mapping[str, str] | None = None,
 ) -> Figure:
-    """Permutation importance: how much the score drops when an input is shuffled. Inputs
-    are named by ``labels`` (the interface's labels) where given."""
+    """Permutation importance: how much the score (``scoring``, as a page names it) drops when
+    an input is shuffled. Inputs are named by ``labels`` (the interface's labels) where given."""
     shown = list(items)[:top]
     labels = labels or {}
     return figure(
@@ -259,9 +248,7 @@ def feature_importance(
         ],
         {
             "title": title("Which inputs matter"),
-            "xaxis": {
-                "title": {"text": f"Drop in {METRIC_LABELS.get(scoring, scoring)} when shuffled"}
-            },
+            "xaxis": {"title": {"text": f"Drop in {scoring} when shuffled"}},
             "yaxis": {"autorange": "reversed"},
             "showlegend": False,
             "height": 100 + 26 * len(shown),

@@ -8,9 +8,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from charts.theme import ACCENT, MUTED, PALETTE, WARNING, Figure, figure, title
+from charts.theme import ACCENT, INK, MUTED, PALETTE, WARNING, Figure, figure, title
 
 SOURCE_COLOURS = {"api": PALETTE[0], "batch": PALETTE[2], "page": PALETTE[1]}
+# Over time, the legend sits above the plot: below it, on a phone, it runs into the date
+# ticks (two lines each: "Nov 8" over "2026").
+TOP_LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0}
+TOP_MARGIN = {"t": 72}
 
 
 def _moment(iso: str) -> str:
@@ -23,7 +27,8 @@ def traffic(series: Sequence[Mapping[str, Any]], *, window: str = "day") -> Figu
 
     ``series`` items: ``{"start", "by_source": {source: answers}, "refused", "p95_ms"}``.
     """
-    x = [s["start"] for s in series]
+    # An hour's key ("2026-12-03T19") as a time the date axis shows as "19:00".
+    x = [f"{s['start'].replace('T', ' ')}:00" if window == "hour" else s["start"] for s in series]
     sources = sorted({k for s in series for k in s.get("by_source", {})})
     data: list[dict[str, Any]] = [
         {
@@ -65,7 +70,8 @@ def traffic(series: Sequence[Mapping[str, Any]], *, window: str = "day") -> Figu
         {
             "title": title(f"Answers per {window}"),
             "barmode": "stack",
-            "xaxis": {"type": "category" if window == "hour" else "date"},
+            "xaxis": {"type": "date"},
+            "legend": TOP_LEGEND,
             "yaxis": {"title": {"text": "Answers"}, "rangemode": "tozero"},
             "yaxis2": {
                 "title": {"text": "p95 latency (ms)"},
@@ -74,8 +80,8 @@ def traffic(series: Sequence[Mapping[str, Any]], *, window: str = "day") -> Figu
                 "rangemode": "tozero",
                 "showgrid": False,
             },
-            "margin": {"r": 56},
-            "height": 320,
+            "margin": {"r": 56, **TOP_MARGIN},
+            "height": 340,
         },
     )
 
@@ -197,6 +203,19 @@ def drift_over_time(
     )
 
 
+def _reference_line(x: Sequence[str], reference: float, number: str) -> dict[str, Any]:
+    """The reference figure as a dashed line across the windows."""
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "name": "reference",
+        "x": [x[0], x[-1]],
+        "y": [reference, reference],
+        "line": {"color": MUTED, "dash": "dash"},
+        "hovertemplate": f"reference %{{y:{number}}}<extra></extra>",
+    }
+
+
 def performance(
     series: Sequence[Mapping[str, Any]],
     *,
@@ -225,17 +244,7 @@ def performance(
         }
     ]
     if reference is not None and x:
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": "reference",
-                "x": [x[0], x[-1]],
-                "y": [reference, reference],
-                "line": {"color": MUTED, "dash": "dash"},
-                "hovertemplate": f"reference {reference:.3f}<extra></extra>",
-            }
-        )
+        data.append(_reference_line(x, reference, ".3f"))
     label = {"accuracy": "Accuracy", "mae": "Mean absolute error"}.get(metric, metric)
     return figure(
         data,
@@ -243,6 +252,166 @@ def performance(
             "title": title(f"{label} from feedback, with 95% interval"),
             "xaxis": {"type": "date"},
             "yaxis": {"title": {"text": label}},
-            "height": 300,
+            "height": 320,
+            "legend": TOP_LEGEND,
+            "margin": TOP_MARGIN,
         },
     )
+
+
+METRIC_LABELS = {
+    "accuracy": "Accuracy",
+    "roc_auc": "ROC AUC",
+    "macro_recall": "Macro recall",
+    "mae": "Mean absolute error",
+}
+
+
+def estimated_performance(
+    series: Sequence[Mapping[str, Any]],
+    *,
+    metric: str,
+    reference: float | None,
+    method: str,
+) -> Figure:
+    """Performance estimated without labels per window: the estimate with its 95% band,
+    the figure from feedback where there is some, and the reference as a dashed line.
+
+    ``series`` items: ``{"start", "estimate", "low", "high", "realized", "rows"}``; a window
+    with too few answers has ``estimate`` None and is left as a gap.
+    """
+    x = [_moment(s["start"]) for s in series]
+    label = METRIC_LABELS.get(metric, metric)
+    percent = metric != "mae"
+    number = ".1%" if percent else ".3g"
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": x,
+            "y": [s.get("high") for s in series],
+            "line": {"width": 0},
+            "hoverinfo": "skip",
+            "showlegend": False,
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "likely range (95%)",
+            "x": x,
+            "y": [s.get("low") for s in series],
+            "fill": "tonexty",
+            "fillcolor": "rgba(0, 114, 178, 0.15)",
+            "line": {"width": 0},
+            "hoverinfo": "skip",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": f"estimated ({method})",
+            "x": x,
+            "y": [s.get("estimate") for s in series],
+            "customdata": [[s.get("low"), s.get("high"), s.get("rows", 0)] for s in series],
+            "line": {"color": ACCENT},
+            "marker": {"size": 5},
+            "hovertemplate": f"%{{x}}: %{{y:{number}}} (likely %{{customdata[0]:{number}}}–"
+            f"%{{customdata[1]:{number}}}, %{{customdata[2]}} answers)<extra></extra>",
+        },
+    ]
+    if any(s.get("realized") is not None for s in series):
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "from feedback",
+                "x": x,
+                "y": [s.get("realized") for s in series],
+                "marker": {"color": INK, "symbol": "diamond", "size": 7},
+                "hovertemplate": f"%{{x}}: %{{y:{number}}} from feedback<extra></extra>",
+            }
+        )
+    if reference is not None and x:
+        data.append(_reference_line(x, reference, number))
+    return figure(
+        data,
+        {
+            "title": title(f"{label}: estimated without outcomes, and from feedback"),
+            "xaxis": {"type": "date"},
+            "yaxis": {"title": {"text": label}, "tickformat": ".0%" if percent else None},
+            "height": 340,
+            "legend": TOP_LEGEND,
+            "margin": TOP_MARGIN,
+        },
+    )
+
+
+QUALITY_RATES = (
+    ("missing", "missing", PALETTE[0]),
+    ("out_of_range", "outside training range", PALETTE[5]),
+    ("unseen_categories", "unseen category", PALETTE[3]),
+)
+
+
+def quality_rates(quality: Sequence[Mapping[str, Any]], *, most: int = 12) -> Figure:
+    """Small multiples, one row per input: the share of rows missing, outside the training
+    range and of an unseen category per window. ``quality`` items: ``{"input", "label",
+    "series": [{"start", "missing", "out_of_range", "unseen_categories"}]}``; inputs that
+    never have a problem are left out, at most ``most`` are drawn."""
+    shown = [
+        q
+        for q in quality
+        if any(p.get(k) for p in q.get("series", []) for k, _, _ in QUALITY_RATES)
+    ][:most]
+    data: list[dict[str, Any]] = []
+    layout: dict[str, Any] = {
+        "title": title("Data quality per input: share of rows"),
+        "grid": {
+            "rows": max(1, len(shown)),
+            "columns": 1,
+            "pattern": "independent",
+            "ygap": 0.45,
+        },
+        "height": 110 + 100 * max(1, len(shown)),
+        "showlegend": True,
+        "legend": TOP_LEGEND,
+        "margin": {"t": 72, "l": 56},
+        "annotations": [],
+    }
+    for i, item in enumerate(shown, start=1):
+        axis = "" if i == 1 else str(i)
+        x = [_moment(p["start"]) for p in item["series"]]
+        for key, name, colour in QUALITY_RATES:
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": name,
+                    "legendgroup": key,
+                    "showlegend": i == 1,
+                    "x": x,
+                    "y": [p.get(key) for p in item["series"]],
+                    "xaxis": f"x{axis}",
+                    "yaxis": f"y{axis}",
+                    "line": {"color": colour, "width": 1.5},
+                    "marker": {"size": 4},
+                    "hovertemplate": f"{item.get('label') or item['input']} · {name}"
+                    " %{x}: %{y:.1%}<extra></extra>",
+                }
+            )
+        layout[f"xaxis{axis}"] = {"type": "date", "showticklabels": i == len(shown)}
+        layout[f"yaxis{axis}"] = {"tickformat": ".0%", "rangemode": "tozero"}
+        # The input's name above its own panel (a y-axis title is too cramped for a label).
+        layout["annotations"].append(
+            {
+                "text": item.get("label") or item["input"],
+                "xref": f"x{axis} domain",
+                "yref": f"y{axis} domain",
+                "x": 0,
+                "y": 1.0,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 11},
+            }
+        )
+    return figure(data, layout)

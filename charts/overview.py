@@ -7,18 +7,12 @@ from typing import Any
 
 from charts.theme import PALETTE, Figure, count_axis, figure, title
 
-# What each headline metric's axis says: a classifier's and a regressor's scores are not on
-# the same scale (an R² of 0.35 is respectable; a ROC AUC of 0.35 is worse than guessing).
-_HEADLINE_AXES = {
-    "roc_auc": "ROC AUC: 1 perfect, 0.5 guessing",
-    "accuracy": "Accuracy: share right",
-    "r2": "R²: 1 perfect, 0 = the average",
-}
-
 
 def headline_metrics(items: Sequence[Mapping[str, Any]]) -> Figure:
     """One bar per model: its champion's headline metric (``{"model", "key", "metric",
-    "value"}``), one panel per kind of metric, each on its own axis."""
+    "value"}``, and ``scale``: what the metric's axis says), one panel per kind of metric, each
+    on its own axis: a classifier's and a regressor's scores are not on the same scale (an R²
+    of 0.35 is respectable; a ROC AUC of 0.35 is worse than guessing)."""
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for item in items:
         groups.setdefault(item.get("key", item["metric"]), []).append(item)
@@ -33,7 +27,7 @@ def headline_metrics(items: Sequence[Mapping[str, Any]]) -> Figure:
         "margin": {"t": 40, "b": 10},
     }
     top, colour = 1.0, 0
-    for i, (key, group) in enumerate(groups.items()):
+    for i, group in enumerate(groups.values()):
         suffix = "" if i == 0 else str(i + 1)
         height = usable * len(group) / total
         low = min(0.0, *(g["value"] for g in group))
@@ -64,7 +58,7 @@ def headline_metrics(items: Sequence[Mapping[str, Any]]) -> Figure:
             "range": [low, 1],
             "anchor": f"y{suffix}",
             "title": {
-                "text": _HEADLINE_AXES.get(key, group[0]["metric"]),
+                "text": group[0].get("scale") or group[0]["metric"],
                 "standoff": 4,
                 "font": {"size": 12},
             },

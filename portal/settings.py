@@ -303,6 +303,13 @@ PORTAL = {
     # Rows one user may store (predict, /v2/ infer, saved compares and scenarios) per UTC
     # day; 0: no quota. About 0.8 kB a row: the default is under 1 GB a user a day.
     "DAILY_STORED_ROWS": env_int("PORTAL_DAILY_STORED_ROWS", 1_000_000),
+    # Webhooks (registry/events): loopback and private addresses only when allowed; seconds
+    # a receiver has to answer; attempts per delivery, the first retry after the backoff and
+    # each next one after twice the last.
+    "WEBHOOK_ALLOW_PRIVATE": env_bool("PORTAL_WEBHOOK_ALLOW_PRIVATE", False),
+    "WEBHOOK_TIMEOUT": env_int("PORTAL_WEBHOOK_TIMEOUT", 5),
+    "WEBHOOK_ATTEMPTS": env_int("PORTAL_WEBHOOK_ATTEMPTS", 6),
+    "WEBHOOK_BACKOFF_SECONDS": float(os.environ.get("PORTAL_WEBHOOK_BACKOFF_SECONDS", "10")),
 }
 
 # Rates, with the other limits: calls that run a model (predict, compare, what-if), per user,

@@ -21,3 +21,9 @@ class RegistryConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_cache_table, sender=self, dispatch_uid="registry.cache_table")
+        # Releases hear of stored answers through predict's hook, so the answering path
+        # imports nothing above it (imported here: models are loaded only now).
+        from registry.predict.hooks import answer_hook_add
+        from registry.releases.watch import release_answer_hook
+
+        answer_hook_add(release_answer_hook)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from django.db import InterfaceError, OperationalError
+import logging
+
+from django.db import InterfaceError, OperationalError, connection
+
+log = logging.getLogger(__name__)
 
 # PostgreSQL's codes for a server going away or refusing connections: class 08 (connection
 # exception), the server shutting down or starting up (57P01-57P03), too many connections.
@@ -25,3 +29,15 @@ def database_unavailable(exc: BaseException) -> bool:
     state = getattr(cause, "sqlstate", None)
     # No state: the client's own failure to reach the server (refused, reset, closed).
     return state is None or state.startswith("08") or state in _OUTAGE_STATES
+
+
+def database_state() -> str:
+    """Whether the database answers now: "ok", "unavailable" (lost or refused: wait) or
+    "error". Every health and readiness check of every face asks this."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:  # any failure to reach the database means not healthy
+        log.warning("Health check: the database does not answer.", exc_info=True)
+        return "unavailable" if database_unavailable(exc) else "error"
+    return "ok"

@@ -32,6 +32,8 @@ class RegisteredModel(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="models")
     created_at = models.DateTimeField(auto_now_add=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Four eyes: the champion moves only when a second manager approves a promotion request.
+    requires_approval = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
@@ -130,6 +132,8 @@ class Source(models.TextChoices):
     PAGE = "page", "Page"
     API = "api", "API"
     BATCH = "batch", "Batch"
+    # A shadow version's answer to a champion answer, scored by the task worker.
+    SHADOW = "shadow", "Shadow"
 
 
 class Prediction(models.Model):
@@ -227,6 +231,29 @@ class Usage(models.Model):
         return f"{self.version} {self.day} {self.kind}: {self.count}"
 
 
+class Refusal(models.Model):
+    """Refused calls per version, UTC day, input and reason (``registry.predict.refusals``):
+    a refused call stores nothing, so this is all data quality knows of it."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    source = models.CharField(max_length=10, choices=Source.choices)
+    # An interface input, or "(call)" for what concerns the call as a whole.
+    input = models.CharField(max_length=100)
+    reason = models.CharField(max_length=30)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "day", "source", "input", "reason"], name="unique_refusal_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.day} {self.input} {self.reason}: {self.count}"
+
+
 class AuditEvent(models.Model):
     """Who did what to which model or version, and when."""
 
@@ -237,6 +264,14 @@ class AuditEvent(models.Model):
         ALIAS_REMOVED = "alias.removed", "Alias removed"
         MODEL_ARCHIVED = "model.archived", "Model archived"
         ACTIONABILITY_SET = "interface.actionability", "Actionable inputs changed"
+        APPROVAL_SET = "model.requires_approval", "Approval requirement changed"
+        PROMOTION_REQUESTED = "promotion.requested", "Promotion requested"
+        PROMOTION_APPROVED = "promotion.approved", "Promotion approved"
+        PROMOTION_REJECTED = "promotion.rejected", "Promotion rejected"
+        SHADOW_STARTED = "shadow.started", "Shadow started"
+        SHADOW_STOPPED = "shadow.stopped", "Shadow stopped"
+        CANARY_STARTED = "canary.started", "Canary started"
+        CANARY_ENDED = "canary.ended", "Canary ended"
         FAIRNESS_SET = "interface.fairness", "Sensitive inputs or favourable answer changed"
 
     actor = models.ForeignKey(
@@ -331,6 +366,216 @@ class BatchChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id} chunk {self.index}"
+
+
+# ------------------------------------------------------------------ events and webhooks
+class Event(models.Model):
+    """Something other systems may want to hear of (``registry.events``): a version
+    registered, an alias moved, a promotion decided, a canary ended, an alert fired."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=40, db_index=True)
+    model = models.ForeignKey(
+        RegisteredModel, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Webhook(models.Model):
+    """A URL that hears of some events (of some models, or all), signed with its secret."""
+
+    url = models.URLField(max_length=2000)
+    events = models.JSONField(help_text="Event names this webhook hears of.")
+    for_models = models.ManyToManyField(
+        RegisteredModel, blank=True, related_name="+", help_text="None: every model."
+    )
+    secret = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Removed webhooks are kept while their deliveries are: the log stays readable.
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event sent to one webhook: attempted until delivered or out of attempts."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    state = models.CharField(
+        max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event.name} to {self.webhook.url} ({self.state})"
+
+
+class DeliveryAttempt(models.Model):
+    """One POST of a delivery: the receiver's status code or the error, and how long it took.
+    What the receiver answered beyond its status is never kept."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveSmallIntegerField()
+    at = models.DateTimeField(auto_now_add=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    duration_ms = models.FloatField()
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} #{self.number}: {self.status_code or self.error}"
+
+
+# ------------------------------------------------------------------ releases
+class PromotionState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Promotion(models.Model):
+    """A request to point an alias (the champion) at a version, decided by another manager."""
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="promotions")
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    alias = models.SlugField(max_length=50, default="champion")
+    state = models.CharField(
+        max_length=10, choices=PromotionState.choices, default=PromotionState.PENDING
+    )
+    comment = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision_comment = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            # One pending request per model, version and alias: a second is refused.
+            models.UniqueConstraint(
+                fields=["model", "version", "alias"],
+                condition=models.Q(state="pending"),
+                name="unique_pending_promotion",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name}@{self.alias} -> v{self.version.number} ({self.state})"
+
+
+class Shadow(models.Model):
+    """A version that also answers a share of the champion's calls, in the background."""
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="shadows")
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    share = models.FloatField(default=1.0)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    since = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # The comparison when it ended, kept with it (and in the audit trail).
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-since"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model"], condition=models.Q(ended_at=None), name="one_live_shadow"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name} shadow v{self.version.number}"
+
+
+class ShadowAnswer(models.Model):
+    """A champion answer and the shadow's answer to the same rows, compared once."""
+
+    shadow = models.ForeignKey(Shadow, on_delete=models.CASCADE, related_name="answers")
+    champion = models.OneToOneField(Prediction, on_delete=models.CASCADE, related_name="shadowed")
+    answer = models.OneToOneField(
+        Prediction, null=True, blank=True, on_delete=models.CASCADE, related_name="shadow_of"
+    )
+    # Rows where both gave the same label (classifiers), and |champion - shadow| per row
+    # summed up (regressors): enough for the comparison without reading the answers again.
+    # False: the champion answer fell outside the shadow's share of calls.
+    sampled = models.BooleanField(default=True)
+    rows = models.PositiveIntegerField(default=0)
+    agreed = models.PositiveIntegerField(default=0)
+    differences = models.JSONField(default=list, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"shadow of {self.champion_id}"
+
+
+class Canary(models.Model):
+    """A version that answers ``percent`` of the calls naming no version or alias."""
+
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="canaries")
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    percent = models.FloatField()
+    sticky = models.BooleanField(default=False)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    since = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-since"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model"], condition=models.Q(ended_at=None), name="one_live_canary"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name} canary v{self.version.number} ({self.percent}%)"
 
 
 class VersionReport(models.Model):

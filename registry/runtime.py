@@ -62,7 +62,11 @@ def runtime_clear() -> None:
 
 def version_estimator(version: ModelVersion) -> Any:
     """The loaded estimator of a version, from this process's cache when it can."""
-    return estimator_load(path=version.artifact, sha256=version.artifact_sha256)
+    estimator = estimator_load(path=version.artifact, sha256=version.artifact_sha256)
+    labelled = getattr(estimator, "labelled", None)  # a native booster: its class labels
+    if labelled is not None:
+        return labelled((version.interface.get("output") or {}).get("classes"))
+    return estimator
 
 
 def version_method(version: ModelVersion) -> tuple[str, int]:

@@ -15,6 +15,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.tree import DecisionTreeRegressor
 
 from registry.artifacts.store import estimator_cache
 from registry.catalog.services import model_version_register
@@ -54,6 +55,22 @@ def clinic_forest(clinic_frame):
         RandomForestClassifier(n_estimators=20, max_depth=4, random_state=0),
     )
     return pipeline.fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def clinic_logistic_bytes(clinic_frame) -> bytes:
+    """The clinic data's other model: the same preparation, then a logistic regression."""
+    X, y = clinic_frame.drop(columns="high_risk"), clinic_frame["high_risk"]
+    pipeline = make_pipeline(
+        ColumnTransformer(
+            [
+                ("scale", StandardScaler(), ["age", "bmi", "bp", "s5"]),
+                ("onehot", OneHotEncoder(handle_unknown="ignore"), ["sex", "region"]),
+            ]
+        ),
+        LogisticRegression(max_iter=1000),
+    )
+    return sio.dumps(pipeline.fit(X, y))
 
 
 @pytest.fixture(scope="session")
@@ -202,4 +219,91 @@ def diabetes_version(db, diabetes_linear_bytes, diabetes_frame):
         artifact=diabetes_linear_bytes,
         reference=csv_bytes(diabetes_frame),
         target="progression",
+    )
+
+
+# ------------------------------------------------------------------ more versions to compare
+LITE_INPUTS = ["age", "bmi", "bp", "region"]
+
+
+# ------------------------------------------------------------------ models to compare
+@pytest.fixture(scope="session")
+def clinic_logistic(clinic_frame):
+    """Another estimator for the clinic interface: it disagrees with the forest on some rows."""
+    X, y = clinic_frame.drop(columns="high_risk"), clinic_frame["high_risk"]
+    return make_pipeline(
+        ColumnTransformer(
+            [
+                ("scale", StandardScaler(), ["age", "bmi", "bp", "s5"]),
+                ("onehot", OneHotEncoder(handle_unknown="ignore"), ["sex", "region"]),
+            ]
+        ),
+        LogisticRegression(max_iter=500),
+    ).fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def lite_frame(clinic_frame):
+    """Four of the clinic inputs, patients up to 60 only, and a 'west' region for 'east'."""
+    frame = clinic_frame[clinic_frame["age"] <= 60][[*LITE_INPUTS, "high_risk"]].copy()
+    frame["region"] = frame["region"].replace({"east": "west"})
+    return frame.reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def lite_model(lite_frame):
+    X, y = lite_frame[LITE_INPUTS], lite_frame["high_risk"]
+    return make_pipeline(
+        ColumnTransformer(
+            [
+                ("scale", StandardScaler(), ["age", "bmi", "bp"]),
+                ("onehot", OneHotEncoder(handle_unknown="ignore"), ["region"]),
+            ]
+        ),
+        LogisticRegression(max_iter=500),
+    ).fit(X, y)
+
+
+@pytest.fixture
+def clinic_v2(clinic_version, clinic_logistic, clinic_csv):
+    return model_version_register(
+        name="clinic", artifact=sio.dumps(clinic_logistic), reference=clinic_csv, target="high_risk"
+    )
+
+
+@pytest.fixture
+def lite_version(db, lite_model, lite_frame):
+    return model_version_register(
+        name="clinic-lite",
+        artifact=sio.dumps(lite_model),
+        reference=csv_bytes(lite_frame),
+        target="high_risk",
+    )
+
+
+@pytest.fixture(scope="session")
+def diabetes_tree(diabetes_frame):
+    X, y = diabetes_frame.drop(columns="progression"), diabetes_frame["progression"]
+    return DecisionTreeRegressor(max_depth=3, random_state=0).fit(X, y)
+
+
+@pytest.fixture
+def diabetes_v2(diabetes_version, diabetes_tree, diabetes_frame):
+    return model_version_register(
+        name="diabetes",
+        artifact=sio.dumps(diabetes_tree),
+        reference=csv_bytes(diabetes_frame),
+        target="progression",
+    )
+
+
+@pytest.fixture
+def clinic_lite_v2(clinic_version, lite_model, lite_frame):
+    """Version 2 of clinic: four inputs, 'west' for 'east', patients up to 60."""
+    return model_version_register(
+        name="clinic",
+        artifact=sio.dumps(lite_model),
+        reference=csv_bytes(lite_frame),
+        target="high_risk",
+        allow_breaking=True,
     )

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from registry.demo import backdated
 from registry.models import Prediction, Source
+from registry.predict.services import prediction_run
 
 
 def store_answers(version, rows, *, source=Source.API, latencies=None, feedback=None, ages=None):
@@ -39,3 +40,10 @@ def reference_rows(version, n, seed=0):
     picks = rng.integers(0, len(version.reference_sample), n)
     names = [i["name"] for i in version.interface["inputs"]]
     return [{k: version.reference_sample[p][k] for k in names} for p in picks]
+
+
+def answer_reference_rows(version, user, n):
+    """One stored API call answering the first ``n`` reference rows (with probabilities)."""
+    names = [i["name"] for i in version.interface["inputs"]]
+    rows = [{k: r[k] for k in names} for r in version.reference_sample[:n]]
+    return prediction_run(version=version, rows=rows, user=user, source="api")

@@ -23,6 +23,7 @@ ERROR_TEXT = {
     403: "Your role does not allow this.",
     404: "No such model, version, alias or prediction.",
     413: "Too many rows, or a body or file over the size limit.",
+    409: "Conflict with the current state: the message says which (approval_required, …).",
     415: "Unsupported media type.",
     429: (
         "Throttled (too many calls or rows scored), or quota_exceeded (the daily quota of "

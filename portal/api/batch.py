@@ -7,6 +7,7 @@ answers. Reading a job also notices a worker that died (``batch_job_refresh``).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +35,7 @@ from portal.web.throttles import BatchUploadThrottle
 from registry.batch.jobs import batch_job_create, batch_job_refresh
 from registry.batch.selectors import batch_job_get
 from registry.models import BatchJob
+from registry.predict.serving import served_version_find
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -138,9 +140,11 @@ class BatchCreateView(VersionedView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         upload = data["file"]
-        job = batch_job_create(
-            version=self.version_of(name, data), upload=upload, name=upload.name, user=request.user
+        # A job that names no version or alias may be the canary's, like a predict call.
+        version = self.version_of(
+            name, data, find=partial(served_version_find, caller=request.user.pk)
         )
+        job = batch_job_create(version=version, upload=upload, name=upload.name, user=request.user)
         body = JobSerializer(job, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,6 +31,7 @@ from registry.catalog.selectors import (
 )
 from registry.catalog.services import alias_remove, alias_set, model_version_register
 from registry.mlflow.importer import mlflow_model_read, mlflow_model_register, zip_reader
+from registry.releases.promotions import model_approval_set
 from registry.runtime import version_interface
 
 
@@ -106,8 +107,12 @@ class ModelListView(APIView):
         )
 
 
+class ModelSettingsSerializer(serializers.Serializer):
+    requires_approval = serializers.BooleanField()
+
+
 class ModelDetailView(APIView):
-    permission_classes = [IsViewer]
+    permission_classes = [IsViewer, ManagerWrites]
 
     @extend_schema(
         operation_id="models_retrieve",
@@ -123,6 +128,22 @@ class ModelDetailView(APIView):
             "aliases": alias_map(model=model),
         }
         return Response(s.ModelDetailSerializer(model, context=context).data)
+
+    @extend_schema(
+        operation_id="models_update",
+        tags=["models"],
+        summary="Require (or not) a second manager's approval to move the champion (audited)",
+        request=ModelSettingsSerializer,
+        responses={200: s.ModelDetailSerializer, **errors(*WRITE_ERRORS)},
+    )
+    def patch(self, request: Request, name: str) -> Response:
+        data = valid_data(ModelSettingsSerializer, request.data)
+        model_approval_set(
+            model=registered_model_get(name=name),
+            required=data["requires_approval"],
+            user=request.user,
+        )
+        return self.get(request, name)
 
 
 class VersionDetailView(APIView):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import connection
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -11,9 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api import serializers as s
-from portal.api.base import ERROR_TEXT, logger
+from portal.api.base import ERROR_TEXT
 from portal.web.errors import unavailable
-from registry.database import database_unavailable
+from registry.database import database_state
 
 
 # ---------------------------------------------------------------- service
@@ -31,17 +30,9 @@ class HealthView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        headers = {}
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-            database = "ok"
-        except Exception as exc:  # any failure to reach the database means not healthy
-            logger.warning("Health check: the database does not answer.", exc_info=True)
-            # Lost or refused (restarting, down): say so, and when to look again.
-            database = "unavailable" if database_unavailable(exc) else "error"
-            if database == "unavailable":
-                headers = unavailable().headers
+        database = database_state()
+        # Lost or refused (restarting, down): say so, and when to look again.
+        headers = unavailable().headers if database == "unavailable" else {}
         healthy = database == "ok"
         body = {"status": "ok" if healthy else "error", "database": database}
         return Response(

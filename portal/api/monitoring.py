@@ -46,6 +46,20 @@ class MonitoringSerializer(serializers.Serializer):
         help_text="metric, labelled, value, interval (bootstrap 95%), reference, series; "
         "null when no answer has feedback.",
     )
+    estimated_performance = s.JSONValue(
+        allow_null=True,
+        help_text="Performance without feedback: method (CBPE for classifiers, DLE for "
+        "regressors), metric (accuracy or mae), reference, series per window {start, end, "
+        "rows, estimate, low, high (95% prediction interval for what feedback will show), "
+        "realized, labelled}, recent (the last 7 days), others (roc_auc or macro_recall), "
+        "check (how the calibration or error model was chosen) and summary (one sentence); "
+        "null when the version has fewer than 50 labelled reference rows or no probabilities.",
+    )
+    quality = s.JSONValue(
+        help_text="Per input: label, rows read, shares missing, out_of_range (outside the "
+        "observed training range) and unseen_categories, refused calls and refused_by_reason, "
+        'and a series per window; input "(call)" holds refusals of a call as a whole.',
+    )
     chart = s.JSONValue(required=False, help_text="The page's figures, when chart=true.")
 
 

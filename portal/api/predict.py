@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -67,7 +68,9 @@ class PredictView(VersionedView):
     )
     def post(self, request: Request, name: str) -> Response:
         data = _predict_request(request.data)
-        version = self.version_of(name, data, find=served_version_find)
+        version = self.version_of(
+            name, data, find=partial(served_version_find, caller=request.user.pk)
+        )
         rows = rows_sent(data["rows"])
         with RowBudget(request.user, scored=rows, stored=rows):
             answer = prediction_run(

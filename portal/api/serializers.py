@@ -393,6 +393,7 @@ class ModelDetailSerializer(ModelSummarySerializer):
 
     class Meta(ModelSummarySerializer.Meta):
         fields = [*ModelSummarySerializer.Meta.fields, "owner", "tags", "created_at", "versions"]
+        fields += ["requires_approval"]
 
     @extend_schema_field(openapi.ALIASES)
     def get_aliases(self, model: RegisteredModel) -> dict[str, int]:

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal.api import batch, monitoring
+from portal.api import batch, events, monitoring, releases
 from portal.api.catalog import (
     AliasView,
     InterfaceView,
@@ -76,6 +76,39 @@ urlpatterns = [
     path("v1/models/<slug:name>/batch/", batch.BatchCreateView.as_view(), name="batch"),
     path("v1/jobs/<uuid:id>/", batch.JobDetailView.as_view(), name="job-detail"),
     path("v1/jobs/<uuid:id>/result/", batch.JobResultView.as_view(), name="job-result"),
+    path("v1/models/<slug:name>/release/", releases.ReleaseView.as_view(), name="release"),
+    path(
+        "v1/models/<slug:name>/release/shadow/",
+        releases.ShadowView.as_view(),
+        name="release-shadow",
+    ),
+    path(
+        "v1/models/<slug:name>/release/canary/",
+        releases.CanaryView.as_view(),
+        name="release-canary",
+    ),
+    path(
+        "v1/models/<slug:name>/promotions/",
+        releases.PromotionListView.as_view(),
+        name="promotion-list",
+    ),
+    path(
+        "v1/models/<slug:name>/promotions/<int:id>/approve/",
+        releases.PromotionApproveView.as_view(),
+        name="promotion-approve",
+    ),
+    path(
+        "v1/models/<slug:name>/promotions/<int:id>/reject/",
+        releases.PromotionRejectView.as_view(),
+        name="promotion-reject",
+    ),
+    path("v1/webhooks/", events.WebhookListView.as_view(), name="webhook-list"),
+    path("v1/webhooks/<int:id>/", events.WebhookDetailView.as_view(), name="webhook-detail"),
+    path(
+        "v1/webhooks/<int:id>/deliveries/",
+        events.DeliveryListView.as_view(),
+        name="webhook-deliveries",
+    ),
     path("v1/health/", HealthView.as_view(), name="health"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script from this URL too (?script), so the page has

@@ -1,10 +1,13 @@
-"""Figures of the model card: a version's evaluation on its reference rows."""
+"""Figures of the catalog: a version's evaluation on its card, every model on the dashboard."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import charts
 from charts import Figure
 from portal.charting.predict import input_labels
+from registry.catalog.metrics import METRICS, metric_label
 from registry.models import ModelVersion
 
 
@@ -28,7 +31,28 @@ def evaluation_figures(version: ModelVersion) -> dict[str, Figure]:
     if evaluation.get("importance"):
         figures["importance"] = charts.feature_importance(
             evaluation["importance"],
-            scoring=evaluation.get("importance_scoring", "score"),
+            scoring=metric_label(evaluation.get("importance_scoring", "score")),
             labels=input_labels(version),
         )
     return figures
+
+
+def headline_figure(headlines: list[dict[str, Any]]) -> Figure | None:
+    """Each champion's headline metric (``{"model", "key", "value"}``), on its metric's scale."""
+    if not headlines:
+        return None
+    return charts.headline_metrics(
+        [
+            {
+                **h,
+                "metric": metric_label(h["key"]),
+                "scale": METRICS[h["key"]].scale if h["key"] in METRICS else "",
+            }
+            for h in headlines
+        ]
+    )
+
+
+def usage_figure(usage: dict[str, list], *, days: list) -> Figure:
+    """Answers per day for each model (named as people know it)."""
+    return charts.usage_per_day(usage, days=days)

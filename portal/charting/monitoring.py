@@ -12,7 +12,8 @@ from registry.runtime import version_interface
 def monitoring_figures(version: ModelVersion, report: dict[str, Any]) -> dict[str, Any]:
     """The monitoring page's figures from :func:`registry.monitoring.monitoring_report`
     (built with distributions): traffic, one overlay per input (drifted first, as the report
-    orders them), the answers' overlay, drift over time and performance."""
+    orders them), the answers' overlay, drift over time, performance from feedback and
+    performance estimated without it."""
     interface = version_interface(version)
     drift = report["drift"]
     shown = drift.get("distributions") or {}
@@ -34,6 +35,7 @@ def monitoring_figures(version: ModelVersion, report: dict[str, Any]) -> dict[st
             }
         )
     performance = report.get("performance")
+    estimated = report.get("estimated_performance")
     output = drift.get("output")
     shares = drift.get("output_distribution")
     target = interface.output.get("target") or "prediction"
@@ -60,5 +62,20 @@ def monitoring_figures(version: ModelVersion, report: dict[str, Any]) -> dict[st
             performance["series"], metric=performance["metric"], reference=performance["reference"]
         )
         if performance and performance["series"]
+        else None,
+        "quality": charts.quality_rates(report["quality"])
+        if any(
+            q[k]
+            for q in report["quality"]
+            for k in ("missing", "out_of_range", "unseen_categories")
+        )
+        else None,
+        "estimated_performance": charts.estimated_performance(
+            estimated["series"],
+            metric=estimated["metric"],
+            reference=estimated["reference"],
+            method=estimated["method"],
+        )
+        if estimated and any(p["estimate"] is not None for p in estimated["series"])
         else None,
     }

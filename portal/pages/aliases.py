@@ -20,6 +20,7 @@ from registry import roles
 from registry.catalog.evaluation import metric_verdict
 from registry.catalog.selectors import CHAMPION, alias_map, model_version_select
 from registry.catalog.services import alias_set
+from registry.conflicts import Conflict
 from registry.runtime import version_method
 
 
@@ -97,7 +98,11 @@ def alias_confirm(request: HttpRequest, name: str, alias: str | None = None) -> 
     version = version_or_404(model, {"version": params.get("version")})
     before = alias_map(model=model).get(alias)
     if request.method == "POST":
-        alias_set(model=model, name=alias, version=version, user=request.user)
+        try:
+            alias_set(model=model, name=alias, version=version, user=request.user)
+        except Conflict as exc:  # the model requires approval: ask for it on the card
+            messages.error(request, " ".join(exc.messages))
+            return redirect(reverse("model_card", args=[model.name]) + "#release")
         was = f" (it was v{before})" if before not in (None, version.number) else ""
         messages.success(request, f"{model.name}@{alias} now points at v{version.number}{was}.")
         return redirect(next_url)

@@ -7,8 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-import charts
-from portal.charting.catalog import evaluation_figures
+from portal.charting.catalog import evaluation_figures, headline_figure, usage_figure
 from portal.pages import actionability, fairness
 from portal.pages.access import model_or_404, role_required, version_or_404
 from registry import roles
@@ -30,6 +29,7 @@ from registry.predict.selectors import (
 from registry.predict.selectors import (
     prediction_list as predictions_visible,
 )
+from registry.releases.selectors import release_report
 from registry.runtime import version_interface, version_method
 
 USE_DAYS = 14  # the window of "use" on the dashboard and the model tiles
@@ -61,7 +61,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 {
                     "model": model.title,
                     "key": model.headline["key"],
-                    "metric": charts.evaluation.METRIC_LABELS[model.headline["key"]],
                     "value": model.headline["value"],
                 }
             )
@@ -69,8 +68,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     titles = {m.name: m.title for m in models}
     ctx = {
         "models": models,
-        "headline_figure": charts.headline_metrics(headlines) if headlines else None,
-        "usage_figure": charts.usage_per_day(
+        "headline_figure": headline_figure(headlines),
+        "usage_figure": usage_figure(
             {titles.get(name, name): points for name, points in usage.items()}, days=days
         )
         if usage
@@ -138,6 +137,7 @@ def model_card(request: HttpRequest, name: str) -> HttpResponse:
         "figures": evaluation_figures(version),
         "events": audit_events(model=model),
         "can_predict": roles.has_role(request.user, roles.ANALYST),
+        "release": release_report(model=model),
         "fairness": fairness.card_context(version, request.user),
     }
     return render(request, "portal/model_card.html", ctx)

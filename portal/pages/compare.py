@@ -32,6 +32,7 @@ from portal.pages.access import model_or_404, role_required, throttled
 from portal.pages.forms import InterfaceForm, form_data, query_values
 from portal.pages.live import columns_of, live_json, wants_json
 from portal.pages.timing import Phases
+from portal.pages.whatif import SWEEP_POINTS, query_value, whatif_link
 from portal.web.throttles import ModelCallThrottle, RowBudget
 from registry import roles
 from registry.catalog.evaluation import metric_verdict
@@ -55,7 +56,6 @@ from registry.compare.comparison import (
 from registry.interface import InvalidInput
 from registry.models import ModelVersion, Source
 
-SWEEP_POINTS = 25
 # The comparison a user is building, so "Add to comparison" on any page adds to it.
 SESSION_KEY = "portal.compare"
 
@@ -63,10 +63,6 @@ SESSION_KEY = "portal.compare"
 def _compare_url(specs: list[str], **values: Any) -> str:
     query = urlencode([*(("m", s) for s in specs), *values.items()])
     return f"{reverse('compare')}?{query}" if query else reverse("compare")
-
-
-def _query_value(value: Any) -> Any:
-    return ("on" if value else "false") if isinstance(value, bool) else value
 
 
 def _picker(chosen: list[ModelVersion | None]) -> list[dict[str, Any]]:
@@ -295,12 +291,6 @@ def _answer_figures(
 
 
 # ---------------------------------------------------------------- on the reference data
-def _whatif_link(version: ModelVersion, inputs: dict[str, Any]) -> str:
-    params = {k: _query_value(v) for k, v in inputs.items() if v is not None}
-    params["version"] = version.number
-    return f"{reverse('whatif', args=[version.model.name])}?{urlencode(params)}"
-
-
 def _reference(plan: ComparisonPlan, specs: list[str]) -> dict[str, Any]:
     """The reference-data section: metrics, overlaid curves and where the models disagree."""
     result: ReferenceComparison = comparison_reference(plan=plan)
@@ -323,11 +313,11 @@ def _reference(plan: ComparisonPlan, specs: list[str]) -> dict[str, Any]:
         rows = [
             {
                 **row,
-                "whatif_url": _whatif_link(first.version, row["inputs"]),
+                "whatif_url": whatif_link(first.version, row["inputs"]),
                 "compare_url": _compare_url(
                     specs,
                     **{
-                        k: _query_value(v)
+                        k: query_value(v)
                         for k, v in row["inputs"].items()
                         if v is not None and k in plan.interface.by_name
                     },

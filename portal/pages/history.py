@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from typing import Any
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,7 +26,7 @@ from portal.charting.predict import (
 )
 from portal.pages.access import role_required, throttled
 from portal.pages.forms import HistoryFilterForm
-from portal.pages.whatif import SWEEP_POINTS, confidence_of
+from portal.pages.whatif import SWEEP_POINTS, confidence_of, whatif_link
 from portal.templatetags.portal import answer_summary
 from portal.web.sharing import share_token, shared_prediction
 from portal.web.throttles import EmbedThrottle, ModelCallThrottle
@@ -124,14 +123,7 @@ def _prediction_or_404(request: HttpRequest, id) -> Any:
 
 def whatif_url(prediction) -> str:
     """The what-if page with a stored prediction's inputs and version."""
-    row = prediction.inputs[0]
-    params = {
-        k: ("on" if v else "false") if isinstance(v, bool) else v
-        for k, v in row.items()
-        if v is not None
-    }
-    params["version"] = prediction.version.number
-    return f"{reverse('whatif', args=[prediction.version.model.name])}?{urlencode(params)}"
+    return whatif_link(prediction.version, prediction.inputs[0])
 
 
 @role_required(roles.VIEWER)

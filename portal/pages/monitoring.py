@@ -17,6 +17,7 @@ from registry.catalog.selectors import model_version_list
 from registry.models import Source
 from registry.monitoring.report import monitoring_report
 from registry.monitoring.stats import DEFAULT_DAYS, DEFAULT_SOURCES
+from registry.monitoring.verdict import input_change_words
 from registry.monitoring.windows import period_parse
 from registry.runtime import version_interface
 
@@ -77,4 +78,5 @@ def monitor(request: HttpRequest, name: str) -> HttpResponse:
         ctx["report"] = report
         ctx["figures"] = monitoring_figures(version, report)
         ctx["drifted"] = [r["input"] for r in report["drift"]["inputs"] if r["drifted"]]
+        ctx["moves"] = {r["input"]: input_change_words(r) for r in report["drift"]["inputs"]}
     return render(request, "portal/monitor.html", ctx, status=status)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.pages import actionability, aliases, batch, compare, fairness
+from portal.pages import actionability, aliases, batch, compare, fairness, releases
 from portal.pages import monitoring as monitor
 from portal.pages.catalog import catalog, dashboard, model_card
 from portal.pages.history import (
@@ -47,5 +47,14 @@ urlpatterns += [
 ]
 # Monitoring (issue 13).
 urlpatterns += [path("models/<slug:name>/monitor/", monitor.monitor, name="monitor")]
+# Releases: four-eyes promotions (issue 21).
+urlpatterns += [
+    path("models/<slug:name>/promotions/", releases.promotion_ask, name="promotion_ask"),
+    path(
+        "models/<slug:name>/promotions/<int:id>/",
+        releases.promotion_decide,
+        name="promotion_decide",
+    ),
+]
 # Fairness (issue 23).
 urlpatterns += [path("models/<slug:name>/fairness/", fairness.fairness_set, name="fairness_set")]

@@ -7,12 +7,14 @@ same URL for JSON (``format=json``, see ``portal.pages.live``) and redraws in pl
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
 
@@ -255,3 +257,15 @@ def confidence_of(output: dict[str, Any]) -> float | None:
     """The probability of the class answered, as the what-if headline shows it (None for a
     value, or a classifier without probabilities)."""
     return (output.get("probabilities") or {}).get(str(output.get("label")))
+
+
+def query_value(value: Any) -> Any:
+    """A value as a page's query string carries it (a boolean as a checkbox sends it)."""
+    return ("on" if value else "false") if isinstance(value, bool) else value
+
+
+def whatif_link(version, inputs: dict[str, Any]) -> str:
+    """The what-if page of ``version`` with ``inputs`` filled in."""
+    params = {k: query_value(v) for k, v in inputs.items() if v is not None}
+    params["version"] = version.number
+    return f"{reverse('whatif', args=[version.model.name])}?{urlencode(params)}"

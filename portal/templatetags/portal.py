@@ -10,7 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from charts.evaluation import METRIC_LABELS
+from registry.catalog.metrics import METRICS, metric_label
 
 register = template.Library()
 
@@ -51,31 +51,13 @@ def plot(figure: dict[str, Any] | None, label: str = "", css_class: str = "", ke
 
 @register.filter
 def metric_name(key: str) -> str:
-    return METRIC_LABELS.get(key, key)
-
-
-# Each metric in a sentence a business user can act on.
-METRIC_HELP = {
-    "accuracy": "Share of reference rows given the right class. Higher is better.",
-    "balanced_accuracy": "Accuracy averaged over the classes, so a rare class counts as much "
-    "as a common one. Higher is better.",
-    "f1": "Balance of catching the cases (recall) and being right when it says so "
-    "(precision), 0 to 1. Higher is better.",
-    "roc_auc": "How well it ranks a true case above a false one: 1 is perfect, 0.5 is a coin "
-    "toss. Higher is better.",
-    "log_loss": "Penalises confident wrong answers; 0 would be perfectly confident and right. "
-    "Lower is better.",
-    "rmse": "Typical size of an error, in the target's units; large misses weigh more. "
-    "Lower is better.",
-    "mae": "Average size of an error, in the target's units. Lower is better.",
-    "r2": "Share of the variation in the target the model explains: 1 is perfect, 0 is no "
-    "better than always guessing the average. Higher is better.",
-}
+    return metric_label(key)
 
 
 @register.filter
 def metric_help(key: str) -> str:
-    return METRIC_HELP.get(key, "")
+    found = METRICS.get(key)
+    return found.help if found else ""
 
 
 # Scikit-learn's names of pipeline steps and parameters, as words.
@@ -204,9 +186,9 @@ def duration(start: Any, end: Any) -> str:
 
 
 @register.filter
-def percent(value: Any) -> str:
+def percent(value: Any, digits: int = 0) -> str:
     try:
-        return f"{float(value):.0%}"
+        return f"{float(value):.{int(digits)}%}"
     except (TypeError, ValueError):
         return "–"
 
@@ -228,3 +210,9 @@ def query(context, **changes: Any) -> str:
 def lookup(mapping: dict, key: Any) -> Any:
     """``mapping[key]``, or None: for tables keyed by an input's name."""
     return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.filter
+def humanize_reason(reason: str) -> str:
+    """A refusal reason as words: ``unseen_category`` → "unseen category"."""
+    return str(reason).replace("_", " ")

@@ -14,16 +14,16 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import AuthenticationFailed
 
 from portal.v2 import tensors
 from portal.web.auth import token_key, token_user
-from portal.web.errors import describe
+from portal.web.errors import describe, unavailable
 from portal.web.throttles import ModelCallThrottle, RowBudget, rows_sent
 from registry import roles
+from registry.database import database_state
 from registry.interface import InvalidInput
 from registry.models import ModelVersion, Source
 from registry.predict.services import prediction_run
@@ -114,13 +114,12 @@ def health_live(request: HttpRequest) -> HttpResponse:
 
 @_answering(("GET",))
 def health_ready(request: HttpRequest) -> HttpResponse:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:  # any failure to reach the database means not ready
-        logger.warning("Readiness: the database does not answer.", exc_info=True)
-        return JsonResponse({"ready": False}, status=503)
-    return JsonResponse({"ready": True})
+    database = database_state()
+    if database == "ok":
+        return JsonResponse({"ready": True})
+    # Lost or refused: say when to look again, as /api/ does.
+    headers = unavailable().headers if database == "unavailable" else None
+    return JsonResponse({"ready": False}, status=503, headers=headers)
 
 
 @_answering(("GET",))
@@ -163,7 +162,8 @@ def infer(request: HttpRequest, name: str, number: int | None = None) -> HttpRes
     body, binary = tensors.split_body(
         request.body, request.headers.get("Inference-Header-Content-Length")
     )
-    version = _version(name, number)
+    # Inference follows a canary (without a version in the path); metadata is the champion's.
+    version = served_version_find(name=name, version=number, caller=user.pk)
     interface = version_interface(version)
     rows, wanted = tensors.request_rows(body, binary, interface.names)
     tensors.outputs_check(interface, wanted)  # before anything is stored

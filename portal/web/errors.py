@@ -32,6 +32,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from portal.web.throttles import QuotaExceeded
+from registry.conflicts import Conflict
 from registry.database import database_unavailable
 from registry.interface import InvalidInput
 from registry.limits import PayloadTooLarge
@@ -52,6 +53,8 @@ CODES = (
     "server_error",
     "busy",
     "unavailable",
+    "conflict",
+    "approval_required",
 )
 
 
@@ -167,6 +170,8 @@ def describe(exc: BaseException) -> ApiError | None:
         return _from_django_validation(
             exc, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "payload_too_large"
         )
+    if isinstance(exc, Conflict):
+        return _from_django_validation(exc, status.HTTP_409_CONFLICT, exc.error_code)
     if isinstance(exc, DjangoValidationError):
         return _from_django_validation(exc, status.HTTP_400_BAD_REQUEST, "invalid_input")
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):

@@ -132,6 +132,9 @@ def is_trusted_type(name: str) -> bool:
 def estimator_from_bytes(data: bytes) -> Any:
     """Load an estimator from skops bytes, refusing anything not on the allow-list.
 
+    A file of another kind (XGBoost, LightGBM, ONNX: registry/kinds/) is checked and loaded
+    by that kind's module; a file of no known kind is refused.
+
     Raises :class:`ArtifactError` for a file that is not skops (a pickle, say), names an
     untrusted type, or holds something other than a fitted estimator. Nothing in a refused file
     is executed: the type names are checked before skops constructs a single object.
@@ -139,10 +142,11 @@ def estimator_from_bytes(data: bytes) -> Any:
     if not data:
         raise ArtifactError("The model file is empty.")
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise ArtifactError(
-            "This is not a skops file. Save the model with skops.io.dump(); "
-            "pickle and joblib files are never loaded."
-        )
+        # XGBoost, LightGBM and ONNX files: checked, then loaded by their own library
+        # (imported only then); any other file is refused there.
+        from registry.kinds import native_from_bytes
+
+        return native_from_bytes(data)
     archive_check(data)
     try:
         untrusted = sio.get_untrusted_types(data=data)

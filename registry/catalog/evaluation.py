@@ -13,13 +13,14 @@ import pandas as pd
 from sklearn import metrics as skm
 from sklearn.inspection import permutation_importance
 
+from registry.catalog.metrics import METRICS
 from registry.inference import score
 from registry.interface import Interface, native
 
 # Rows used for permutation importance; enough for a stable ranking, quick to register.
 IMPORTANCE_ROWS = 1000
 # Metrics where the smaller number is the better model; every other one: the larger.
-LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
+LOWER_IS_BETTER = frozenset(k for k, m in METRICS.items() if m.lower_is_better)
 CURVE_POINTS = 200
 SCATTER_POINTS = 500
 

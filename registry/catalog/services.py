@@ -22,6 +22,8 @@ from django.db import transaction
 from registry import roles
 from registry.artifacts.store import artifact_store, estimator_cache, estimator_from_bytes
 from registry.catalog.evaluation import evaluate
+from registry.conflicts import Conflict
+from registry.events.services import event_publish
 from registry.inference import (
     score,
 )
@@ -33,6 +35,7 @@ from registry.interface import (
     interface_infer,
     native,
 )
+from registry.kinds import native_prepare
 from registry.limits import PayloadTooLarge
 from registry.models import (
     Alias,
@@ -153,6 +156,10 @@ def model_version_register(
     estimator = estimator_from_bytes(artifact)
 
     frame = reference_read(data=reference) if reference is not None else None
+    estimator, kind_notes = native_prepare(
+        estimator, frame=frame, target=target, interface=interface
+    )
+    notes = "\n".join(filter(None, [notes, *kind_notes]))
     keep = _kept_check(keep, frame, target)
     inferred_from = frame.drop(columns=keep) if keep else frame
     if interface is not None:
@@ -287,9 +294,10 @@ def _version_record(
         artifact=stored.path,
         artifact_sha256=stored.sha256,
         artifact_size=stored.size,
-        framework="scikit-learn",
-        framework_version=sklearn.__version__,
-        estimator_class=f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+        framework=getattr(estimator, "framework", "scikit-learn"),
+        framework_version=getattr(estimator, "framework_version", sklearn.__version__),
+        estimator_class=getattr(estimator, "estimator_class", "")
+        or f"{type(estimator).__module__}.{type(estimator).__qualname__}",
         interface=spec.to_dict(),
         metrics=metrics,
         evaluation=evaluation,
@@ -312,6 +320,12 @@ def _version_record(
         model=model,
         version=version,
         details={"number": version.number, "sha256": stored.sha256, "breaking": breaking},
+    )
+    event_publish(
+        event="version.registered",
+        model=model,
+        version=version,
+        data={"number": version.number, "sha256": stored.sha256, "breaking": breaking},
     )
     if alias:
         alias_set(model=model, name=alias, version=version, user=user)
@@ -340,11 +354,18 @@ def alias_set(
     version: ModelVersion,
     user: User | None = None,
     reason: str = "",
+    approved: bool = False,
 ) -> Alias:
-    """Point ``model@name`` at ``version`` (audited, with ``reason`` when one is given)."""
+    """Point ``model@name`` at ``version`` (audited, with ``reason`` when one is given).
+
+    The champion of a model that requires approval moves only with ``approved`` (a second
+    manager approved a promotion request, ``registry.releases``): otherwise ``Conflict``.
+    """
     _alias_name_check(name)
     if version.model_id != model.pk:
         raise ValidationError({"version": [f"Version {version.number} is not of {model.name}."]})
+    if name == CHAMPION and not approved:
+        _approval_check(model)
     previous = Alias.objects.select_for_update().filter(model=model, name=name).first()
     before = previous.version.number if previous else None
     alias, _ = Alias.objects.update_or_create(
@@ -362,6 +383,12 @@ def alias_set(
             **({"reason": reason} if reason else {}),
         },
     )
+    event_publish(
+        event="alias.moved",
+        model=model,
+        version=version,
+        data={"alias": name, "from": before, "to": version.number, "reason": reason},
+    )
     if name == CHAMPION and before not in (None, version.number):
         # A promotion: the challenger becomes the champion, and the champion it replaces
         # becomes the challenger, so no version reads "challenger · champion".
@@ -375,6 +402,19 @@ def alias_set(
                 reason=f"swapped with champion (v{version.number} promoted)",
             )
     return alias
+
+
+def _approval_check(model: RegisteredModel) -> None:
+    # Read afresh: the model object may predate the manager's switch.
+    required = RegisteredModel.objects.filter(pk=model.pk).values_list(
+        "requires_approval", flat=True
+    )
+    if required.first():
+        raise Conflict(
+            f"{model.name} requires approval: the champion moves only when another manager "
+            f"approves a promotion request (POST /api/v1/models/{model.name}/promotions/).",
+            code="approval_required",
+        )
 
 
 def _alias_name_check(name: str) -> None:
@@ -396,12 +436,20 @@ def alias_remove(*, model: RegisteredModel, name: str, user: User | None = None)
     alias = Alias.objects.select_for_update().filter(model=model, name=name).first()
     if alias is None:
         raise Alias.DoesNotExist(f"Model '{model.name}' has no alias '{name}'.")
+    if name == CHAMPION:
+        _approval_check(model)
     AuditEvent.objects.create(
         actor=user,
         action=AuditEvent.Action.ALIAS_REMOVED,
         model=model,
         version=alias.version,
         details={"alias": name, "from": alias.version.number},
+    )
+    event_publish(
+        event="alias.moved",
+        model=model,
+        version=alias.version,
+        data={"alias": name, "from": alias.version.number, "to": None, "reason": "removed"},
     )
     alias.delete()
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0011_version_revision"),
+        ("registry", "0012_monitor2_refusals"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

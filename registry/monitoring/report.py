@@ -16,8 +16,8 @@ bounded queries:
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,10 +29,11 @@ from django.utils import timezone
 from registry.inference import score
 from registry.interface import Interface
 from registry.models import ModelVersion, Prediction, TrafficDay, Usage
+from registry.monitoring.estimation import RECENT_DAYS, monitoring_estimated_performance
+from registry.monitoring.quality import monitoring_quality, quality_counts
 from registry.monitoring.rollup import monitoring_rollup
 from registry.monitoring.stats import (
     LATENCY_ROWS,
-    MAX_DRIFT_WINDOWS,
     ROLLUP_SETTLE,
     SAMPLE_ROWS,
     STATUS_SECONDS,
@@ -46,6 +47,7 @@ from registry.monitoring.stats import (
     overlay_shares,
     segment_rows,
 )
+from registry.monitoring.verdict import normal_interval, recent_figure, verdict
 from registry.monitoring.windows import (
     Period,
     period_answers,
@@ -53,9 +55,10 @@ from registry.monitoring.windows import (
     period_parse,
     timed_key,
     window_cache_key,
+    window_results,
     windows_read,
 )
-from registry.runtime import version_cached, version_estimator
+from registry.runtime import version_cached, version_estimator, version_interface
 
 
 def monitoring_traffic(*, version: ModelVersion, period: Period) -> dict[str, Any]:
@@ -261,49 +264,10 @@ def monitoring_drift(
     return report
 
 
-def _drift_windows(period: Period) -> list[tuple[dt.datetime, dt.datetime]]:
-    keys = period.windows()
-    group = max(1, math.ceil(len(keys) / MAX_DRIFT_WINDOWS))
-    spans = []
-    for i in range(0, len(keys), group):
-        start = max(period.since, period.window_start(keys[i]))
-        end = min(period.until, period.window_start(keys[i]) + period.window_length * group)
-        spans.append((start, end))
-    return spans
-
-
-def _per_window(
-    version: ModelVersion, period: Period, kind: str, compute: Any, seconds: int
-) -> list[Any]:
-    """``compute(start, end)`` for each drift window; a finished window's answer is cached
-    for ``seconds`` (only the current window is computed on a warm page)."""
-    now = timezone.now()
-    spans = _drift_windows(period)
-    segment = ":".join(period.segment) if period.segment else ""
-    stamp = version.created_at.timestamp()
-    keys = [
-        f"monitoring-{kind}:{version.pk}:{stamp}:{','.join(sorted(period.sources))}:"
-        f"{segment}:{start.isoformat()}:{end.isoformat()}"
-        for start, end in spans
-    ]
-    cached = caches["monitoring"].get_many(
-        [k for k, (_, end) in zip(keys, spans, strict=True) if end <= now]
-    )
-    found, fresh = [], {}
-    for key, (start, end) in zip(keys, spans, strict=True):
-        if key not in cached:
-            cached[key] = compute(start, end)
-            if end <= now:
-                fresh[key] = cached[key]
-        found.append(cached[key])
-    if fresh:
-        caches["monitoring"].set_many(fresh, seconds)
-    return found
-
-
 def monitoring_drift_over_time(*, version: ModelVersion, period: Period) -> list[dict[str, Any]]:
     """Drift per window (at most ``MAX_DRIFT_WINDOWS``), each on its newest ``WINDOW_ROWS``
-    rows: one bounded query per window not yet cached (finished windows are kept)."""
+    rows, with the data quality counts of those rows: one bounded query per window not yet
+    cached (finished windows are kept)."""
     interface = Interface(version.interface)
     reference, _ = _segment_reference(version, interface, period.segment)
 
@@ -320,9 +284,11 @@ def monitoring_drift_over_time(*, version: ModelVersion, period: Period) -> list
             "rows": report["rows"],
             "adjusted_p": {r["input"]: r["adjusted_p"] for r in report["inputs"]},
             "drifted": [r["input"] for r in report["inputs"] if r["drifted"]],
+            "quality": quality_counts(interface=interface, reference=reference, rows=rows),
         }
 
-    return _per_window(version, period, "drift", compute, WINDOW_SECONDS)
+    # "drift-quality": windows kept before they carried quality counts are not reused.
+    return window_results(version, period, "drift-quality", compute, WINDOW_SECONDS)
 
 
 def _row_scores(task: str, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -372,7 +338,7 @@ def monitoring_performance(*, version: ModelVersion, period: Period) -> dict[str
         }
 
     # Feedback arrives after the answer, so a finished window is kept minutes, not a day.
-    windows = _per_window(version, period, "performance", compute, STATUS_SECONDS)
+    windows = window_results(version, period, "performance", compute, STATUS_SECONDS)
     series = [w for w in windows if w is not None]
     reference = version.metrics.get(metric)
     return {
@@ -388,54 +354,143 @@ def monitoring_performance(*, version: ModelVersion, period: Period) -> dict[str
 def monitoring_report(
     *, version: ModelVersion, period: Period, with_distributions: bool = False
 ) -> dict[str, Any]:
-    """Everything the monitoring page and API show for a version over a period."""
+    """Everything the monitoring page and API show for a version over a period, led by the
+    verdict (:func:`monitoring_verdict`)."""
+    performance = monitoring_performance(version=version, period=period)
+    drift_over_time = monitoring_drift_over_time(version=version, period=period)
+    drift = monitoring_drift(version=version, period=period, with_distributions=with_distributions)
+    estimated = monitoring_estimated_performance(
+        version=version, period=period, performance=performance
+    )
     return {
         "model": version.model.name,
         "version": version.number,
         "since": period.since.isoformat(),
         "until": period.until.isoformat(),
         "sources": list(period.sources),
-        "traffic": monitoring_traffic(version=version, period=period),
-        "drift": monitoring_drift(
-            version=version, period=period, with_distributions=with_distributions
+        "verdict": monitoring_verdict(
+            version=version, period=period, drift=drift, estimated=estimated
         ),
-        "drift_over_time": monitoring_drift_over_time(version=version, period=period),
-        "performance": monitoring_performance(version=version, period=period),
+        "traffic": monitoring_traffic(version=version, period=period),
+        "drift": drift,
+        "drift_over_time": drift_over_time,
+        "quality": monitoring_quality(version=version, period=period, windows=drift_over_time),
+        "performance": performance,
+        "estimated_performance": estimated,
+    }
+
+
+def _span(period: Period) -> str:
+    days = (period.until - period.since).total_seconds() / 86400
+    if days >= 1.5:
+        return f"over the last {round(days)} days"
+    return f"over the last {max(1, round(days * 24))} hours"
+
+
+def monitoring_verdict(
+    *,
+    version: ModelVersion,
+    period: Period,
+    drift: Mapping[str, Any],
+    estimated: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The sentence to act on: performance over the recent ``RECENT_DAYS`` days (from
+    feedback when enough answers have it, else estimated) against the reference, then what
+    moved. ``{"level", "sentence", "badge", "performance": judgement or None}``."""
+    recent = _recent(period)
+    feedback = monitoring_performance(version=version, period=recent)
+    metric = "accuracy" if version.interface["output"]["task"] == "classification" else "mae"
+    reference = version.metrics.get(metric)
+    judged = recent_figure(
+        feedback=feedback,
+        estimated=estimated["recent"] if estimated else None,
+        metric=metric,
+        reference=float(reference) if reference is not None else None,
+    )
+    labels = {f.name: f.spec.get("label") or f.name for f in version_interface(version).fields}
+    return {
+        **verdict(drift=drift, judged=judged, labels=labels, span=_span(recent)),
+        "performance": judged,
     }
 
 
 def _status_key(version: ModelVersion) -> str:
-    return f"monitoring-status:{version.pk}:{version.created_at.timestamp()}"
+    # "v2": a status now carries the verdict's level and badge.
+    return f"monitoring-status-v2:{version.pk}:{version.created_at.timestamp()}"
+
+
+# Answers with feedback a status reads per version (the newest of the recent days): 500
+# outcomes pin an accuracy to about ±3 points, a mean error to about ±9% of itself.
+STATUS_LABELLED = 500
 
 
 def monitoring_statuses(*, versions: Sequence[ModelVersion]) -> dict[int, dict[str, Any]]:
-    """Each version's state over the default period: ``{"status", "drifted", "rows"}`` with
-    status ok, drift or not_enough_data, as the monitoring page computes it for input drift.
+    """Each version's state over the default period: ``{"status", "drifted", "rows",
+    "level", "badge", "sentence"}``: status ok, drift or not_enough_data as the monitoring
+    page computes it for input drift; level, badge and sentence are the verdict's, judged on
+    drift and on the performance from feedback of the last ``RECENT_DAYS`` days (the
+    estimate without feedback needs the model run on every answer: the page's, not a tile's).
 
     Cached per version for ``STATUS_SECONDS`` (a few minutes' lag is fine for a status). The
-    versions not in the cache are read in one query, whatever their number: the newest
-    ``SAMPLE_ROWS`` answers of each, one bounded sub-select per version joined by UNION ALL.
+    versions not in the cache are read in two queries, whatever their number: the newest
+    ``SAMPLE_ROWS`` inputs of each and the newest ``STATUS_LABELLED`` answers with feedback
+    of each, one bounded sub-select per version joined by UNION ALL.
     """
     keys = {_status_key(v): v for v in versions}
     found = caches["monitoring"].get_many(list(keys))
     missing = [v for k, v in keys.items() if k not in found]
     if missing:
         samples = _newest_rows_of(missing)
+        labelled = _recent_labelled_of(missing)
         computed = {}
         for version in missing:
+            interface = Interface(version.interface)
             drift = input_drift(
-                interface=Interface(version.interface),
+                interface=interface,
                 reference=version.reference_sample,
                 current=samples.get(version.pk, []),
+            )
+            metric = "accuracy" if interface.task == "classification" else "mae"
+            scores = _row_scores(interface.task, labelled.get(version.pk, []))
+            interval = normal_interval(scores)
+            reference = version.metrics.get(metric)
+            judged = recent_figure(
+                feedback={
+                    "value": float(scores.mean()) if scores.size else None,
+                    "interval": interval,
+                    "labelled": int(scores.size),
+                },
+                estimated=None,
+                metric=metric,
+                reference=float(reference) if reference is not None else None,
+            )
+            words = verdict(
+                drift=drift,
+                judged=judged,
+                labels={f.name: f.spec.get("label") or f.name for f in interface.fields},
             )
             computed[_status_key(version)] = {
                 "status": drift["status"],
                 "drifted": drift["drifted"],
                 "rows": drift["rows"],
+                **words,
             }
         caches["monitoring"].set_many(computed, STATUS_SECONDS)
         found.update(computed)
     return {v.pk: found[k] for k, v in keys.items()}
+
+
+def _union_newest(parts_of: Iterable[QuerySet[Prediction]]) -> list[tuple]:
+    """The rows of several bounded querysets in one query (UNION ALL)."""
+    parts, params = [], []
+    for qs in parts_of:
+        sql, part_params = qs.query.sql_with_params()
+        # Wrapped: SQLite takes no LIMIT on a bare member of a compound SELECT.
+        parts.append(f"SELECT * FROM ({sql}) AS part{len(parts)}")
+        params.extend(part_params)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return cursor.fetchall()
 
 
 def _newest_rows_of(versions: Sequence[ModelVersion]) -> dict[int, list[dict[str, Any]]]:
@@ -443,24 +498,48 @@ def _newest_rows_of(versions: Sequence[ModelVersion]) -> dict[int, list[dict[str
 
     Only the inputs are read and decoded: decoding JSON is most of the cost of a status.
     """
-    parts, params = [], []
-    for version in versions:
-        qs = (
-            period_answers(version, period_parse(version=version))
-            .order_by("-created_at")
-            .values_list("version_id", "inputs")[:SAMPLE_ROWS]
-        )
-        sql, part_params = qs.query.sql_with_params()
-        # Wrapped: SQLite takes no LIMIT on a bare member of a compound SELECT.
-        parts.append(f"SELECT * FROM ({sql}) AS part{len(parts)}")
-        params.extend(part_params)
+    found = _union_newest(
+        period_answers(version, period_parse(version=version))
+        .order_by("-created_at")
+        .values_list("version_id", "inputs")[:SAMPLE_ROWS]
+        for version in versions
+    )
     field_ = Prediction._meta.get_field("inputs")
     by_version: dict[int, list[dict[str, Any]]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        for version_id, inputs in cursor.fetchall():
-            rows = by_version.setdefault(version_id, [])
-            if len(rows) < SAMPLE_ROWS:
-                decoded = field_.from_db_value(inputs, None, connection)
-                rows.extend(r for r in decoded if isinstance(r, dict))
+    for version_id, inputs in found:
+        rows = by_version.setdefault(version_id, [])
+        if len(rows) < SAMPLE_ROWS:
+            decoded = field_.from_db_value(inputs, None, connection)
+            rows.extend(r for r in decoded if isinstance(r, dict))
     return {pk: rows[:SAMPLE_ROWS] for pk, rows in by_version.items()}
+
+
+def _recent_labelled_of(versions: Sequence[ModelVersion]) -> dict[int, list[dict[str, Any]]]:
+    """The answers with feedback of each version's last ``RECENT_DAYS`` days (the newest
+    ``STATUS_LABELLED`` records), flattened as :func:`_rows_of` does, in one query."""
+    found = _union_newest(
+        period_answers(version, _recent(period_parse(version=version)))
+        .filter(feedback__isnull=False)
+        .order_by("-created_at")
+        .values_list("version_id", "row_count", "outputs", "feedback")[:STATUS_LABELLED]
+        for version in versions
+    )
+    outputs_field = Prediction._meta.get_field("outputs")
+    feedback_field = Prediction._meta.get_field("feedback")
+    records: dict[int, list[tuple]] = {}
+    for version_id, count, outputs, feedback in found:
+        records.setdefault(version_id, []).append(
+            (
+                count,
+                outputs_field.from_db_value(outputs, None, connection),
+                feedback_field.from_db_value(feedback, None, connection),
+            )
+        )
+    return {
+        pk: [r for r in _rows_of(found_, STATUS_LABELLED) if r["__actual"] is not None]
+        for pk, found_ in records.items()
+    }
+
+
+def _recent(period: Period) -> Period:
+    return replace(period, since=max(period.since, period.until - dt.timedelta(RECENT_DAYS)))

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import CharField, Count, Func, Q, QuerySet, Sum
@@ -19,7 +22,12 @@ from django.utils import timezone
 
 from registry.interface import echo
 from registry.models import ModelVersion, Prediction, Source
-from registry.monitoring.stats import DEFAULT_DAYS, DEFAULT_SOURCES, latency_percentiles
+from registry.monitoring.stats import (
+    DEFAULT_DAYS,
+    DEFAULT_SOURCES,
+    MAX_DRIFT_WINDOWS,
+    latency_percentiles,
+)
 
 
 # ---------------------------------------------------------------- reading stored answers
@@ -244,3 +252,45 @@ def period_latencies(answers: QuerySet[Prediction], newest: int | None) -> np.nd
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return np.fromiter((row[0] for row in cursor.fetchall()), dtype="float64")
+
+
+def window_spans(period: Period) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The periods drift, performance and estimates are computed over: the period's windows,
+    grouped so there are at most ``MAX_DRIFT_WINDOWS``."""
+    keys = period.windows()
+    group = max(1, math.ceil(len(keys) / MAX_DRIFT_WINDOWS))
+    spans = []
+    for i in range(0, len(keys), group):
+        start = max(period.since, period.window_start(keys[i]))
+        end = min(period.until, period.window_start(keys[i]) + period.window_length * group)
+        spans.append((start, end))
+    return spans
+
+
+def window_results(
+    version: ModelVersion, period: Period, kind: str, compute: Any, seconds: int
+) -> list[Any]:
+    """``compute(start, end)`` for each drift window; a finished window's answer is cached
+    for ``seconds`` (only the current window is computed on a warm page)."""
+    now = timezone.now()
+    spans = window_spans(period)
+    segment = ":".join(period.segment) if period.segment else ""
+    stamp = version.created_at.timestamp()
+    keys = [
+        f"monitoring-{kind}:{version.pk}:{stamp}:{','.join(sorted(period.sources))}:"
+        f"{segment}:{start.isoformat()}:{end.isoformat()}"
+        for start, end in spans
+    ]
+    cached = caches["monitoring"].get_many(
+        [k for k, (_, end) in zip(keys, spans, strict=True) if end <= now]
+    )
+    found, fresh = [], {}
+    for key, (start, end) in zip(keys, spans, strict=True):
+        if key not in cached:
+            cached[key] = compute(start, end)
+            if end <= now:
+                fresh[key] = cached[key]
+        found.append(cached[key])
+    if fresh:
+        caches["monitoring"].set_many(fresh, seconds)
+    return found

@@ -53,6 +53,8 @@ from registry.models import (
     Usage,
 )
 from registry.predict.coalescing import score_coalesced
+from registry.predict.hooks import answer_stored
+from registry.predict.refusals import refusal_count
 from registry.runtime import version_estimator, version_interface
 
 
@@ -102,9 +104,12 @@ def prediction_run(
         estimator = version_estimator(version)
         # Calls arriving while the model answers another are answered with it, in one batch.
         predictions = scorer(estimator, validated, interface).records()
-    except ValidationError:
+    except ValidationError as exc:
         if store:  # a what-if redraw is exploration, not a call the model serves
             usage_count(version=version, kind=f"refused.{source}")
+            refusal_count(
+                version=version, source=source, exc=exc, inputs=version_interface(version).names
+            )
         raise
     latency = (time.perf_counter() - started) * 1000
     clean_rows = validated.rows
@@ -264,6 +269,7 @@ def prediction_create(
         name=name[:200],
     )
     _insert(prediction)
+    answer_stored(prediction)
     return prediction
 
 

@@ -16,6 +16,8 @@ may change without a new version).
 
 from __future__ import annotations
 
+import hashlib
+import random
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -23,7 +25,7 @@ from typing import Any
 from django.db import connection
 
 from registry.catalog.selectors import CHAMPION, NOT_FOR_PREDICTING, model_version_resolve
-from registry.models import Alias, ModelVersion, RegisteredModel, version_number_storable
+from registry.models import Alias, Canary, ModelVersion, RegisteredModel, version_number_storable
 
 _sql_cache: dict[tuple[str, str], str] = {}
 
@@ -49,9 +51,19 @@ def _version_sql(kind: str) -> str:
                 f" WHERE m.{_q('name')} = %s AND a.{_q('name')} = %s"
             )
         else:
-            # The champion if there is one, else the newest version not archived.
+            # The champion if there is one, else the newest version not archived; and the
+            # model's live canary, if any (the release's door: see ``_canary_choice``).
+            c, k = Canary._meta, "cv"
             sql = (
-                f"{head} LEFT JOIN {_q(a.db_table)} a ON a.{_q('version_id')} = v.{_q('id')}"
+                f"SELECT v.{_q('id')}, v.{_q('created_at')}, v.{_q('revision')},"
+                f" c.{_q('id')}, c.{_q('percent')}, c.{_q('sticky')},"
+                f" {k}.{_q('id')}, {k}.{_q('created_at')}, {k}.{_q('revision')}"
+                f" FROM {_q(v.db_table)} v"
+                f" JOIN {_q(m.db_table)} m ON m.{_q('id')} = v.{_q('model_id')}"
+                f" LEFT JOIN {_q(c.db_table)} c ON c.{_q('model_id')} = m.{_q('id')}"
+                f" AND c.{_q('ended_at')} IS NULL"
+                f" LEFT JOIN {_q(v.db_table)} {k} ON {k}.{_q('id')} = c.{_q('version_id')}"
+                f" LEFT JOIN {_q(a.db_table)} a ON a.{_q('version_id')} = v.{_q('id')}"
                 f" AND a.{_q('name')} = %s"
                 f" WHERE m.{_q('name')} = %s"
                 f" AND (a.{_q('id')} IS NOT NULL OR v.{_q('archived_at')} IS NULL)"
@@ -67,13 +79,33 @@ _versions_lock = threading.Lock()
 MAX_CACHED_VERSIONS = 256
 
 
+def _canary_choice(row: tuple, caller: Any) -> tuple | None:
+    """The canary's (id, created_at, revision) when this call is one it answers, else None.
+
+    A call is the canary's with probability ``percent``/100: drawn afresh per call, or, when
+    the canary is ``sticky``, from a hash of the caller and the canary (the same caller gets
+    the same version for the canary's life; an anonymous caller is drawn per call).
+    """
+    canary_id, percent, sticky = row[3], row[4], row[5]
+    if canary_id is None or row[6] is None:
+        return None
+    if sticky and caller is not None:
+        digest = hashlib.blake2b(f"{canary_id}:{caller}".encode(), digest_size=8).digest()
+        draw = int.from_bytes(digest) / 2**64
+    else:
+        draw = random.random()
+    return (row[6], row[7], row[8]) if draw * 100 < percent else None
+
+
 def served_version_find(
-    *, name: str, version: int | None = None, alias: str | None = None
+    *, name: str, version: int | None = None, alias: str | None = None, caller: Any = None
 ) -> ModelVersion:
     """The version a call means (number, else alias, else champion, else newest) in one query.
 
-    The version row itself comes from this process's cache, by id, creation time and
-    revision. Raises ``DoesNotExist`` with the reason, as
+    A call that names neither a version nor an alias is the canary's, when the model has
+    one, for its ``percent`` of calls (per call, or per ``caller`` when sticky). The version
+    row itself comes from this process's cache, by id, creation time and revision. Raises
+    ``DoesNotExist`` with the reason, as
     :func:`registry.catalog.selectors.model_version_resolve` does, when nothing matches.
     """
     if not version_number_storable(version):
@@ -89,12 +121,15 @@ def served_version_find(
         row = cursor.fetchone()
     if row is None:
         return model_version_resolve(name=name, version=version, alias=alias)  # raises
-    key = (row[0], str(row[1]), row[2])
+    chosen = _canary_choice(row, caller) if len(row) > 3 else None
+    key = (
+        (row[0], str(row[1]), row[2]) if chosen is None else (chosen[0], str(chosen[1]), chosen[2])
+    )
     with _versions_lock:
         found = _versions.get(key)
     if found is not None:
         return found
-    loaded = ModelVersion.objects.select_related("model").defer(*NOT_FOR_PREDICTING).get(pk=row[0])
+    loaded = ModelVersion.objects.select_related("model").defer(*NOT_FOR_PREDICTING).get(pk=key[0])
     with _versions_lock:
         _versions[key] = loaded
         while len(_versions) > MAX_CACHED_VERSIONS:

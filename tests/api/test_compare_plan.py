@@ -12,15 +12,7 @@ from sklearn.tree import DecisionTreeRegressor
 from registry.catalog.services import model_version_register
 from registry.models import Prediction
 from tests.api.conftest import ROW, error_of
-from tests.conftest import csv_bytes
-from tests.registry.test_compare import (  # noqa: F401
-    LITE_INPUTS,
-    clinic_logistic,
-    clinic_v2,
-    lite_frame,
-    lite_model,
-    lite_version,
-)
+from tests.conftest import LITE_INPUTS, csv_bytes
 
 COMPARE = "/api/v1/compare/"
 
@@ -28,8 +20,8 @@ COMPARE = "/api/v1/compare/"
 def test_a_row_may_hold_inputs_that_only_some_models_take(
     analyst,
     clinic_version,
-    lite_version,  # noqa: F811
-    lite_model,  # noqa: F811
+    lite_version,
+    lite_model,
 ):
     response = analyst.post(
         COMPARE,
@@ -144,7 +136,7 @@ def test_an_input_of_two_types_is_refused(analyst, clinic_version, clinic_forest
     }
 
 
-def test_a_field_no_model_takes_is_unknown(analyst, clinic_version, lite_version):  # noqa: F811
+def test_a_field_no_model_takes_is_unknown(analyst, clinic_version, lite_version):
     response = analyst.post(
         COMPARE,
         {"models": ["clinic", "clinic-lite"], "inputs": [{**ROW, "weight": 80}]},
@@ -156,7 +148,7 @@ def test_a_field_no_model_takes_is_unknown(analyst, clinic_version, lite_version
     assert not Prediction.objects.exists()
 
 
-def test_an_error_names_the_models_that_refuse(analyst, clinic_version, lite_version):  # noqa: F811
+def test_an_error_names_the_models_that_refuse(analyst, clinic_version, lite_version):
     response = analyst.post(
         COMPARE,
         {"models": ["clinic@champion", "clinic-lite"], "inputs": [ROW, {**ROW, "region": "west"}]},

@@ -39,6 +39,7 @@ def keep(name, response):
     answers[name] = [response.status_code, response.get("Retry-After"), body]
 
 keep("health", client.get("/api/v1/health/"))
+keep("ready", client.get("/v2/health/ready"))
 keep("models", client.get("/api/v1/models/", **token))
 keep("predict", client.post("/api/v1/models/clinic/predict/", {"inputs": [{"age": 50}]},
                             content_type="application/json", **token))
@@ -70,6 +71,11 @@ def test_the_health_check_says_the_database_is_unavailable(answers):
     status, retry_after, body = answers["health"]
     assert (status, retry_after) == (503, "5")
     assert body == {"status": "error", "database": "unavailable"}
+
+
+def test_the_v2_readiness_says_when_to_look_again_as_the_api_does(answers):
+    status, retry_after, body = answers["ready"]
+    assert (status, retry_after, body) == (503, "5", {"ready": False})
 
 
 @pytest.mark.parametrize("call", ["models", "predict"])

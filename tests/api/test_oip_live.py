@@ -26,11 +26,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import skops.io as sio
-from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from tests.conftest import portal_process_env
 from tests.net import free_port
@@ -102,22 +97,14 @@ class Portals:
 
 
 @pytest.fixture(scope="module")
-def portals(tmp_path_factory, clinic_frame, clinic_forest_bytes, clinic_csv) -> Iterator[Portals]:
+def portals(
+    tmp_path_factory, clinic_logistic_bytes, clinic_forest_bytes, clinic_csv
+) -> Iterator[Portals]:
     tmp = tmp_path_factory.mktemp("oip")
     data = tmp / "data"
     data.mkdir()
-    X, y = clinic_frame.drop(columns="high_risk"), clinic_frame["high_risk"]
-    logistic = make_pipeline(
-        ColumnTransformer(
-            [
-                ("scale", StandardScaler(), ["age", "bmi", "bp", "s5"]),
-                ("onehot", OneHotEncoder(handle_unknown="ignore"), ["sex", "region"]),
-            ]
-        ),
-        LogisticRegression(max_iter=1000),
-    ).fit(X, y)
     (tmp / "forest.skops").write_bytes(clinic_forest_bytes)
-    (tmp / "logistic.skops").write_bytes(sio.dumps(logistic))
+    (tmp / "logistic.skops").write_bytes(clinic_logistic_bytes)
     (tmp / "clinic.csv").write_bytes(clinic_csv)
     env = portal_process_env(data, WEB_CONCURRENCY="1")
     setup = SETUP.format(

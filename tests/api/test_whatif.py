@@ -34,7 +34,11 @@ def test_a_whatif_sweeps_only_the_features_asked_and_draws_them(clinic_version, 
     ).json()
     assert [c["feature"] for c in body["curves"]] == ["bmi", "sex"]
     go.Figure(body["chart"])
-    assert len(body["chart"]["data"]) == 2
+    curves = [t for t in body["chart"]["data"] if t.get("meta") != "current"]
+    assert [t["xaxis"] for t in curves] == ["x", "x2"]
+    # bmi's current value is marked across its panel
+    (current,) = [t for t in body["chart"]["data"] if t.get("meta") == "current"]
+    assert current["xaxis"] == "x" and current["x"] == [ROW["bmi"]] * 2
 
 
 def test_a_regression_whatif_sweeps_values(diabetes_version, analyst):

@@ -79,34 +79,40 @@ def test_sensitivity_draws_one_panel_per_input_with_the_current_value():
     fig = valid(charts.sensitivity({"answer": CURVES}, y_label="P(yes)", y_range=[0, 1]))
     axes = {t["xaxis"] for t in fig["data"]}
     assert axes == {"x", "x2", "x3"}
-    assert [t["type"] for t in fig["data"]] == ["scatter", "bar", "bar"]
+    curves = [t for t in fig["data"] if t.get("meta") != "current"]
+    assert [t["type"] for t in curves] == ["scatter", "bar", "bar"]
     titles = [a["text"] for a in fig["layout"]["annotations"]]
     assert titles == ["<b>bmi</b>", "<b>sex</b>", "<b>smoker</b>"]
-    current_bmi, current_sex, _ = fig["layout"]["shapes"]
-    assert current_bmi["x0"] == 25.0
+    # A number's current value is a dotted line across its panel, drawn as a trace.
+    (current_bmi,) = [t for t in fig["data"] if t.get("meta") == "current"]
+    assert (current_bmi["x"], current_bmi["y"], current_bmi["xaxis"]) == ([25.0, 25.0], [0, 1], "x")
+    current_sex, _ = fig["layout"]["shapes"]
     # The current category has a band behind its bar, in its panel, spanning its slot only.
     assert (current_sex["xref"], current_sex["type"]) == ("x2", "rect")
-    sex = fig["data"][1]
+    sex = curves[1]
     at = sex["x"].index(str(CURVES[1]["current"]))
     assert current_sex["x0"] < at < current_sex["x1"] and current_sex["x1"] - current_sex["x0"] <= 1
     assert fig["layout"]["xaxis2"]["type"] == "category"
     # The bars' own style does not depend on the current value (the page moves shapes only).
     other = valid(
         charts.sensitivity(
-            {"answer": [{**c, "current": c["values"][-1]} for c in CURVES]},
+            {"answer": [{**c, "current": c["values"][0]} for c in CURVES]},
             y_label="P(yes)",
             y_range=[0, 1],
         )
     )
     assert [t.get("marker") for t in other["data"]] == [t.get("marker") for t in fig["data"]]
+    assert [t.get("line") for t in other["data"]] == [t.get("line") for t in fig["data"]]
     assert other["layout"]["shapes"] != fig["layout"]["shapes"]
+    assert other["data"][1]["x"] != fig["data"][1]["x"]
 
 
 def test_sensitivity_overlays_several_models_in_the_same_panels():
     other = [{**c, "y": [v / 2 for v in c["y"]]} for c in CURVES]
     fig = valid(charts.sensitivity({"v1": CURVES, "v2": other}, y_label="P(yes)"))
-    assert len(fig["data"]) == 6
-    assert {t["name"] for t in fig["data"] if t["xaxis"] == "x"} == {"v1", "v2"}
+    assert len(fig["data"]) == 7  # two models' curves in three panels, and bmi's current value
+    curves = [t for t in fig["data"] if t.get("meta") != "current"]
+    assert {t["name"] for t in curves if t["xaxis"] == "x"} == {"v1", "v2"}
     assert fig["layout"]["showlegend"] is True
 
 

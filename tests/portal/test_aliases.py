@@ -21,7 +21,6 @@ from rest_framework.authtoken.models import Token
 from registry.catalog.selectors import alias_map
 from registry.models import Alias, AuditEvent
 from tests.portal.test_compare_page import links, query
-from tests.registry.test_compare import clinic_logistic, clinic_v2  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIRM = "/models/clinic/aliases/champion/"
@@ -33,7 +32,7 @@ def as_manager(client, manager):
     return client
 
 
-def test_the_confirmation_says_what_changes(as_manager, clinic_v2):  # noqa: F811
+def test_the_confirmation_says_what_changes(as_manager, clinic_v2):
     response = as_manager.get(CONFIRM, {"version": 2, "next": "/compare/?m=clinic%401"})
     assert response.status_code == 200
     html = response.content.decode()
@@ -46,7 +45,7 @@ def test_the_confirmation_says_what_changes(as_manager, clinic_v2):  # noqa: F81
     assert alias_map(model=clinic_v2.model) == {"champion": 1}  # a GET changes nothing
 
 
-def test_confirming_moves_the_alias_records_it_and_goes_back(as_manager, manager, clinic_v2):  # noqa: F811
+def test_confirming_moves_the_alias_records_it_and_goes_back(as_manager, manager, clinic_v2):
     response = as_manager.post(CONFIRM, {"version": 2, "next": "/compare/?m=clinic%401"})
     assert response.status_code == 302
     assert response["Location"] == "/compare/?m=clinic%401"
@@ -63,7 +62,7 @@ def test_confirming_moves_the_alias_records_it_and_goes_back(as_manager, manager
     assert re.search(r"mia</td>\s*<td>Alias set: <strong>champion</strong> from v1 to v2", history)
 
 
-def test_a_new_alias_and_a_free_name(as_manager, clinic_v2):  # noqa: F811
+def test_a_new_alias_and_a_free_name(as_manager, clinic_v2):
     page = as_manager.get("/models/clinic/aliases/challenger/", {"version": 2}).content.decode()
     assert "clinic has no challenger yet: it will point at v2; calls that name" in page
     response = as_manager.get("/models/clinic/aliases/", {"alias": "shadow", "version": 1})
@@ -88,7 +87,7 @@ def test_a_new_alias_and_a_free_name(as_manager, clinic_v2):  # noqa: F811
 )
 def test_a_bad_alias_or_no_version_is_refused_with_the_reason(
     as_manager,
-    clinic_v2,  # noqa: F811
+    clinic_v2,
     url,
     params,
     message,
@@ -100,12 +99,12 @@ def test_a_bad_alias_or_no_version_is_refused_with_the_reason(
     assert Alias.objects.count() == 1
 
 
-def test_it_goes_back_only_to_this_site(as_manager, clinic_v2):  # noqa: F811
+def test_it_goes_back_only_to_this_site(as_manager, clinic_v2):
     response = as_manager.post(CONFIRM, {"version": 2, "next": "https://evil.example/"})
     assert response["Location"] == "/models/clinic/"
 
 
-def test_only_managers_may_move_an_alias(client, make_user, clinic_v2):  # noqa: F811
+def test_only_managers_may_move_an_alias(client, make_user, clinic_v2):
     client.force_login(make_user("ana", "analyst"))
     assert client.get(CONFIRM, {"version": 2}).status_code == 403
     assert client.post(CONFIRM, {"version": 2}).status_code == 403
@@ -119,7 +118,7 @@ def test_only_managers_may_move_an_alias(client, make_user, clinic_v2):  # noqa:
 
 def test_managers_find_the_buttons_on_the_model_card_and_the_compare_page(
     as_manager,
-    clinic_v2,  # noqa: F811
+    clinic_v2,
 ):
     card = as_manager.get("/models/clinic/")
     # v1 is the champion: making it the challenger too would be no choice at all.
@@ -151,7 +150,7 @@ for line in sys.stdin:
 def test_a_new_champion_answers_in_another_running_process_from_its_next_request(
     client,
     make_user,
-    clinic_v2,  # noqa: F811
+    clinic_v2,
 ):
     if connection.vendor != "postgresql":
         pytest.skip(
@@ -205,7 +204,7 @@ def test_a_new_champion_answers_in_another_running_process_from_its_next_request
                 asker.wait()
 
 
-def test_promoting_the_challenger_swaps_it_with_the_champion(as_manager, clinic_v2):  # noqa: F811
+def test_promoting_the_challenger_swaps_it_with_the_champion(as_manager, clinic_v2):
     """No version reads "challenger · champion" after a promotion: the old champion becomes
     the challenger, audited with the reason."""
     from registry.catalog.services import alias_set

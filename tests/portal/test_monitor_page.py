@@ -73,7 +73,7 @@ def test_the_catalog_and_model_card_link_to_the_monitor_with_its_status(as_viewe
 def test_a_model_without_answers_says_so_instead_of_empty_charts(as_viewer, clinic_version):
     html = as_viewer.get("/models/clinic/monitor/").content.decode()
     assert "not enough data" in html
-    assert "no calls in this period" in html and "p50" not in html
+    assert "Too little traffic to judge the inputs: 0 answers" in html and "p50" not in html
     assert "data-no-traffic" in html and "data-no-rows" in html
     assert "drift-table" not in html and "data-plotly" not in html
 

@@ -185,7 +185,9 @@ def test_a_typed_value_between_slider_steps_is_answered(as_analyst, clinic_versi
 def test_the_curves_show_the_class_picked_whatever_the_answer(as_analyst, clinic_version):
     def curves(params: dict) -> tuple[str, list[list[float]]]:
         fig = redraw(as_analyst, params)["figures"]["sensitivity"]
-        lines = [t["y"] for t in fig["data"] if t["type"] == "scatter"]
+        lines = [
+            t["y"] for t in fig["data"] if t["type"] == "scatter" and t.get("meta") != "current"
+        ]
         return fig["layout"]["yaxis"]["title"]["text"], lines
 
     # By default the positive class (the second, as scikit-learn orders a binary target's),

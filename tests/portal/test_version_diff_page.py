@@ -7,14 +7,9 @@ import re
 import pytest
 
 from tests.portal.test_compare_page import links, query
-from tests.registry.test_version_diff import (  # noqa: F401
-    clinic_lite_v2,
-    lite_frame,
-    lite_model,
-)
 
 
-def test_it_shows_the_three_kinds_of_difference(as_analyst, clinic_lite_v2):  # noqa: F811
+def test_it_shows_the_three_kinds_of_difference(as_analyst, clinic_lite_v2):
     response = as_analyst.get("/models/clinic/diff/", {"a": 1, "b": 2})
     assert response.status_code == 200
     html = response.content.decode()
@@ -48,18 +43,18 @@ def test_it_shows_the_three_kinds_of_difference(as_analyst, clinic_lite_v2):  # 
     assert query(compare)["m"] == ["clinic@1", "clinic@2"]
 
 
-def test_by_default_it_diffs_the_newest_version_with_its_parent(as_analyst, clinic_lite_v2):  # noqa: F811
+def test_by_default_it_diffs_the_newest_version_with_its_parent(as_analyst, clinic_lite_v2):
     html = as_analyst.get("/models/clinic/diff/").content.decode()
     assert "v1 → v2" in html
 
 
 @pytest.mark.parametrize("params", [{"a": 1, "b": 9}, {"a": "x", "b": 2}])
-def test_an_unknown_version_is_404(as_analyst, clinic_lite_v2, params):  # noqa: F811
+def test_an_unknown_version_is_404(as_analyst, clinic_lite_v2, params):
     assert as_analyst.get("/models/clinic/diff/", params).status_code == 404
     assert as_analyst.get("/models/nope/diff/").status_code == 404
 
 
-def test_a_viewer_may_read_it(client, viewer, clinic_lite_v2):  # noqa: F811
+def test_a_viewer_may_read_it(client, viewer, clinic_lite_v2):
     client.force_login(viewer)
     response = client.get("/models/clinic/diff/", {"a": 2, "b": 1})
     assert response.status_code == 200

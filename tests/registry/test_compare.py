@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import skops.io as sio
 from django.core.exceptions import ValidationError
 from sklearn import metrics as skm
-from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.tree import DecisionTreeRegressor
+from sklearn.linear_model import LinearRegression
 
 from registry.catalog.selectors import model_version_parse
 from registry.catalog.services import model_version_register
@@ -25,81 +20,9 @@ from registry.compare.comparison import (
 )
 from registry.interface import InvalidInput
 from registry.models import Prediction, Usage
-from tests.conftest import csv_bytes
+from tests.conftest import LITE_INPUTS
 
 ROW = {"age": 50, "sex": "male", "bmi": 26.4, "bp": 93.0, "s5": 4.6, "region": "north"}
-LITE_INPUTS = ["age", "bmi", "bp", "region"]
-
-
-# ------------------------------------------------------------------ models to compare
-@pytest.fixture(scope="session")
-def clinic_logistic(clinic_frame):
-    """Another estimator for the clinic interface: it disagrees with the forest on some rows."""
-    X, y = clinic_frame.drop(columns="high_risk"), clinic_frame["high_risk"]
-    return make_pipeline(
-        ColumnTransformer(
-            [
-                ("scale", StandardScaler(), ["age", "bmi", "bp", "s5"]),
-                ("onehot", OneHotEncoder(handle_unknown="ignore"), ["sex", "region"]),
-            ]
-        ),
-        LogisticRegression(max_iter=500),
-    ).fit(X, y)
-
-
-@pytest.fixture(scope="session")
-def lite_frame(clinic_frame):
-    """Four of the clinic inputs, patients up to 60 only, and a 'west' region for 'east'."""
-    frame = clinic_frame[clinic_frame["age"] <= 60][[*LITE_INPUTS, "high_risk"]].copy()
-    frame["region"] = frame["region"].replace({"east": "west"})
-    return frame.reset_index(drop=True)
-
-
-@pytest.fixture(scope="session")
-def lite_model(lite_frame):
-    X, y = lite_frame[LITE_INPUTS], lite_frame["high_risk"]
-    return make_pipeline(
-        ColumnTransformer(
-            [
-                ("scale", StandardScaler(), ["age", "bmi", "bp"]),
-                ("onehot", OneHotEncoder(handle_unknown="ignore"), ["region"]),
-            ]
-        ),
-        LogisticRegression(max_iter=500),
-    ).fit(X, y)
-
-
-@pytest.fixture
-def clinic_v2(clinic_version, clinic_logistic, clinic_csv):
-    return model_version_register(
-        name="clinic", artifact=sio.dumps(clinic_logistic), reference=clinic_csv, target="high_risk"
-    )
-
-
-@pytest.fixture
-def lite_version(db, lite_model, lite_frame):
-    return model_version_register(
-        name="clinic-lite",
-        artifact=sio.dumps(lite_model),
-        reference=csv_bytes(lite_frame),
-        target="high_risk",
-    )
-
-
-@pytest.fixture(scope="session")
-def diabetes_tree(diabetes_frame):
-    X, y = diabetes_frame.drop(columns="progression"), diabetes_frame["progression"]
-    return DecisionTreeRegressor(max_depth=3, random_state=0).fit(X, y)
-
-
-@pytest.fixture
-def diabetes_v2(diabetes_version, diabetes_tree, diabetes_frame):
-    return model_version_register(
-        name="diabetes",
-        artifact=sio.dumps(diabetes_tree),
-        reference=csv_bytes(diabetes_frame),
-        target="progression",
-    )
 
 
 def reasons(excinfo) -> list[str]:

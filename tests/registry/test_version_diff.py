@@ -3,25 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import skops.io as sio
 from django.core.exceptions import ValidationError
 
-from registry.catalog.services import model_version_register
 from registry.compare.comparison import model_version_diff
-from tests.conftest import csv_bytes
-from tests.registry.test_compare import clinic_logistic, lite_frame, lite_model  # noqa: F401
-
-
-@pytest.fixture
-def clinic_lite_v2(clinic_version, lite_model, lite_frame):  # noqa: F811
-    """Version 2 of clinic: four inputs, 'west' for 'east', patients up to 60."""
-    return model_version_register(
-        name="clinic",
-        artifact=sio.dumps(lite_model),
-        reference=csv_bytes(lite_frame),
-        target="high_risk",
-        allow_breaking=True,
-    )
 
 
 def test_it_lists_added_removed_and_changed_inputs(clinic_version, clinic_lite_v2):
