@@ -26,7 +26,7 @@ from registry.explain.explanations import explain, score_batch
 from registry.explain.selectors import version_background_or_none
 from registry.fairness.selectors import positive_class, reference_rows
 from registry.fairness.services import fairness_read, favourable_text
-from registry.models import AuditEvent, ModelVersion
+from registry.models import AuditEvent, ModelVersion, Promotion
 from registry.monitoring.report import monitoring_report
 from registry.monitoring.windows import period_parse
 from registry.runtime import version_cached, version_estimator, version_interface, version_method
@@ -233,6 +233,28 @@ def _events(version: ModelVersion) -> list[dict[str, Any]]:
     ]
 
 
+def _promotions(version: ModelVersion) -> list[dict[str, Any]]:
+    """Every request to point an alias at this version, and its decision."""
+
+    def name(user) -> str:
+        return user.get_username() if user else ""
+
+    found = Promotion.objects.filter(version=version).select_related("requested_by", "decided_by")
+    return [
+        {
+            "alias": p.alias,
+            "state": p.state,
+            "requested": f"{p.requested_at.isoformat(timespec='seconds')} {name(p.requested_by)}",
+            "comment": p.comment,
+            "decided": f"{p.decided_at.isoformat(timespec='seconds')} {name(p.decided_by)}"
+            if p.decided_at
+            else "",
+            "decision_comment": p.decision_comment,
+        }
+        for p in found.order_by("requested_at")
+    ]
+
+
 def content_hash(content: dict[str, Any]) -> str:
     """The sha256 of everything the dossier states except this hash, the time and person of
     generation and the monitoring period's ends (which move with the clock): two dossiers of
@@ -342,6 +364,7 @@ def dossier_content(
         "fairness": fairness,
         "monitoring": _monitoring(version),
         "events": _events(version),
+        "promotions": _promotions(version),
         "missing": missing,
         "generated": {
             "at": (now or timezone.now()).isoformat(timespec="seconds"),
