@@ -83,6 +83,8 @@ class _Axis:
         self.low, self.high = low - (pad if low != 0 else 0), high + pad
 
     def band(self) -> float:
+        if not self.categorical:
+            return 12.0
         return abs(self.end - self.start) / max(1, len(self.categories))
 
     def at(self, v: Any) -> float:
@@ -150,7 +152,10 @@ def to_svg(fig: Figure, *, width: int = WIDTH, height: int = HEIGHT) -> str:
     """The figure as a standalone SVG document (a string)."""
     layout = fig.get("layout", {})
     traces = [_histogram(t) if t.get("type") == "histogram" else t for t in fig.get("data", [])]
-    left, right = MARGIN["l"], width - MARGIN["r"]
+    # Room on the left for the longest category label of a horizontal bar chart.
+    labels = [str(v) for t in traces if t.get("orientation") == "h" for v in t.get("y", [])]
+    left = max(MARGIN["l"], min(width // 3, 12 + 6 * max(map(len, labels), default=0)))
+    right = width - MARGIN["r"]
     top, bottom = MARGIN["t"], height - MARGIN["b"]
     named = [t for t in traces if t.get("name") and t.get("showlegend", True)]
     if len(named) > 1:
@@ -180,8 +185,10 @@ def to_svg(fig: Figure, *, width: int = WIDTH, height: int = HEIGHT) -> str:
             (xs if horizontal else ys).extend(up + down)
         if t.get("type") == "bar":
             (xs if horizontal else ys).append(0)
-    xaxis = _Axis(xs, left, right, layout.get("xaxis") or {})
-    yaxis = _Axis(ys, bottom, top, layout.get("yaxis") or {})
+    # A heatmap's cells are drawn one per value, in the order given: its axes are categories.
+    cells = {"type": "category"} if any(t.get("type") == "heatmap" for t in traces) else {}
+    xaxis = _Axis(xs, left, right, {**(layout.get("xaxis") or {}), **cells})
+    yaxis = _Axis(ys, bottom, top, {**(layout.get("yaxis") or {}), **cells})
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="{FONT}">',
@@ -192,7 +199,7 @@ def to_svg(fig: Figure, *, width: int = WIDTH, height: int = HEIGHT) -> str:
         parts.append(
             f'<line x1="{left}" x2="{right}" y1="{pos:.1f}" y2="{pos:.1f}" stroke="{GRID}"/>'
         )
-        parts.append(_text(left - 6, pos + 4, label[:28], 10, "end"))
+        parts.append(_text(left - 6, pos + 4, label[:40], 10, "end"))
     xticks = xaxis.ticks()
     every = max(1, math.ceil(len(xticks) / 12))
     for j, (pos, label) in enumerate(xticks):

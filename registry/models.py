@@ -579,13 +579,12 @@ class Canary(models.Model):
 
 
 class VersionReport(models.Model):
-    """Heavy work on a version made once by the task worker and kept (fairness recourse, the
-    dossier): ``key`` says what it was made from (the version's revision and options), so a
-    revised version makes a new one and an old one is never served for it."""
+    """Heavy work on a version made once by the task worker and kept (recourse per group):
+    ``key`` says what it was made from (the version's revision), so a revised version gets a
+    new one and an old one is never served for it."""
 
     class Kind(models.TextChoices):
         RECOURSE = "recourse", "Recourse per group"
-        DOSSIER = "dossier", "Dossier"
 
     version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="reports")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -593,7 +592,6 @@ class VersionReport(models.Model):
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress = models.FloatField(default=0.0)
     result = models.JSONField(default=dict, blank=True)
-    file = models.CharField(max_length=255, blank=True, help_text="Path in the default storage.")
     message = models.TextField(blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -608,6 +606,8 @@ class VersionReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} {self.kind} ({self.status})"
+
+
 class AlertRule(models.Model):
     """A condition on a model's champion that fires once when it starts holding and once when
     it clears (``registry.alerts``): never on every evaluation."""

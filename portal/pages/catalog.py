@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from portal.charting.catalog import evaluation_figures, headline_figure, usage_figure
 from portal.charting.releases import release_figures
-from portal.pages import actionability, fairness
+from portal.pages import actionability
 from portal.pages.access import model_or_404, role_required, version_or_404
 from registry import roles
 from registry.alerts.selectors import alerts_firing

@@ -36,7 +36,7 @@ def dossier_html(content: dict) -> str:
 def dossier_make(*, version: ModelVersion, user) -> Dossier:
     """The version's dossier as a PDF, with the file's sha256 and its content's."""
     # WeasyPrint (and Pango through cffi) is imported by the request that makes a dossier,
-    # not by every web process at start (python -X importtime: ~0.3 s).
+    # not by every web process at start (python -X importtime: 1.35 s).
     from weasyprint import HTML
 
     content = dossier_content(version=version, user=user)

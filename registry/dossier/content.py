@@ -26,7 +26,7 @@ from registry.explain.explanations import explain, score_batch
 from registry.explain.selectors import version_background_or_none
 from registry.fairness.selectors import positive_class, reference_rows
 from registry.fairness.services import fairness_read, favourable_text
-from registry.models import AuditEvent, ModelVersion
+from registry.models import AuditEvent, ModelVersion, Promotion
 from registry.monitoring.report import monitoring_report
 from registry.monitoring.windows import period_parse
 from registry.runtime import version_cached, version_estimator, version_interface, version_method
@@ -126,7 +126,11 @@ def _importance(version: ModelVersion) -> dict[str, Any] | None:
             background=background,
             target_class=positive,
         )
-        explained = found.explained if positive is not None else "the answer given"
+        explained = (
+            found.explained
+            if positive is not None or interface.task == "regression"
+            else "probability of the class each row was given"
+        )
         for c in found.contributions:
             effects[c["input"]].append(abs(float(c["effect"])))
     items = [
@@ -226,6 +230,28 @@ def _events(version: ModelVersion) -> list[dict[str, Any]]:
             "details_text": json.dumps(e.details, sort_keys=True, ensure_ascii=False)[:400],
         }
         for e in events
+    ]
+
+
+def _promotions(version: ModelVersion) -> list[dict[str, Any]]:
+    """Every request to point an alias at this version, and its decision."""
+
+    def name(user) -> str:
+        return user.get_username() if user else ""
+
+    found = Promotion.objects.filter(version=version).select_related("requested_by", "decided_by")
+    return [
+        {
+            "alias": p.alias,
+            "state": p.state,
+            "requested": f"{p.requested_at.isoformat(timespec='seconds')} {name(p.requested_by)}",
+            "comment": p.comment,
+            "decided": f"{p.decided_at.isoformat(timespec='seconds')} {name(p.decided_by)}"
+            if p.decided_at
+            else "",
+            "decision_comment": p.decision_comment,
+        }
+        for p in found.order_by("requested_at")
     ]
 
 
@@ -338,6 +364,7 @@ def dossier_content(
         "fairness": fairness,
         "monitoring": _monitoring(version),
         "events": _events(version),
+        "promotions": _promotions(version),
         "missing": missing,
         "generated": {
             "at": (now or timezone.now()).isoformat(timespec="seconds"),

@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from registry.catalog.services import model_version_register
 from registry.fairness.services import version_favourable_set, version_sensitive_set
+from registry.releases.promotions import promotion_approve, promotion_request
 
 URL = "/api/v1/models/{}/versions/{}/dossier/"
 SECTIONS = [
@@ -88,3 +89,19 @@ def test_it_needs_a_viewer(clinic_version, anonymous, client_as, who):
 
 def test_an_unknown_version_is_a_404(clinic_version, viewer):
     assert viewer.get(URL.format("clinic", 9)).status_code == 404
+
+
+def test_releases_and_approvals_come_from_the_promotions_and_the_audit_trail(
+    clinic_version, viewer, make_user, django_capture_on_commit_callbacks
+):
+    asker, approver = make_user("asker", "manager"), make_user("approver", "manager")
+    promotion = promotion_request(
+        model=clinic_version.model, number=1, alias="challenger", comment="ready", user=asker
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        promotion_approve(promotion=promotion, comment="checked the card", user=approver)
+    _, text = _text(viewer.get(URL.format("clinic", 1)))
+    assert "Promotions of this version" in text
+    assert "approved" in text and "asker" in text and "approver" in text
+    assert "checked the card" in text
+    assert "Promotion approved" in text  # the audit trail's line

@@ -93,6 +93,14 @@ ANSWERED_CALLS = [
         {"path_parameters": {"alias": "challenger"}, "body": {"version": 1}},
     ),
     ("/api/v1/health/", "GET", {}),
+    (
+        "/api/v1/models/{name}/inputs/{input}/",
+        "PATCH",
+        {"path_parameters": {"input": "sex"}, "body": {"sensitive": True}},
+    ),
+    ("/api/v1/models/{name}/fairness/", "GET", {"query": {"chart": True}}),
+    ("/api/v1/models/{name}/fairness/", "PATCH", {"body": {"favourable": "no"}}),
+    ("/api/v1/models/{name}/versions/{number}/dossier/", "GET", {"path_parameters": {"number": 1}}),
 ]
 
 

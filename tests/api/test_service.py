@@ -35,6 +35,9 @@ PATHS = {
     "/api/v1/webhooks/",
     "/api/v1/webhooks/{id}/",
     "/api/v1/webhooks/{id}/deliveries/",
+    "/api/v1/models/{name}/inputs/{input}/",
+    "/api/v1/models/{name}/fairness/",
+    "/api/v1/models/{name}/versions/{number}/dossier/",
 }
 
 

@@ -51,4 +51,6 @@ def test_a_viewer_reads_but_cannot_change(client, viewer, clinic_version):
     client.force_login(viewer)
     html = client.get("/models/clinic/").content.decode()
     assert 'id="fairness"' in html and "Save fairness settings" not in html
+    assert 'href="/api/v1/models/clinic/versions/1/dossier/"' in html
+    assert client.get("/api/v1/models/clinic/versions/1/dossier/").status_code == 200
     assert client.post("/models/clinic/fairness/", {"sensitive": ["sex"]}).status_code == 403

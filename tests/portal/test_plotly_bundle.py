@@ -98,6 +98,40 @@ SAMPLES = {
         lambda f: f([{"model": "wine", "metric": "ROC AUC", "value": 0.99}])
     ],
     "overview.usage_per_day": [lambda f: f({"wine": [("2026-11-25", 3)]}, days=["2026-11-25"])],
+    "fairness.group_bars": [
+        lambda f: f(
+            [
+                {"group": "a", "value": 0.8, "interval": [0.7, 0.9], "count": 40, "small": False},
+                {"group": "b", "value": 1.0, "interval": None, "count": 1, "small": True},
+                {"group": "c", "value": None, "interval": None, "count": 3, "small": True},
+            ],
+            heading="Accuracy by sex",
+            axis_title="Sex",
+        )
+    ],
+    "fairness.gap_over_time": [
+        lambda f: f(
+            [
+                {"period": "2026-11-01", "rows": 30, "largest_difference": 0.1},
+                {"period": "2026-11-08", "rows": 2, "largest_difference": None},
+            ],
+            heading="Gap",
+            percent=True,
+        )
+    ],
+    "fairness.recourse_bars": [
+        lambda f: f(
+            [
+                {"group": "a", "rows": 5, "found": 4, "median_cost": 0.8},
+                {"group": "b", "rows": 2, "found": 0, "median_cost": None},
+            ],
+            heading="Recourse",
+        )
+    ],
+    "dossier.mean_abs_effects": [
+        lambda f: f([{"label": "BMI", "mean_abs_effect": 0.04}], probability=True),
+        lambda f: f([{"label": "BMI", "mean_abs_effect": 4.0}], probability=False),
+    ],
 }
 
 

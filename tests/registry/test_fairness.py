@@ -17,16 +17,23 @@ from fairlearn.metrics import (
 from sklearn.metrics import accuracy_score, mean_absolute_error, recall_score
 
 from registry.catalog.services import model_version_register
+from registry.explain.counterfactuals import counterfactual_target
+from registry.fairness import recourse
 from registry.fairness.figures import SMALL_GROUP, group_figures
 from registry.fairness.groups import BINS, MAX_GROUPS
-from registry.fairness.selectors import fairness_report, reference_rows, sensitive_groups
+from registry.fairness.selectors import (
+    fairness_report,
+    recourse_rows,
+    reference_rows,
+    sensitive_groups,
+)
 from registry.fairness.services import (
     fairness_read,
     version_favourable_set,
     version_sensitive_set,
 )
 from registry.models import AuditEvent, JobStatus, ModelVersion, Prediction, VersionReport
-from registry.runtime import version_interface
+from registry.runtime import version_estimator, version_interface
 from tests.conftest import csv_bytes
 
 
@@ -253,4 +260,50 @@ def test_recourse_is_measured_by_the_worker_once_per_revision(
 def test_a_favourable_answer_must_be_a_class(clinic_version):
     with pytest.raises(ValidationError, match="Unknown class"):
         version_favourable_set(version=clinic_version, favourable="maybe", user=None)
-    assert np.isfinite(1.0)
+
+
+def test_a_regressor_measures_recourse_towards_a_range(
+    diabetes_version, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr("registry.fairness.recourse.SAMPLE_ROWS", 20)
+    version, _ = version_sensitive_set(
+        version=diabetes_version, name="age", sensitive=True, user=None
+    )
+    with pytest.raises(ValidationError):
+        version_favourable_set(version=version, favourable="low", user=None)
+    version = version_favourable_set(version=version, favourable={"max": 120}, user=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        fairness_read(version=version)
+    report = fairness_read(version=version)
+    assert report["recourse_status"] == JobStatus.SUCCEEDED, report["recourse_message"]
+    (entry,) = report["inputs"]
+    assert sum(r["rows"] for r in entry["recourse"]) == 20
+    assert all(r["found"] <= r["rows"] for r in entry["recourse"])
+    assert any(r["median_cost"] is not None for r in entry["recourse"])
+
+
+def test_recourse_never_moves_a_sensitive_input(clinic_version, monkeypatch):
+    version = _sensitive(clinic_version, "sex", "age")
+    version = version_favourable_set(version=version, favourable="no", user=None)
+    interface = version_interface(version)
+    rows = recourse_rows(version)
+    calls = []
+    real = recourse.counterfactuals_find
+
+    def watched(**kwargs):  # the real search, its answers kept to be checked
+        found = real(**kwargs)
+        calls.append((kwargs["row"].iloc[0].to_dict(), found.counterfactuals))
+        return found
+
+    monkeypatch.setattr(recourse, "counterfactuals_find", watched)
+    recourse.recourse_compute(
+        estimator=version_estimator(version),
+        interface=interface,
+        rows=rows,
+        target=counterfactual_target(interface=interface, target="no"),
+        budget=3.0,
+    )
+    assert calls
+    for row, found in calls:
+        for cf in found:
+            assert cf["inputs"]["sex"] == row["sex"] and cf["inputs"]["age"] == row["age"]
