@@ -19,6 +19,7 @@ from sklearn.tree import DecisionTreeRegressor
 
 from registry.artifacts.store import estimator_cache
 from registry.catalog.services import model_version_register
+from registry.releases.watch import release_watch_reset
 from registry.runtime import runtime_clear
 from tests.mlflow_env import mlflow_server  # noqa: F401 (a fixture for every package)
 
@@ -119,6 +120,15 @@ def _fresh_estimator_cache():
     yield
     estimator_cache.clear()
     runtime_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_release_watch():
+    """Each test's answers see its own releases: what a process remembers of a model's
+    shadow and canary (for 5 s) must not outlive the test that made them."""
+    release_watch_reset()
+    yield
+    release_watch_reset()
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ side scored on the same rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -50,19 +51,34 @@ def _row_scores(outputs: list[dict[str, Any]], actual: Any, classifier: bool) ->
     return scores
 
 
-def shadow_pairs(*, shadow: Shadow) -> QuerySet[ShadowAnswer]:
-    """The newest answers of a shadow, each with the champion's answer beside: what the
-    comparison reads of them (the inputs only for the few disagreements shown)."""
-    return (
+@dataclass(frozen=True)
+class Pair:
+    """What the comparison reads of one shadowed answer: no answer's JSON."""
+
+    id: int
+    created_at: Any
+    rows: int
+    agreed: int
+    differences: list[float]
+    sampled: bool
+    answer_id: Any
+    champion_id: Any
+    champion_ms: float
+    shadow_ms: float | None
+
+
+def shadow_pairs(*, shadow: Shadow) -> list[Pair]:
+    """The newest answers of a shadow (at most ``MAX_COMPARED``), each with both sides'
+    answer times; the answers themselves are read only for the disagreements shown."""
+    found = (
         ShadowAnswer.objects.filter(shadow=shadow)
-        .select_related("champion", "answer")
-        .only(
-            *("created_at", "rows", "agreed", "differences", "sampled", "error"),
-            *("champion__latency_ms", "champion__outputs"),
-            *("answer__latency_ms", "answer__outputs"),
-        )
-        .order_by("-created_at")[:MAX_COMPARED]
+        .order_by("-created_at")
+        .values_list(
+            *("pk", "created_at", "rows", "agreed", "differences", "sampled", "answer_id"),
+            *("champion_id", "champion__latency_ms", "answer__latency_ms"),
+        )[:MAX_COMPARED]
     )
+    return [Pair(*row) for row in found]
 
 
 def shadow_performance(*, shadow: Shadow) -> stats.Paired | None:
@@ -115,8 +131,8 @@ def shadow_report(*, shadow: Shadow) -> dict[str, Any]:
             "p95": round(float(np.percentile(diffs, 95)), 6) if diffs else None,
         }
     report["latency_ms"] = {
-        "champion": _percentiles([p.champion.latency_ms for p in compared]),
-        "shadow": _percentiles([p.answer.latency_ms for p in compared]),
+        "champion": _percentiles([p.champion_ms for p in compared]),
+        "shadow": _percentiles([p.shadow_ms for p in compared]),
     }
     paired = shadow_performance(shadow=shadow)
     report["performance"] = paired.as_dict() if paired else None
@@ -126,16 +142,24 @@ def shadow_report(*, shadow: Shadow) -> dict[str, Any]:
     return report
 
 
-def _disagreements(compared: list[ShadowAnswer], classifier: bool) -> list[dict[str, Any]]:
+def _disagreements(compared: list[Pair], classifier: bool) -> list[dict[str, Any]]:
     """A few rows where the two sides answered differently (the largest differences for a
-    regressor), with the inputs."""
+    regressor), with the inputs: only those few answers are read."""
+    if classifier:
+        chosen = [p for p in compared if p.agreed < p.rows][:MAX_DISAGREEMENTS]
+    else:
+        chosen = sorted(compared, key=lambda p: -max(p.differences, default=0.0))
+        chosen = chosen[:MAX_DISAGREEMENTS]
+    answers = {
+        pk: (champion_outputs, inputs, shadow_outputs)
+        for pk, champion_outputs, inputs, shadow_outputs in ShadowAnswer.objects.filter(
+            pk__in=[p.id for p in chosen]
+        ).values_list("pk", "champion__outputs", "champion__inputs", "answer__outputs")
+    }
     found: list[tuple[float, dict[str, Any]]] = []
-    for pair in compared:
-        if classifier and pair.agreed == pair.rows:
-            continue
-        for i, (mine, theirs) in enumerate(
-            zip(pair.champion.outputs, pair.answer.outputs, strict=False)
-        ):
+    for pair in chosen:
+        champion_outputs, inputs, shadow_outputs = answers[pair.id]
+        for i, (mine, theirs) in enumerate(zip(champion_outputs, shadow_outputs, strict=False)):
             if classifier:
                 if mine.get("label") == theirs.get("label"):
                     continue
@@ -145,28 +169,22 @@ def _disagreements(compared: list[ShadowAnswer], classifier: bool) -> list[dict[
             found.append(
                 (
                     size,
-                    {"prediction": pair.champion_id, "row": i, "champion": mine, "shadow": theirs},
+                    {
+                        "prediction": str(pair.champion_id),
+                        "row": i,
+                        "inputs": inputs[i] if i < len(inputs) else {},
+                        "champion": mine,
+                        "shadow": theirs,
+                    },
                 )
             )
-        if classifier and len(found) >= MAX_DISAGREEMENTS:
-            break
     found.sort(key=lambda item: -item[0])
-    shown = [item for _, item in found[:MAX_DISAGREEMENTS]]
-    inputs = dict(
-        Prediction.objects.filter(pk__in=[d["prediction"] for d in shown]).values_list(
-            "pk", "inputs"
-        )
-    )
-    for item in shown:
-        rows = inputs.get(item["prediction"]) or []
-        item["inputs"] = rows[item["row"]] if item["row"] < len(rows) else {}
-        item["prediction"] = str(item["prediction"])
-    return shown
+    return [item for _, item in found[:MAX_DISAGREEMENTS]]
 
 
-def _series(compared: list[ShadowAnswer], classifier: bool) -> list[dict[str, Any]]:
+def _series(compared: list[Pair], classifier: bool) -> list[dict[str, Any]]:
     """Per hour: answers compared and agreement (classifiers) or mean difference."""
-    buckets: dict[str, list[ShadowAnswer]] = {}
+    buckets: dict[str, list[Pair]] = {}
     for pair in compared:
         key = pair.created_at.replace(minute=0, second=0, microsecond=0).isoformat()
         buckets.setdefault(key, []).append(pair)
