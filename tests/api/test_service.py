@@ -26,6 +26,18 @@ PATHS = {
     "/api/v1/models/{name}/monitoring/",
     "/api/v1/jobs/{id}/",
     "/api/v1/jobs/{id}/result/",
+    "/api/v1/models/{name}/alerts/",
+    "/api/v1/models/{name}/alerts/{id}/",
+    # The releases branch's (merged here for events):
+    "/api/v1/models/{name}/promotions/",
+    "/api/v1/models/{name}/promotions/{id}/approve/",
+    "/api/v1/models/{name}/promotions/{id}/reject/",
+    "/api/v1/models/{name}/release/",
+    "/api/v1/models/{name}/release/canary/",
+    "/api/v1/models/{name}/release/shadow/",
+    "/api/v1/webhooks/",
+    "/api/v1/webhooks/{id}/",
+    "/api/v1/webhooks/{id}/deliveries/",
 }
 
 
