@@ -15,7 +15,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from registry.models import AlertRule, ModelVersion, Usage
-from registry.monitoring.estimation import RECENT_DAYS, monitoring_estimated_performance
+from registry.monitoring.estimation import RECENT_DAYS, monitoring_estimated_recent
 from registry.monitoring.report import monitoring_performance, monitoring_statuses
 from registry.monitoring.stats import LATENCY_ROWS, latency_percentiles
 from registry.monitoring.verdict import MIN_RECENT_LABELLED, performance_judgement
@@ -71,8 +71,7 @@ def _performance(rule: AlertRule, version: ModelVersion, now: dt.datetime) -> Se
             return Seen(False, None, f"{labelled} answers with feedback in {RECENT_DAYS} days.")
         value, (low, high), estimated = found["value"], found["interval"], False
     else:
-        found = monitoring_estimated_performance(version=version, period=period)
-        point = found["recent"] if found else None
+        point = monitoring_estimated_recent(version=version, period=period)
         if not point or point["estimate"] is None:
             return Seen(False, None, "No estimate (too few answers or reference labels).")
         value, low, high, estimated = point["estimate"], point["low"], point["high"], True

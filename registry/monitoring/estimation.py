@@ -266,7 +266,7 @@ def _recent(
     part = replace(period, since=since)
     key = (
         f"monitoring-estimate-recent:{version.pk}:{version.created_at.timestamp()}:"
-        f"{','.join(sorted(part.sources))}:{':'.join(part.segment or ())}:"
+        f"{','.join(metrics)}:{','.join(sorted(part.sources))}:{':'.join(part.segment or ())}:"
         f"{since.isoformat()[:13]}:{part.until.isoformat()[:13]}"
     )
     found = caches["monitoring"].get(key)
@@ -274,6 +274,19 @@ def _recent(
         found = _window(version, part, estimator, metrics, RECENT_ROWS)
         caches["monitoring"].set(key, found, STATUS_SECONDS)
     return found
+
+
+def monitoring_estimated_recent(*, version: ModelVersion, period: Period) -> dict[str, Any] | None:
+    """The headline estimate (accuracy or MAE) over the last ``RECENT_DAYS`` days of
+    ``period`` alone, as an alert needs it: ``{"metric", "rows", "estimate", "low", "high",
+    "realized", "labelled"}``, ``None`` as :func:`monitoring_estimated_performance`. No
+    window series and no second metric (their label draws are most of the cost)."""
+    estimator = performance_estimator(version)
+    if estimator is None:
+        return None
+    metric = "mae" if isinstance(estimator, ErrorModel) else "accuracy"
+    recent = _recent(version, period, estimator, [metric])
+    return {"metric": metric, "rows": recent["rows"], **recent["figures"][metric]}
 
 
 def _span(days: float) -> str:

@@ -38,6 +38,8 @@ PATHS = {
     "/api/v1/models/{name}/inputs/{input}/",
     "/api/v1/models/{name}/fairness/",
     "/api/v1/models/{name}/versions/{number}/dossier/",
+    "/api/v1/models/{name}/alerts/",
+    "/api/v1/models/{name}/alerts/{id}/",
 }
 
 
