@@ -55,7 +55,7 @@ def group_bars(
         ],
         {
             "title": title(heading),
-            "xaxis": {"type": "category", "title": {"text": axis_title}},
+            "xaxis": {"type": "category", "title": {"text": axis_title}, "tickangle": -30},
             "yaxis": {"tickformat": fmt, "rangemode": "tozero"},
             "showlegend": False,
             "height": 300,
@@ -105,7 +105,7 @@ def recourse_bars(entries: Sequence[Mapping[str, Any]], *, heading: str) -> Figu
         ],
         {
             "title": title(heading),
-            "xaxis": {"type": "category"},
+            "xaxis": {"type": "category", "tickangle": -30},
             "yaxis": {"title": {"text": "Median cost (spreads)"}, "rangemode": "tozero"},
             "showlegend": False,
             "height": 280,

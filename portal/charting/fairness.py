@@ -77,7 +77,7 @@ def fairness_figures(report: dict[str, Any]) -> list[dict[str, Figure]]:
             )
         if any(r.get("median_cost") is not None for r in entry.get("recourse", [])):
             figures["recourse"] = recourse_bars(
-                entry["recourse"], heading=f"What it takes to change the answer, by {label.lower()}"
+                entry["recourse"], heading=f"Recourse by {label.lower()}"
             )
         out.append({"input": entry["input"], "label": label, "figures": figures})
     return out

@@ -170,5 +170,9 @@ def fairness_read(
         report["recourse_seconds"] = result.get("seconds")
         report["recourse_rows"] = result.get("rows")
         for entry in report["inputs"]:
-            entry["recourse"] = result.get("inputs", {}).get(entry["input"], [])
+            order = {g["group"]: i for i, g in enumerate(entry["groups"])}
+            entry["recourse"] = sorted(
+                result.get("inputs", {}).get(entry["input"], []),
+                key=lambda r, order=order: order.get(r["group"], len(order)),
+            )
     return report

@@ -32,7 +32,7 @@ def test_a_manager_marks_sensitive_inputs_and_the_favourable_answer(
     assert "Recourse (median cost)" in html
     titles = [f["layout"]["title"]["text"] for f in figures(response)]
     assert "Accuracy by sex (95% intervals)" in titles
-    assert "What it takes to change the answer, by sex" in titles
+    assert "Recourse by sex" in titles
     for fig in figures(response):
         go.Figure(fig)
 
