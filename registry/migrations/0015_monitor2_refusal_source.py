@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0012_monitor2_refusals"),
+        ("registry", "0014_monitor2_refusals"),
     ]
 
     operations = [

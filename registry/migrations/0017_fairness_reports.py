@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0014_monitor2_alerts"),
+        ("registry", "0016_monitor2_alerts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0012_releases_governance"),
+        ("registry", "0013_releases_governance"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0012_fairness_reports"),
+        ("registry", "0017_fairness_reports"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0013_monitor2_refusal_source"),
+        ("registry", "0015_monitor2_refusal_source"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
