@@ -221,8 +221,10 @@ def performance(
     *,
     metric: str,
     reference: float | None,
+    label: str | None = None,
 ) -> Figure:
-    """The realised metric per window with its bootstrap interval, beside the reference.
+    """The realised metric (``label``: how a page names it) per window with its bootstrap
+    interval, beside the reference.
 
     ``series`` items: ``{"start", "value", "interval": [low, high] | None, "labelled"}``.
     """
@@ -245,7 +247,7 @@ def performance(
     ]
     if reference is not None and x:
         data.append(_reference_line(x, reference, ".3f"))
-    label = {"accuracy": "Accuracy", "mae": "Mean absolute error"}.get(metric, metric)
+    label = label or metric
     return figure(
         data,
         {
@@ -259,20 +261,13 @@ def performance(
     )
 
 
-METRIC_LABELS = {
-    "accuracy": "Accuracy",
-    "roc_auc": "ROC AUC",
-    "macro_recall": "Macro recall",
-    "mae": "Mean absolute error",
-}
-
-
 def estimated_performance(
     series: Sequence[Mapping[str, Any]],
     *,
     metric: str,
     reference: float | None,
     method: str,
+    label: str | None = None,
 ) -> Figure:
     """Performance estimated without labels per window: the estimate with its 95% band,
     the figure from feedback where there is some, and the reference as a dashed line.
@@ -281,7 +276,7 @@ def estimated_performance(
     with too few answers has ``estimate`` None and is left as a gap.
     """
     x = [_moment(s["start"]) for s in series]
-    label = METRIC_LABELS.get(metric, metric)
+    label = label or metric
     percent = metric != "mae"
     number = ".1%" if percent else ".3g"
     data: list[dict[str, Any]] = [

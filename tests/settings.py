@@ -27,3 +27,6 @@ if "django_rq" not in INSTALLED_APPS:  # noqa: F405
 RQ_QUEUES = {
     "default": {"URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")},
 }
+
+# Mail goes to django.core.mail.outbox (as with EMAIL_HOST set in production, mail is sent).
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}

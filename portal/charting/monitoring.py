@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import charts
+from registry.catalog.metrics import metric_label
 from registry.models import ModelVersion
 from registry.runtime import version_interface
 
@@ -59,7 +60,10 @@ def monitoring_figures(version: ModelVersion, report: dict[str, Any]) -> dict[st
         if report.get("drift_over_time")
         else None,
         "performance": charts.performance(
-            performance["series"], metric=performance["metric"], reference=performance["reference"]
+            performance["series"],
+            metric=performance["metric"],
+            reference=performance["reference"],
+            label=metric_label(performance["metric"]),
         )
         if performance and performance["series"]
         else None,
@@ -75,6 +79,7 @@ def monitoring_figures(version: ModelVersion, report: dict[str, Any]) -> dict[st
             metric=estimated["metric"],
             reference=estimated["reference"],
             method=estimated["method"],
+            label=metric_label(estimated["metric"]),
         )
         if estimated and any(p["estimate"] is not None for p in estimated["series"])
         else None,

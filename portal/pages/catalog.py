@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from portal.charting.catalog import evaluation_figures, headline_figure, usage_figure
 from portal.charting.releases import release_figures
-from portal.pages import actionability
+from portal.pages import actionability, fairness
 from portal.pages.access import model_or_404, role_required, version_or_404
 from registry import roles
 from registry.alerts.selectors import alerts_firing
@@ -143,6 +143,7 @@ def model_card(request: HttpRequest, name: str) -> HttpResponse:
         "events": audit_events(model=model),
         "can_predict": roles.has_role(request.user, roles.ANALYST),
         "firing": alerts_firing(models=[model]).get(model.pk, []),
+        "fairness": fairness.card_context(version, request.user),
     }
     ctx["release"] = release = release_report(model=model)
     ctx["release_figures"] = release_figures(release)

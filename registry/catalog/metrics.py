@@ -52,9 +52,14 @@ METRICS = {
         lower_is_better=True,
     ),
     "mae": Metric(
-        "MAE",
+        "Mean absolute error",
         "Average size of an error, in the target's units. Lower is better.",
         lower_is_better=True,
+    ),
+    "macro_recall": Metric(
+        "Macro recall",
+        "Recall averaged over the classes: the share of each class's rows given that class. "
+        "Higher is better.",
     ),
     "r2": Metric(
         "R²",

@@ -94,6 +94,48 @@ SAMPLES = {
     ],
     "monitoring.drift_over_time": [lambda f: f(WINDOWS, ["bmi"])],
     "monitoring.performance": [lambda f: f(PERFORMANCE, metric="accuracy", reference=0.93)],
+    "monitoring.estimated_performance": [
+        lambda f: f(
+            [
+                {
+                    "start": "2026-11-01",
+                    "estimate": 0.9,
+                    "low": 0.85,
+                    "high": 0.95,
+                    "realized": 0.88,
+                },
+                {"start": "2026-11-02", "estimate": None, "low": None, "high": None},
+            ],
+            metric="accuracy",
+            reference=0.93,
+            method="CBPE",
+        )
+    ],
+    "monitoring.quality_rates": [
+        lambda f: f(
+            [
+                {
+                    "input": "bmi",
+                    "label": "BMI",
+                    "series": [
+                        {"start": "2026-11-01", "missing": 0.1, "out_of_range": 0.02},
+                        {"start": "2026-11-02", "missing": 0.0, "unseen_categories": 0.01},
+                    ],
+                }
+            ]
+        )
+    ],
+    "releases.shadow_agreement": [
+        lambda f: f(
+            [{"start": "2026-11-01T10:00", "compared": 9, "agreement": 0.9}], classifier=True
+        ),
+        lambda f: f(
+            [{"start": "2026-11-01T10:00", "compared": 9, "mean_difference": 2.5}], classifier=False
+        ),
+    ],
+    "releases.latency_side_by_side": [
+        lambda f: f({"champion": {"p50": 2.0, "p99": 9.0}, "shadow": {"p50": 2.5, "p99": None}})
+    ],
     "overview.headline_metrics": [
         lambda f: f([{"model": "wine", "metric": "ROC AUC", "value": 0.99}])
     ],
