@@ -33,6 +33,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 class DemoVersion:
     estimator: object
     notes: str
+    file: bytes | None = None  # a native model's own file (registry/kinds); else skops
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Demo:
     limits: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def artifact(self, version: DemoVersion) -> bytes:
-        return sio.dumps(version.estimator)
+        return version.file if version.file is not None else sio.dumps(version.estimator)
 
     def reference_csv(self) -> bytes:
         buffer = io.StringIO()
@@ -113,6 +114,34 @@ def breast_cancer() -> Demo:
     )
 
 
+def _lightgbm(X: pd.DataFrame, y: pd.Series, rounds: int = 60) -> DemoVersion:
+    """A LightGBM booster, registered as its own text file (the lightgbm kind); its classes
+    are the target's values sorted, as the registry labels a booster's class indices."""
+    import lightgbm
+
+    from registry.artifacts import estimator_from_bytes
+
+    classes = sorted(y.unique())
+    params = {
+        "objective": "multiclass",
+        "num_class": len(classes),
+        "num_leaves": 8,
+        "min_data_in_leaf": 5,
+        "verbose": -1,
+        "num_threads": 1,
+        "seed": 0,
+        "deterministic": True,
+    }
+    codes = y.map({c: i for i, c in enumerate(classes)})
+    booster = lightgbm.train(params, lightgbm.Dataset(X, codes), num_boost_round=rounds)
+    text = booster.model_to_string().encode()
+    return DemoVersion(
+        estimator_from_bytes(text).labelled(classes),
+        f"LightGBM booster, {rounds} rounds of 8 leaves, saved as LightGBM text.",
+        file=text,
+    )
+
+
 def wine() -> Demo:
     data = load_wine(as_frame=True)
     frame = data.data.rename(columns=lambda c: _snake(c).replace("/", "_per_"))
@@ -131,7 +160,7 @@ def wine() -> Demo:
         tags=["food", "multiclass"],
         train=train,
         reference=reference,
-        versions=[DemoVersion(forest, "Random forest, 120 trees of depth 6.")],
+        versions=[DemoVersion(forest, "Random forest, 120 trees of depth 6."), _lightgbm(X, y)],
         units={"alcohol": "%vol", "magnesium": "mg/l", "proline": "mg/l"},
         labels={
             "od280_per_od315_of_diluted_wines": "OD280/OD315 of diluted wines",

@@ -209,4 +209,7 @@ def test_seed_demo_registers_real_models_once(capsys):
         assert all(
             i["min"] is not None and i["max"] is not None for i in spec if i["type"] != "category"
         )
-    assert models["wine"].versions.get().interface["output"]["classes"][0] == "Cultivar 1"
+    wine = models["wine"].versions.order_by("number")
+    assert [v.framework for v in wine] == ["scikit-learn", "lightgbm"]  # a LightGBM booster too
+    assert [v.interface["output"]["classes"][0] for v in wine] == ["Cultivar 1", "Cultivar 1"]
+    assert "Class labels ['Cultivar 1', 'Cultivar 2', 'Cultivar 3']" in wine[1].notes
