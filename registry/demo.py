@@ -119,7 +119,7 @@ def _lightgbm(X: pd.DataFrame, y: pd.Series, rounds: int = 60) -> DemoVersion:
     are the target's values sorted, as the registry labels a booster's class indices."""
     import lightgbm
 
-    from registry.artifacts import estimator_from_bytes
+    from registry.artifacts.store import estimator_from_bytes
 
     classes = sorted(y.unique())
     params = {

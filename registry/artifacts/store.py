@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 import sklearn.utils
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
 from registry.artifacts.archives import ZipLimits, ZipRefused, zip_directory_check, zip_open
 from registry.artifacts.checks import structures_check
+from registry.artifacts.errors import ArtifactError
+from registry.kinds import native_from_bytes
 
 
 def _import_skops_io():
@@ -97,14 +98,6 @@ MAX_SCHEMA_BYTES = 32 * 1024 * 1024  # parsed JSON costs ~10x its size in memory
 MAX_COMPRESSION_RATIO = 200  # real arrays deflate 1-50x; bombs deflate 1000x
 
 
-class ArtifactError(ValidationError):
-    """A model file that cannot be trusted or used; the message says why."""
-
-    def __init__(self, message: str):
-        super().__init__({"artifact": [message]})
-        self.reason = message
-
-
 @dataclass(frozen=True)
 class StoredArtifact:
     path: str
@@ -144,8 +137,6 @@ def estimator_from_bytes(data: bytes) -> Any:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         # XGBoost, LightGBM and ONNX files: checked, then loaded by their own library
         # (imported only then); any other file is refused there.
-        from registry.kinds import native_from_bytes
-
         return native_from_bytes(data)
     archive_check(data)
     try:

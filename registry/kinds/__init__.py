@@ -16,6 +16,8 @@ from typing import Any
 import pandas as pd
 from django.core.exceptions import ValidationError
 
+from registry.artifacts.errors import ArtifactError
+from registry.interface import native
 from registry.kinds.detect import (
     KINDS_TEXT,
     LIGHTGBM,
@@ -31,8 +33,6 @@ def native_from_bytes(data: bytes) -> Any:
 
     Raises :class:`registry.artifacts.ArtifactError` with one line naming what is wrong.
     """
-    from registry.artifacts.store import ArtifactError
-
     kind = kind_of(data)
     if kind in (XGBOOST_JSON, XGBOOST_UBJSON):
         from registry.kinds.xgboost import xgboost_from_bytes
@@ -143,8 +143,6 @@ def _classes(
     target: str | None,
     interface: Mapping[str, Any] | None,
 ) -> tuple[list[Any], str]:
-    from registry.interface import native
-
     declared = (interface or {}).get("output", {}).get("classes")
     if estimator.own_classes:
         if declared is not None and [str(c) for c in declared] != [

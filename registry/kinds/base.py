@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 
-from registry.artifacts.store import ArtifactError
+from registry.artifacts.errors import ArtifactError
 
 # Bounds on what a native file may ask the library to build, beside the byte limit
 # (PORTAL_MAX_ARTIFACT_BYTES). A real booster has at most LightGBM's 131,072 leaves a tree.
