@@ -13,8 +13,18 @@ from registry.models import ModelVersion
 
 def evaluation_figures(version: ModelVersion) -> dict[str, Figure]:
     """The model card's evaluation graphs, from what registration computed."""
-    evaluation = version.evaluation or {}
-    target = version.interface["output"].get("target") or "prediction"
+    return evaluation_figures_of(
+        version.evaluation or {},
+        target=version.interface["output"].get("target") or "prediction",
+        labels=input_labels(version),
+    )
+
+
+def evaluation_figures_of(
+    evaluation: dict[str, Any], *, target: str, labels: dict[str, str]
+) -> dict[str, Figure]:
+    """The evaluation graphs of a version's stored ``evaluation`` (the card's and the
+    dossier's); ``labels`` name the inputs as people know them."""
     figures: dict[str, Figure] = {}
     # No bar chart of the metrics: the card's table beside it says the same, with words.
     if "confusion_matrix" in evaluation:
@@ -32,7 +42,7 @@ def evaluation_figures(version: ModelVersion) -> dict[str, Figure]:
         figures["importance"] = charts.feature_importance(
             evaluation["importance"],
             scoring=metric_label(evaluation.get("importance_scoring", "score")),
-            labels=input_labels(version),
+            labels=labels,
         )
     return figures
 

@@ -5,35 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import charts
 from charts.dossier import mean_abs_effects
 from charts.svg import to_svg
+from portal.charting.catalog import evaluation_figures_of
 from portal.charting.fairness import fairness_figures
 
 
 def _evaluation(content: dict[str, Any]) -> dict[str, Any]:
-    evaluation = content["evaluation"]
-    target = content["interface"]["output"].get("target") or "prediction"
-    labels = {i["name"]: i["label"] for i in content["interface"]["inputs"]}
-    figures = {}
-    if "confusion_matrix" in evaluation:
-        cm = evaluation["confusion_matrix"]
-        figures["confusion"] = charts.confusion_matrix(cm["labels"], cm["matrix"])
-    if evaluation.get("roc"):
-        figures["roc"] = charts.roc_curves(evaluation["roc"])
-    if evaluation.get("precision_recall"):
-        figures["pr"] = charts.precision_recall(evaluation["precision_recall"])
-    if "predicted_vs_actual" in evaluation:
-        pva = evaluation["predicted_vs_actual"]
-        figures["pva"] = charts.predicted_vs_actual(pva["actual"], pva["predicted"], target=target)
-        figures["residuals"] = charts.residuals(evaluation["residuals"], target=target)
-    if evaluation.get("importance"):
-        figures["permutation"] = charts.feature_importance(
-            evaluation["importance"],
-            scoring=evaluation.get("importance_scoring", "score"),
-            labels=labels,
-        )
-    return figures
+    return evaluation_figures_of(
+        content["evaluation"],
+        target=content["interface"]["output"].get("target") or "prediction",
+        labels={i["name"]: i["label"] for i in content["interface"]["inputs"]},
+    )
 
 
 def dossier_figures(content: dict[str, Any]) -> dict[str, Any]:
