@@ -482,14 +482,33 @@ def version_actionability_set(
             }
     if not diff:
         return version
+    return version_interface_revise(
+        version=version,
+        updated=updated,
+        user=user,
+        action=AuditEvent.Action.ACTIONABILITY_SET,
+        details={"inputs": diff},
+    )
+
+
+def version_interface_revise(
+    *,
+    version: ModelVersion,
+    updated: dict[str, Any],
+    user: User | AnonymousUser | None,
+    action: str,
+    details: dict[str, Any],
+) -> ModelVersion:
+    """Store a registered version's changed interface (what is actionable, sensitive…: never
+    what it predicts), one revision up so every process's cache of it follows, audited."""
     version.interface = updated
     version.revision += 1
     version.save(update_fields=["interface", "revision"])
     AuditEvent.objects.create(
         actor=roles.acting_user(user),
-        action=AuditEvent.Action.ACTIONABILITY_SET,
+        action=action,
         model=version.model,
         version=version,
-        details={"number": version.number, "inputs": diff},
+        details={"number": version.number, **details},
     )
     return version

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from registry import roles
+from registry.catalog.services import version_interface_revise
 from registry.explain.counterfactuals import counterfactual_target
 from registry.fairness.groups import sensitive_check
 from registry.fairness.selectors import fairness_report
@@ -29,17 +30,13 @@ def _reference_values(version: ModelVersion, name: str) -> pd.Series:
 def _revise(
     version: ModelVersion, updated: dict[str, Any], user: User | AnonymousUser | None, details
 ) -> ModelVersion:
-    version.interface = updated
-    version.revision += 1
-    version.save(update_fields=["interface", "revision"])
-    AuditEvent.objects.create(
-        actor=roles.acting_user(user),
-        action=AuditEvent.Action.FAIRNESS_SET,
-        model=version.model,
+    return version_interface_revise(
         version=version,
-        details={"number": version.number, **details},
+        updated=updated,
+        user=user,
+        action=AuditEvent.Action.FAIRNESS_SET,
+        details=details,
     )
-    return version
 
 
 @transaction.atomic
