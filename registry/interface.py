@@ -740,6 +740,20 @@ def interface_sensitive_set(spec: Mapping[str, Any], name: str, sensitive: bool)
 
 
 # -------------------------------------------------------------------- inference
+@dataclass(frozen=True)
+class KnownInput:
+    """What a fitted model itself knows about one of its inputs, with no data needed: the
+    categories it was trained on, the range it saw, and where that came from (for the
+    version's notes). A native kind answers them from ``known_inputs()``; a scikit-learn
+    estimator is read for them (fitted encoders, scalers)."""
+
+    name: str
+    source: str
+    choices: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+
+
 def _step(values: np.ndarray) -> float:
     """The data's precision: 1, 0.1, 0.01, … the coarsest step every value sits on."""
     for decimals in range(0, 7):
