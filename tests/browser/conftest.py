@@ -11,6 +11,7 @@ import io
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -22,7 +23,9 @@ from django.apps import apps
 from django.contrib.auth.models import Group, User
 from django.core import serializers
 from django.core.management import call_command
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import connection, transaction
+from django.test.testcases import LiveServerThread
 
 from tests.conftest import clinic_register
 
@@ -187,6 +190,35 @@ def finish(page: Any, log: BrowserLog, name: str) -> list[str]:
     except Exception as exc:  # a closed page must not hide the test's own failure
         log.page_errors.append(f"(could not inspect the last page: {exc})")
     return log.problems()
+
+
+class _OneRequestAtATime(ThreadedWSGIServer):
+    """The live server, answering one request at a time.
+
+    On SQLite the test database lives in memory, and Django hands the live server's threads
+    that one connection: two requests at once (a what-if and its explanation) run statements
+    on it together, and one can read back the other's rows (seen: an upsert's RETURNING
+    came back empty, a 500 in a browser test). A server with its own connection per thread,
+    as in production, has no such race. Each request still gets its thread (keep-alive
+    connections stay open); the lock covers the application call and the whole body, since
+    a streamed body reads the database too."""
+
+    def set_app(self, application: Any) -> None:
+        lock = threading.Lock()
+
+        def one_at_a_time(environ: dict, start_response: Any) -> list[bytes]:
+            with lock:
+                response = application(environ, start_response)
+                try:
+                    return [b"".join(response)]
+                finally:
+                    if hasattr(response, "close"):
+                        response.close()
+
+        super().set_app(one_at_a_time)
+
+
+LiveServerThread.server_class = _OneRequestAtATime
 
 
 @pytest.fixture
