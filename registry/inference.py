@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from django.core.exceptions import ValidationError
 
+from registry.forests import forest_answers
 from registry.interface import Interface, InvalidInput, Validated, native, sweep_values
 
 # A model given its inputs as a plain matrix (see _model_input) says it was fitted with
@@ -143,10 +144,20 @@ _takes_matrix: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary(
 _takes_matrix_lock = threading.Lock()
 
 
+def _proba(estimator: Any, X: Any) -> np.ndarray:
+    fast = forest_answers(estimator, X, proba=True)
+    return fast if fast is not None else np.asarray(estimator.predict_proba(X))
+
+
+def _predicted(estimator: Any, X: Any) -> np.ndarray:
+    fast = forest_answers(estimator, X, proba=False)
+    return fast if fast is not None else np.asarray(estimator.predict(X))
+
+
 def _raw(estimator: Any, X: Any, task: str) -> np.ndarray:
     if task == "classification" and hasattr(estimator, "predict_proba"):
-        return np.asarray(estimator.predict_proba(X))
-    return np.asarray(estimator.predict(X))
+        return _proba(estimator, X)
+    return _predicted(estimator, X)
 
 
 def _model_input(estimator: Any, inputs: pd.DataFrame | Validated, interface: Interface) -> Any:
@@ -192,7 +203,7 @@ def _score(estimator: Any, inputs: pd.DataFrame | Validated, interface: Interfac
     frame = _model_input(estimator, inputs, interface)
     if interface.task == "classification":
         if hasattr(estimator, "predict_proba"):
-            proba = np.asarray(estimator.predict_proba(frame), dtype="float64")
+            proba = np.asarray(_proba(estimator, frame), dtype="float64")
             estimator_classes = [native(c) for c in estimator.classes_]
             labels = [estimator_classes[i] for i in proba.argmax(axis=1)]
             return Scores(
@@ -200,7 +211,7 @@ def _score(estimator: Any, inputs: pd.DataFrame | Validated, interface: Interfac
             )
         labels = [native(v) for v in estimator.predict(frame)]
         return Scores(task="classification", classes=classes, labels=labels)
-    values = np.asarray(estimator.predict(frame), dtype="float64").ravel()
+    values = np.asarray(_predicted(estimator, frame), dtype="float64").ravel()
     return Scores(task="regression", classes=[], values=values)
 
 

@@ -204,16 +204,17 @@
       }));
     }
     page.dataset.columns = String(columns());
-    // Every figure in one go, the answer first: the answer's redraw is synchronous, the small
-    // multiples' animation draws in the next frame, and the browser paints them together. (An
-    // answer painted a frame ahead of the rest cost the last graph that frame.)
+    // Every figure in one go: the small multiples' animation draws in the next frame, so the
+    // answer's bars move in that same animation when they can (``together``), and the browser
+    // paints them together. (An answer painted a frame ahead of the rest cost the last graph
+    // that frame; one redrawn by react before the animation started could too.)
     const keys = Object.keys(body.figures);
     function redraw(key) {
       const figureEl = page.querySelector('figure[data-figure="' + key + '"]');
       if (!figureEl || !window.PortalPlots) return Promise.resolve();
       const figure = body.figures[key];
       if (!figure) return window.PortalPlots.clear(figureEl);
-      return window.PortalPlots.update(figureEl, figure);
+      return window.PortalPlots.update(figureEl, figure, true);
     }
     if (!keys.length) return Promise.resolve();
     return Promise.all(keys.map(redraw));

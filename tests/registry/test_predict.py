@@ -119,9 +119,12 @@ def test_a_sweep_moves_each_input_in_one_batch(clinic_version, clinic_forest, mo
     interface = version_interface(clinic_version)
     estimator = version_estimator(clinic_version)
     calls = []
-    original = type(estimator).predict_proba
+    # Counted where the rows enter the model: its preparation step sees each batch once
+    # (the forest's trees are asked in one loop, registry/forests.py, not by predict_proba).
+    prepare = type(estimator.steps[0][1])
+    original = prepare.transform
     monkeypatch.setattr(
-        type(estimator), "predict_proba", lambda self, X: calls.append(len(X)) or original(self, X)
+        prepare, "transform", lambda self, X, **kw: calls.append(len(X)) or original(self, X, **kw)
     )
     row = interface.validate([ROW]).frame
     curves = sweep(estimator, interface, row, points=10)
