@@ -35,7 +35,10 @@ gc.disable()
 # workers are not all replaced at once), which gives back the memory a spike of large calls
 # took (bench/worker_memory.py: a worker at ~490 MB after ten 10,000-row calls still held
 # 371 MB 1,200 one-row calls later with 0; with 1000 a fresh worker held 175 MB). The call that
-# meets a replacement waits for it (~0.3 s there, the model loaded again). 0: never.
+# meets a replacement waits ~0.2 s for it: gunicorn's own exit and fork, not the model (with
+# the champions loaded in the master before the fork it waited the same, 203 against 205 ms).
+# In bench/api_http.py's 2,000 calls that costs a one-worker server 13% of its req/s (v1 at 8
+# clients: 300 against 346 with 0). 0: never.
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", 1000))
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-")

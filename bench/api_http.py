@@ -105,7 +105,8 @@ def queries_per_predict(body: bytes, token: str) -> int:
 
 
 def server_cpu_seconds(root: int) -> float:
-    """CPU time (user + system) so far of a server process and all its descendants (Linux)."""
+    """CPU time (user + system) so far of a server process and all its descendants (Linux),
+    with what the workers it already replaced (gunicorn's max_requests) had used."""
     parents, cpu = {}, {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -114,7 +115,10 @@ def server_cpu_seconds(root: int) -> float:
             continue
         pid = int(stat.parent.name)
         parents[pid] = int(fields[1])
-        cpu[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        ticks = int(fields[11]) + int(fields[12])
+        if pid == root:  # its reaped children's time (cutime, cstime): workers replaced
+            ticks += int(fields[13]) + int(fields[14])
+        cpu[pid] = ticks / os.sysconf("SC_CLK_TCK")
     total = 0.0
     for pid, seconds in cpu.items():
         ancestor = pid
