@@ -56,3 +56,23 @@ def post_fork(server, worker):
     # then scan only what requests create, which cut GC pauses from ~110 ms to ~5 ms.
     gc.freeze()
     gc.enable()
+
+
+def worker_exit(server, worker):
+    # A worker that ends cleanly (replaced after max_requests, or stopped) leaves at once:
+    # Python's own teardown of the hundreds of thousands of objects it holds took ~0.2 s, and
+    # the master forks the replacement only once the old worker is gone, so the call that met
+    # the replacement waited for that teardown (bench: 205 -> 78 ms). Nothing is left to
+    # flush: every call's transaction committed before its answer left; the logs are flushed
+    # here. A worker ending with an error keeps its exit code (gunicorn reads a boot error
+    # from it) and Python's usual exit.
+    import logging
+    import sys
+
+    ending = sys.exception()  # the SystemExit on its way out of gunicorn's worker
+    if not isinstance(ending, SystemExit) or ending.code not in (0, None):
+        return
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

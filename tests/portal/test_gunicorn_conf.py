@@ -35,7 +35,7 @@ def test_a_real_worker_is_replaced_after_its_requests(tmp_path):
         [
             str(Path(sys.executable).parent / "gunicorn"),
             *("--config", "gunicorn.conf.py", "--workers", "1", "--bind", f"127.0.0.1:{port}"),
-            *("--access-logfile", "/dev/null", "portal.wsgi"),
+            *("--access-logfile", str(tmp_path / "access.log"), "portal.wsgi"),
         ],
         cwd=ROOT,
         env=env,
@@ -50,10 +50,12 @@ def test_a_real_worker_is_replaced_after_its_requests(tmp_path):
             time.sleep(0.2)
         first = children.read_text().split()
         seen = set(first)
+        answered = 0
         for _ in range(60):
             try:
                 # The login page: no database needed (the health check's is not migrated here).
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=10)
+                answered += 1
             except OSError:
                 time.sleep(0.2)  # between the old worker and the new
             seen.update(children.read_text().split())
@@ -61,6 +63,28 @@ def test_a_real_worker_is_replaced_after_its_requests(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # A replaced worker leaves without Python's teardown (worker_exit): its log still holds
+    # every call it answered.
+    logged = (tmp_path / "access.log").read_text().count("GET /accounts/login/")
+    assert logged == answered
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_a_worker_leaves_with_its_own_exit_code_and_its_output_written(code):
+    # gunicorn's worker ends by raising SystemExit (3: it could not boot, which stops the
+    # master) and calls worker_exit on the way out.
+    script = (
+        "import runpy, sys; "
+        "conf = runpy.run_path('gunicorn.conf.py'); "
+        "print('answered', flush=False)\n"
+        "try:\n"
+        f"    sys.exit({code})\n"
+        "finally:\n"
+        "    conf['worker_exit'](None, None)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == code
+    assert done.stdout == "answered\n"
 
 
 def test_the_collector_is_off_while_the_app_loads_and_on_in_every_worker():
