@@ -124,7 +124,7 @@ class FrameCheck:
 _ACRONYMS = {"bmi", "ldl", "hdl", "id", "ph", "bp", "hba1c", "gdp", "vat", "uk", "us", "eu"}
 
 
-def _humanize(name: str) -> str:
+def humanize(name: str) -> str:
     words = name.replace("_", " ").replace("-", " ").split()
     words = [w.upper() if w.lower() in _ACRONYMS else w for w in words]
     text = " ".join(words)
@@ -645,7 +645,7 @@ def _check_spec(spec: Any) -> dict[str, Any]:
         if kind == "category" and not item.get("choices"):
             problems.append(f"Input '{name}' is a category and needs 'choices'.")
         problems.extend(_actionability_problems(name, kind, item))
-        entry = {"name": name, "type": kind, "label": _humanize(name), "required": True, **item}
+        entry = {"name": name, "type": kind, "label": humanize(name), "required": True, **item}
         normalised_inputs.append(entry)
     if output.get("task") not in TASKS:
         problems.append(f"'output.task' must be one of {', '.join(TASKS)}.")
@@ -678,7 +678,7 @@ def _kept_columns(kept: Any, inputs: set[str], problems: list[str]) -> list[dict
         if not isinstance(item.get("sensitive", False), bool):
             problems.append(f"Kept column '{name}': 'sensitive' must be true or false.")
             continue
-        checked.append({"label": _humanize(name), "sensitive": False, **item})
+        checked.append({"label": humanize(name), "sensitive": False, **item})
     return checked
 
 
@@ -767,7 +767,7 @@ def infer_input(name: str, column: pd.Series) -> dict[str, Any]:
     present = column.dropna()
     spec: dict[str, Any] = {
         "name": name,
-        "label": _humanize(name),
+        "label": humanize(name),
         "required": bool(len(present) == len(column)),
     }
     if pd.api.types.is_bool_dtype(column):

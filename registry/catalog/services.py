@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,6 +37,7 @@ from registry.interface import (
     native,
 )
 from registry.kinds import native_prepare
+from registry.known import interface_enrich, interface_from_model
 from registry.limits import PayloadTooLarge
 from registry.models import (
     Alias,
@@ -84,17 +86,25 @@ def _kept_check(keep: Sequence[str], frame: pd.DataFrame | None, target: str | N
     return keep
 
 
+def _json_value(value: Any) -> Any:
+    # JSON has no NaN or infinity (the database refuses them): a SimpleImputer's
+    # missing_values=nan is kept as the text "nan".
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
 def _json_params(estimator: Any) -> dict[str, Any]:
     """The estimator's parameters as JSON: nested estimators by class name."""
     params = {}
     for key, value in sorted(estimator.get_params(deep=True).items()):
         value = native(value)
         if value is None or isinstance(value, bool | int | float | str):
-            params[key] = value
+            params[key] = _json_value(value)
         elif isinstance(value, list | tuple) and all(
             isinstance(v, bool | int | float | str) for v in value
         ):
-            params[key] = list(value)
+            params[key] = [_json_value(v) for v in value]
         else:
             params[key] = type(value).__name__
     return params
@@ -173,8 +183,13 @@ def model_version_register(
             raise ValidationError({"target": [f"The reference data has no column '{target}'."]})
     elif frame is not None:
         spec = interface_infer(estimator=estimator, reference=inferred_from, target=target)
+        # Every category the model was trained on, not only those the rows show.
+        enriched, known_notes = interface_enrich(spec.to_dict(), estimator)
+        spec = Interface(enriched)
+        notes = "\n".join(filter(None, [notes, *known_notes]))
     else:
-        raise ValidationError({"reference_data": ["Give reference data or an explicit interface."]})
+        spec, known_notes = interface_from_model(estimator, target=target)
+        notes = "\n".join(filter(None, [notes, *known_notes]))
 
     if keep:
         named = {k["name"] for k in spec.kept}

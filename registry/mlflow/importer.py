@@ -48,6 +48,7 @@ from registry.catalog.services import (
     reference_read,
 )
 from registry.interface import infer_input, infer_output, interface_infer
+from registry.known import interface_enrich, interface_from_model
 from registry.models import ModelVersion, RegisteredModel
 
 FIELD = "mlflow_model"
@@ -501,12 +502,15 @@ def mlflow_interface(
     if data is not None and not source:
         source = "input example"
     if data is None:
-        # Without rows there are no choices, ranges or defaults, and nothing to check that
-        # the model answers on.
-        raise _refuse(
-            "This MLflow model has no input example: give reference data (a CSV of inputs) "
-            "for the form's choices, ranges and defaults."
-        )
+        # Without rows, only the model can give choices, ranges and defaults.
+        try:
+            built, notes = interface_from_model(estimator, target=target or model.output_name)
+        except ValidationError:
+            raise _refuse(
+                "This MLflow model has no input example: give reference data (a CSV of inputs) "
+                "for the form's choices, ranges and defaults."
+            ) from None
+        return built.to_dict(), " ".join(notes)
     if model.columns is None:
         spec = interface_infer(estimator=estimator, reference=data, target=target).to_dict()
         note = f"No MLflow signature: inputs, ranges and categories inferred from the {source}"
@@ -527,6 +531,8 @@ def mlflow_interface(
         output = infer_output(estimator, target=target or model.output_name)
         spec = {"inputs": inputs, "output": output}
         note = f"Inputs from the MLflow signature; ranges and categories from the {source}"
+    # Every category the model was trained on, not only those a few example rows show.
+    spec, known_notes = interface_enrich(spec, estimator)
     note += f" ({len(data)} row{'s' * (len(data) != 1)})"
     if source == "input example":
         note += "; give reference data for the full ranges and every category"
@@ -540,7 +546,7 @@ def mlflow_interface(
         note += ". Defaults from the input example's first row."
     else:
         note += "."
-    return spec, note
+    return spec, " ".join([note, *known_notes])
 
 
 # ---------------------------------------------------------------- registering one model

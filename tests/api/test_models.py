@@ -245,3 +245,32 @@ def test_alias_errors_are_404_or_invalid_input(clinic_version, manager):
         404,
         "not_found",
     )
+
+
+def test_a_manager_registers_a_model_that_describes_its_own_inputs(manager):
+    # No reference data, no interface: the fitted encoder and scaler give the form.
+    from tests.registry.test_interface_from_model import _penguin_model
+
+    response = manager.post(
+        "/api/v1/models/",
+        {"name": "penguins", "artifact": upload("penguins.skops", sio.dumps(_penguin_model()))},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    inputs = {i["name"]: i for i in response.json()["interface"]["inputs"]}
+    assert inputs["island"]["choices"] == ["Biscoe", "Dream", "Torgersen"]
+    row = {"island": "Biscoe", "sex": "male", "bill_length_mm": 46, "flipper_length_mm": 220}
+    answer = manager.post("/api/v1/models/penguins/predict/", {"inputs": [row]}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["predictions"][0]["label"] == "Gentoo"
+
+
+def test_a_model_that_cannot_describe_its_inputs_needs_reference_data(manager, iris_logistic_bytes):
+    response = manager.post(
+        "/api/v1/models/",
+        {"name": "flowers", "artifact": upload("flowers.skops", iris_logistic_bytes)},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert "Give reference data or an explicit interface" in json.dumps(response.json())
+    assert not RegisteredModel.objects.filter(name="flowers").exists()

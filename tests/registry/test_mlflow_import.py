@@ -216,3 +216,32 @@ def test_a_pickled_mlflow_directory_is_refused_unread(mlflow_server, tmp_path):
     assert "MLflow saved this model with cloudpickle" in message
     assert f'mlflow.sklearn.load_model("{model_dir}")' in message
     assert not RegisteredModel.objects.filter(name="pickled").exists()
+
+
+def test_a_category_the_model_was_trained_on_is_answered_though_the_example_lacks_it(
+    mlflow_server, make_user
+):
+    # houses-thin was logged with a three-row input example holding two of four districts.
+    run_import(mlflow_server.uri, "houses-thin")
+    version = RegisteredModel.objects.get(name="houses-thin").versions.get(number=1)
+    district = next(i for i in version.interface["inputs"] if i["name"] == "district")
+    assert district["choices"] == ["east", "north", "south", "west"]
+    assert "Choices of district from OneHotEncoder.categories_" in version.notes
+
+    analyst = APIClient()
+    analyst.force_authenticate(make_user("ana", "analyst"))
+    for place in ("east", "west"):  # trained on, absent from the example
+        response = analyst.post(
+            "/api/v1/models/houses-thin/predict/",
+            {"inputs": [{"area": 95.0, "rooms": 3, "district": place}]},
+            format="json",
+        )
+        assert response.status_code == 200, response.content
+    # A district the model never saw is still refused, naming the field.
+    response = analyst.post(
+        "/api/v1/models/houses-thin/predict/",
+        {"inputs": [{"area": 95.0, "rooms": 3, "district": "Atlantis"}]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "district" in response.content.decode()

@@ -1,0 +1,130 @@
+"""The interface from the model itself (issue 20, part 4): every category a fitted encoder
+was trained on is offered and answered, however few rows come with the model; with no rows at
+all the model's own names, categories and ranges make the form; the notes say where each came
+from."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.core.exceptions import ValidationError
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder
+from skops import io as sio
+
+from registry.catalog.services import model_version_register
+from registry.known import known_inputs
+from registry.predict.services import prediction_run
+from registry.runtime import version_interface
+
+pytestmark = pytest.mark.django_db
+
+RNG = np.random.default_rng(3)
+N = 240
+PENGUINS = pd.DataFrame(
+    {
+        "island": RNG.choice(["Biscoe", "Dream", "Torgersen"], N),
+        "sex": RNG.choice(["female", "male"], N),
+        "bill_length_mm": RNG.normal(44, 5, N).round(1),
+        "flipper_length_mm": RNG.normal(200, 14, N).round(0),
+    }
+)
+SPECIES = np.where(PENGUINS["island"] == "Biscoe", "Gentoo", "Adelie")
+
+
+def _penguin_model():
+    prepare = ColumnTransformer(
+        [
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="missing"),
+                    OneHotEncoder(handle_unknown="error"),
+                ),
+                ["island", "sex"],
+            ),
+            ("num", MinMaxScaler(), ["bill_length_mm", "flipper_length_mm"]),
+        ]
+    )
+    return Pipeline([("prep", prepare), ("model", LogisticRegression(max_iter=500))]).fit(
+        PENGUINS, SPECIES
+    )
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    out = io.StringIO()
+    frame.to_csv(out, index=False)
+    return out.getvalue().encode()
+
+
+def test_every_trained_category_is_offered_and_answered_though_the_rows_lack_it(make_user):
+    thin = PENGUINS[PENGUINS["island"] != "Biscoe"].head(3)
+    version = model_version_register(
+        name="penguins", artifact=sio.dumps(_penguin_model()), reference=_csv(thin)
+    )
+    interface = version_interface(version)
+    assert interface.by_name["island"].choices == ["Biscoe", "Dream", "Torgersen"]
+    # The imputer's fill value is not a category anyone would pick.
+    assert interface.by_name["sex"].choices == ["female", "male"]
+    # The sliders span what the model saw, not the three rows.
+    flipper = interface.by_name["flipper_length_mm"].spec
+    assert flipper["observed_min"] == PENGUINS["flipper_length_mm"].min()
+    assert flipper["observed_max"] == PENGUINS["flipper_length_mm"].max()
+    assert "Choices of island from OneHotEncoder.categories_ in step 'prep' > 'cat'" in (
+        version.notes
+    )
+    assert "Slider range of " in version.notes and "MinMaxScaler" in version.notes
+    # The imputer's missing_values=nan is stored (JSON has no NaN; it made a 500 before).
+    assert version.params["prep__cat__simpleimputer__missing_values"] == "nan"
+
+    row = {"island": "Biscoe", "sex": "male", "bill_length_mm": 47.0, "flipper_length_mm": 215}
+    answer = prediction_run(version=version, rows=[row], user=make_user(), source="api")
+    assert answer.predictions[0]["label"] == "Gentoo"
+
+
+def test_without_rows_the_model_alone_gives_the_form(make_user):
+    version = model_version_register(name="penguins", artifact=sio.dumps(_penguin_model()))
+    inputs = {i["name"]: i for i in version.interface["inputs"]}
+    assert list(inputs) == ["island", "sex", "bill_length_mm", "flipper_length_mm"]
+    assert inputs["island"]["type"] == "category"
+    assert inputs["island"]["choices"] == ["Biscoe", "Dream", "Torgersen"]
+    bill = inputs["bill_length_mm"]
+    assert bill["type"] == "number"
+    assert bill["observed_min"] <= bill["default"] <= bill["observed_max"]
+    assert bill["observed_min"] == PENGUINS["bill_length_mm"].min()
+    assert version.interface["output"]["classes"] == ["Adelie", "Gentoo"]
+    assert "Interface from the model itself" in version.notes
+    answer = prediction_run(
+        version=version,
+        rows=[version_interface(version).defaults()],
+        user=make_user(),
+        source="api",
+    )
+    assert answer.predictions[0]["label"] in ("Adelie", "Gentoo")
+
+
+def test_without_rows_a_model_that_knows_too_little_is_refused_naming_the_inputs():
+    # Numbers straight into the model: it knows their names, not their ranges.
+    bare = LogisticRegression().fit(PENGUINS[["bill_length_mm", "flipper_length_mm"]], SPECIES)
+    with pytest.raises(ValidationError) as refused:
+        model_version_register(name="bare", artifact=sio.dumps(bare))
+    message = " ".join(refused.value.messages)
+    assert "bill_length_mm, flipper_length_mm" in message
+    assert "reference data" in message
+
+
+def test_encoders_are_followed_by_name_index_and_remainder():
+    frame = PENGUINS.assign(rank=RNG.integers(1, 4, N))
+    prepare = ColumnTransformer(
+        [("ord", OrdinalEncoder(), [0]), ("hot", OneHotEncoder(), ["sex"])],
+        remainder=MinMaxScaler(),
+    )
+    model = make_pipeline(prepare, LogisticRegression(max_iter=500)).fit(frame, SPECIES)
+    known = known_inputs(model)
+    assert known["island"].choices == ("Biscoe", "Dream", "Torgersen")
+    assert known["sex"].choices == ("female", "male")
+    assert known["rank"].low == frame["rank"].min() and known["rank"].high == frame["rank"].max()
