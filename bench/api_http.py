@@ -22,6 +22,11 @@ processes, from /proc), the server-side time the service stored (Prediction.late
 raw in-process predict_proba of the same model, and cold start: from launching the server
 process to its first answered call. Measures and prints; never asserts.
 
+`--kind xgboost` / `--kind lightgbm` (issue 20) trains a booster of that library on the
+breast-cancer rows (binary, 100 rounds, depth 4 / 15 leaves), registers its native file (JSON /
+text) as "breast-cancer-<kind>", and has MLflow serve the same file through its own flavor
+(`mlflow.xgboost` / `mlflow.lightgbm`); the raw line is then the booster's own predict.
+
 `--shadow off on` measures the portal with the model's other version in shadow off, then on
 (issue 21): both runs use the database task backend with a `db_worker` process beside the
 server (as `make run` does), which answers the shadow's share after the fact; the line says how
@@ -88,6 +93,31 @@ def raw_predict_ms(row: dict, repeat: int = 2000) -> dict[str, float]:
     for _ in range(repeat):
         start = time.perf_counter()
         estimator.predict_proba(frame)
+        samples.append((time.perf_counter() - start) * 1000)
+    return percentiles(samples)
+
+
+def booster_own_ms(row: dict, repeat: int = 2000) -> dict[str, float]:
+    """The native library's own one-row predict on a matrix built in advance: XGBoost's
+    inplace_predict, LightGBM's predict (one thread each, as the portal asks them)."""
+    version = model_version_resolve(name=MODEL)
+    booster = version_estimator(version).booster
+    matrix = pd.DataFrame([row])[version_interface(version).names].to_numpy(dtype="float64")
+    if hasattr(booster, "inplace_predict"):
+
+        def answer():
+            return booster.inplace_predict(matrix)
+    else:
+
+        def answer():
+            return booster.predict(matrix, num_threads=1)
+
+    for _ in range(100):
+        answer()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        answer()
         samples.append((time.perf_counter() - start) * 1000)
     return percentiles(samples)
 
@@ -209,19 +239,84 @@ mlflow.sklearn.save_model(
 """
 
 
-def mlflow_model(python: Path, row: dict) -> Path:
-    """The demo's champion saved by MLflow (skops format) in a temporary directory."""
+# The same booster file through MLflow's own flavor for it.
+SAVE_BOOSTER_WITH_MLFLOW = """
+import json, sys
+import pandas as pd
+from mlflow.models import infer_signature
+kind, artifact, out, row = sys.argv[1:5]
+frame = pd.DataFrame([json.loads(row)])
+if kind == "xgboost":
+    import xgboost as xgb, mlflow.xgboost
+    booster = xgb.Booster(model_file=artifact)
+    answer = booster.predict(xgb.DMatrix(frame))
+    mlflow.xgboost.save_model(booster, out, model_format="json",
+                              signature=infer_signature(frame, answer))
+else:
+    import lightgbm as lgb, mlflow.lightgbm
+    booster = lgb.Booster(model_file=artifact)
+    answer = booster.predict(frame)
+    mlflow.lightgbm.save_model(booster, out, signature=infer_signature(frame, answer))
+"""
+
+# The booster each --kind trains, on the breast-cancer rows (binary: malignant or not).
+ROUNDS = 100
+
+
+def booster_register(kind: str) -> str:
+    """Train a ``kind`` booster on the demo's breast-cancer reference rows and register its
+    native file; the model's name."""
+    import io
+
+    from registry.catalog.services import model_version_register
+
+    version = model_version_resolve(name="breast-cancer")
+    names = version_interface(version).names
+    target = version.interface["output"]["target"]
+    frame = pd.DataFrame.from_records(version.reference_sample)
+    classes = sorted(frame[target].unique())
+    X, y = frame[names].astype("float64"), (frame[target] == classes[1]).astype(int)
+    if kind == "xgboost":
+        import xgboost as xgb
+
+        params = {"objective": "binary:logistic", "max_depth": 4, "nthread": 1, "seed": 0}
+        booster = xgb.train(params, xgb.DMatrix(X, label=y), num_boost_round=ROUNDS)
+        artifact = bytes(booster.save_raw(raw_format="json"))
+    else:
+        import lightgbm as lgb
+
+        params = {"objective": "binary", "num_leaves": 15, "verbose": -1, "num_threads": 1}
+        booster = lgb.train(params | {"seed": 0}, lgb.Dataset(X, y), num_boost_round=ROUNDS)
+        artifact = booster.model_to_string().encode()
+    reference = io.StringIO()
+    frame[[*names, target]].to_csv(reference, index=False)
+    name = f"breast-cancer-{kind}"
+    model_version_register(
+        name=name,
+        artifact=artifact,
+        reference=reference.getvalue().encode(),
+        target=target,
+        alias="champion",
+    )
+    return name
+
+
+def mlflow_model(python: Path, row: dict, kind: str = "sklearn") -> Path:
+    """The model saved by MLflow in a temporary directory: the demo's champion in the skops
+    format, or a booster's own file through MLflow's flavor for it (``kind``)."""
     from registry.artifacts.store import artifact_read
 
     version = model_version_resolve(name=MODEL)
     folder = Path(tempfile.mkdtemp(prefix="bench-mlflow-"))
-    artifact = folder / "champion.skops"
+    suffix = {"sklearn": "skops", "xgboost": "json", "lightgbm": "txt"}[kind]
+    artifact = folder / f"champion.{suffix}"
     artifact.write_bytes(artifact_read(path=version.artifact, sha256=version.artifact_sha256))
+    script = (SAVE_WITH_MLFLOW,) if kind == "sklearn" else (SAVE_BOOSTER_WITH_MLFLOW, kind)
     saved = subprocess.run(
         [
             str(python),
             "-c",
-            SAVE_WITH_MLFLOW,
+            *script,
             str(artifact),
             str(folder / "model"),
             json.dumps(row),
@@ -350,8 +445,9 @@ def main() -> None:
     parser.add_argument("--targets", nargs="+", default=["v1", "v2", "mlflow"])
     parser.add_argument("--model", default=MODEL, help="a demo model (default: %(default)s)")
     parser.add_argument("--shadow", nargs="+", choices=["off", "on"], default=None)
+    parser.add_argument("--kind", choices=["sklearn", "xgboost", "lightgbm"], default="sklearn")
     args = parser.parse_args()
-    MODEL = args.model
+    MODEL = args.model if args.kind == "sklearn" else booster_register(args.kind)
 
     token = manager_token()
     row = one_row()
@@ -366,6 +462,9 @@ def main() -> None:
     print(f"\n{MODEL}: single-row predict over HTTP ({len(row)} inputs)")
     print(f"  {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} before the run")
     print(f"  raw in-process predict_proba on a 1-row DataFrame: p50 {raw['p50']:.3f} ms")
+    if args.kind != "sklearn":
+        own = booster_own_ms(row)
+        print(f"  the booster's own one-row predict (the floor): p50 {own['p50']:.3f} ms")
     print(f"  queries per token-authenticated predict: {queries}")
     python = mlflow_python() if "mlflow" in args.targets else None
     if "mlflow" in args.targets and python is None:
@@ -373,7 +472,7 @@ def main() -> None:
             "  mlflow: skipped, no MLflow Python at MLFLOW_PYTHON or .venv-mlflow/bin/python "
             "(make .venv-mlflow/.installed builds it; MLflow cannot share the portal's venv)"
         )
-    model = mlflow_model(python, row) if python else None
+    model = mlflow_model(python, row, args.kind) if python else None
     targets = [t for t in args.targets if t != "mlflow" or model is not None]
     print(
         f"  {'server':>7} {'workers':>7} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "

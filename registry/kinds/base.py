@@ -157,6 +157,11 @@ class NativeModel:
         if isinstance(X, pd.DataFrame):
             if self.input_names and all(n in X.columns for n in self.input_names):
                 X = X[self.input_names]
+            if all(_is_number(kind) for kind in X.dtypes):
+                # The interface's typed columns: one conversion, not one a column (~30 us
+                # each: a 30-input booster's one-row call spent 1 ms here, its own 0.07 ms).
+                matrix = X.to_numpy(dtype="float64", na_value=np.nan)
+                return self._width_check(matrix)
             columns = [pd.to_numeric(X[c], errors="raise") for c in X.columns]
             matrix = (
                 np.column_stack([np.asarray(c, dtype="float64") for c in columns])
@@ -165,11 +170,18 @@ class NativeModel:
             )
         else:
             matrix = np.asarray(X, dtype="float64")
+        return self._width_check(matrix)
+
+    def _width_check(self, matrix: np.ndarray) -> np.ndarray:
         if matrix.ndim != 2 or matrix.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"the model takes {self.n_features_in_} inputs, not {matrix.shape[-1]}"
             )
         return matrix
+
+
+def _is_number(kind: Any) -> bool:
+    return pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_bool_dtype(kind)
 
 
 def two_columns(p: np.ndarray) -> np.ndarray:
