@@ -25,6 +25,16 @@ CURVE_POINTS = 200
 SCATTER_POINTS = 500
 
 
+def metric_probabilities(proba: np.ndarray | None) -> np.ndarray | None:
+    """Probabilities as the metrics take them: each row summing to one in float64. A float32
+    booster's rows sum to one within float32's precision only, and scikit-learn's log loss
+    and ROC AUC warn about that; the answers themselves are stored as the model gave them."""
+    if proba is None:
+        return None
+    proba = np.asarray(proba, dtype="float64")
+    return proba / proba.sum(axis=1, keepdims=True)
+
+
 def _thin(*arrays: np.ndarray, points: int = CURVE_POINTS) -> list[list[float]]:
     """Keep at most ``points`` evenly spaced entries of curves that may have thousands."""
     n = len(arrays[0])
@@ -59,7 +69,7 @@ def classification_evaluation(
             "matrix": skm.confusion_matrix(actual, predicted, labels=names).tolist(),
         }
     }
-    proba = scores.probabilities
+    proba = metric_probabilities(scores.probabilities)
     present = set(actual)
     if proba is not None and len(present) > 1:
         metrics["log_loss"] = skm.log_loss(actual, proba, labels=names)

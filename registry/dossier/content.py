@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from sklearn import metrics as skm
 
-from registry.catalog.evaluation import LOWER_IS_BETTER
+from registry.catalog.evaluation import LOWER_IS_BETTER, metric_probabilities
 from registry.catalog.selectors import alias_map
 from registry.explain.explanations import explain, score_batch
 from registry.explain.selectors import version_background_or_none
@@ -64,7 +64,7 @@ def _bootstrap(version: ModelVersion) -> dict[str, list[float]]:
     else:
         names = [str(c) for c in scores.classes]
         predicted = np.array([str(v) for v in scores.labels], dtype=object)
-        proba = scores.probabilities
+        proba = metric_probabilities(scores.probabilities)
         binary = len(names) == 2
         for _ in range(BOOTSTRAP):
             i = rng.integers(0, n, n)

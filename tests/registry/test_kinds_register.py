@@ -210,3 +210,20 @@ def test_a_truncated_booster_is_refused_by_the_command(cases, tmp_path):
     data, frame, target, _ = cases["xgboost-json"]
     message = _refused_by_command(tmp_path, data[: len(data) // 3], csv_bytes(frame), target)
     assert "the XGBoost model cannot be read" in message
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["xgboost", "lightgbm"])
+def test_a_float32_booster_registers_without_warnings(iris, kind):
+    # A float32 booster's probabilities sum to one within float32's precision only; the
+    # metrics at registration take them renormalised, so scikit-learn has nothing to warn of.
+    import warnings
+
+    booster = km.xgboost_classifier(iris) if kind == "xgboost" else km.lightgbm_classifier(iris)
+    artifact = km.booster_json(booster) if kind == "xgboost" else km.lightgbm_text(booster)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        version = model_version_register(
+            name=f"iris-{kind}", artifact=artifact, reference=csv_bytes(iris), target="species"
+        )
+    assert version.metrics["log_loss"] > 0 and version.metrics["roc_auc"] > 0.9
