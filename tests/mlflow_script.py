@@ -131,7 +131,55 @@ def log(out: Path) -> dict:
         input_example=example,
         pip_requirements=REQUIREMENTS,
     )
+    flavors(out, X, y)
     return {"runs": runs, "data": str(out / "houses.csv")}
+
+
+def flavors(out: Path, X: pd.DataFrame, y: np.ndarray) -> None:
+    """MLflow's xgboost, lightgbm and onnx flavors (issue 20) on the two number inputs, as
+    directories and one registered booster. Class index 1 is "unsold", the second of the
+    sorted labels: the order the portal names a booster's classes in."""
+    import lightgbm as lgb
+    import mlflow.lightgbm
+    import mlflow.onnx
+    import mlflow.xgboost
+    import xgboost as xgb
+    from skl2onnx import to_onnx
+
+    numbers = X[["area", "rooms"]].astype("float64")
+    example = numbers.head(3)
+    label = (y == "unsold").astype(int)
+    needs = {"pip_requirements": REQUIREMENTS}
+    params = {"objective": "binary:logistic", "max_depth": 3, "seed": 0, "nthread": 1}
+    booster = xgb.train(params, xgb.DMatrix(numbers, label=label), num_boost_round=20)
+    mlflow.xgboost.save_model(
+        booster, out / "dir-xgboost", model_format="json", input_example=example, **needs
+    )
+    params = {"objective": "binary", "num_leaves": 7, "verbose": -1, "seed": 0}
+    lgbm = lgb.train(params, lgb.Dataset(numbers, label), num_boost_round=20)
+    mlflow.lightgbm.save_model(lgbm, out / "dir-lightgbm", input_example=example, **needs)
+    # MLflow saves LightGBM's scikit-learn estimator in skops: refused, the booster is asked for.
+    wrapped = lgb.LGBMClassifier(n_estimators=5, verbose=-1).fit(numbers, y)
+    mlflow.lightgbm.save_model(
+        wrapped, out / "dir-lightgbm-sklearn", input_example=example, **needs
+    )
+    linear = make_pipeline(StandardScaler(), LogisticRegression())
+    linear.fit(numbers.to_numpy("float32"), y)
+    graph = to_onnx(
+        linear,
+        numbers.to_numpy("float32")[:1],
+        target_opset={"": 17, "ai.onnx.ml": 3},
+    )
+    mlflow.onnx.save_model(graph, out / "dir-onnx", **needs)
+    with mlflow.start_run():
+        mlflow.xgboost.log_model(
+            booster,
+            name="model",
+            model_format="json",
+            input_example=example,
+            registered_model_name="houses-xgboost",
+            **needs,
+        )
 
 
 def predict(rows_path: Path, uris: list[str]) -> dict:

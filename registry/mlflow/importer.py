@@ -48,6 +48,8 @@ from registry.catalog.services import (
     reference_read,
 )
 from registry.interface import infer_input, infer_output, interface_infer
+from registry.kinds import native_prepare
+from registry.kinds.detect import LIGHTGBM, ONNX, XGBOOST_JSON, XGBOOST_UBJSON, kind_of
 from registry.known import interface_enrich, interface_from_model
 from registry.models import ModelVersion, RegisteredModel
 
@@ -333,11 +335,14 @@ def mlflow_model_read(*, read: Reader, uri: str) -> MlflowModel:
     mlmodel = _mlmodel_load(raw)
     sk = mlmodel["flavors"].get("sklearn")
     if not isinstance(sk, Mapping):
+        native = next((f for f in NATIVE_FLAVORS if f in mlmodel["flavors"]), None)
+        if native is not None:
+            return _native_model_read(mlmodel, native, read)
         found = [f for f in mlmodel["flavors"] if f != "python_function"]
         flavors = ", ".join(f[:SHOWN_CHARS] for f in found[:5]) or "none"
         raise _refuse(
-            f"This MLflow model has the flavor {flavors}; the portal takes scikit-learn "
-            "models (the sklearn flavor) saved as skops."
+            f"This MLflow model has the flavor {flavors}; the portal takes the sklearn "
+            "flavor saved as skops, and the xgboost, lightgbm and onnx flavors."
         )
     fmt = _text(sk, "serialization_format", "The sklearn flavor")
     if fmt != "skops":
@@ -374,6 +379,74 @@ def mlflow_model_read(*, read: Reader, uri: str) -> MlflowModel:
         example=example,
         notes=notes,
     )
+
+
+# MLflow flavors whose file is a native model the portal reads itself (registry/kinds): the
+# file's kind, found by its content, must be the flavor's.
+NATIVE_FLAVORS = {
+    "xgboost": (XGBOOST_JSON, XGBOOST_UBJSON),
+    "lightgbm": (LIGHTGBM,),
+    "onnx": (ONNX,),
+}
+_FLAVOR_VERSION = {"xgboost": "xgb_version", "lightgbm": "lgb_version", "onnx": "onnx_version"}
+
+
+def _native_model_read(mlmodel: Mapping[str, Any], flavor: str, read: Reader) -> MlflowModel:
+    """An MLflow xgboost, lightgbm or onnx model: its native file, which registration checks
+    before the library reads it (registry/kinds), like any uploaded booster or graph.
+
+    Refused unread: XGBoost's legacy binary format (no checker reads it) and a LightGBM or
+    XGBoost model MLflow saved as a scikit-learn estimator in skops or pickle (the booster
+    inside would reach the library's own parser unchecked)."""
+    conf = mlmodel["flavors"][flavor]
+    if not isinstance(conf, Mapping):
+        raise _refuse(f"MLmodel's {flavor} flavor is not a mapping.")
+    where = f"The {flavor} flavor"
+    if flavor == "xgboost":
+        fmt = _text(conf, "model_format", where) or "xgb"
+        if fmt not in ("json", "ubj"):
+            raise _refuse(
+                f"MLflow saved this XGBoost model in the {_echo(fmt)} format, which the portal "
+                "does not read; save it with mlflow.xgboost.log_model(..., model_format='json')."
+            )
+    if flavor == "lightgbm" and _text(conf, "model_class", where) not in ("", BOOSTER_CLASS):
+        raise _refuse(
+            f"MLflow saved this LightGBM model as a {_echo(conf['model_class'])}, whose booster "
+            "LightGBM's own parser would read unchecked; log the booster itself: "
+            "mlflow.lightgbm.log_model(model.booster_, ...)."
+        )
+    path = _relative(conf.get("data"), "a model file")
+    artifact = read(path, _file_limit())
+    if artifact is None:
+        raise _refuse(f"MLmodel names the model file {_echo(conf.get('data'))}, which is missing.")
+    if kind_of(artifact) not in NATIVE_FLAVORS[flavor]:
+        raise _refuse(
+            f"The {flavor} flavor's file {_echo(path)} is not a {flavor} model file; the portal "
+            "never loads pickles."
+        )
+    ids = {
+        "run_id": _text(mlmodel, "run_id"),
+        "model_id": _text(mlmodel, "model_id") or _text(mlmodel, "model_uuid"),
+        "mlflow_version": _text(mlmodel, "mlflow_version"),
+        "flavor": flavor,
+        _FLAVOR_VERSION[flavor]: _text(conf, _FLAVOR_VERSION[flavor], where),
+        "saved_at": _text(mlmodel, "utc_time_created"),
+    }
+    notes = []
+    try:
+        columns, output_name = _signature_columns(mlmodel)
+    except ValidationError:
+        if flavor != "onnx":
+            raise
+        # An ONNX graph takes a tensor: its columns come from the reference data.
+        columns, output_name = None, None
+        notes.append("The signature describes a tensor: the inputs are the reference data's.")
+    example, example_note = _example_frame(mlmodel, read)
+    notes += [example_note] if example_note else []
+    return MlflowModel(ids, artifact, columns, output_name, example, notes)
+
+
+BOOSTER_CLASS = "lightgbm.basic.Booster"
 
 
 def _file_limit() -> int:
@@ -576,7 +649,11 @@ def mlflow_model_register(
     frame = reference_read(data=reference) if reference is not None else None
     how = ""
     if interface is None:
-        estimator = estimator_from_bytes(model.artifact)
+        # A native booster knows class indices only: its labels come from the reference
+        # data's target (refused, saying so, without one); an ONNX graph has its own.
+        estimator, _ = native_prepare(
+            estimator_from_bytes(model.artifact), frame=frame, target=target, interface=None
+        )
         interface, how = mlflow_interface(
             model=model, estimator=estimator, reference=frame, target=target
         )

@@ -128,7 +128,13 @@ def test_a_binary_column_is_refused_naming_it(manager, iris_logistic_bytes):
         ({"README.md": b"hello"}, "no MLmodel file"),
         ({"a/MLmodel": b"x", "b/MLmodel": b"x"}, "more than one MLflow model"),
         ({"MLmodel": b"flavors: [unclosed"}, "not readable YAML"),
-        ({"MLmodel": b"flavors:\n  xgboost: {}\n"}, "flavor xgboost"),
+        ({"MLmodel": b"flavors:\n  tensorflow: {}\n"}, "flavor tensorflow"),
+        ({"MLmodel": b"flavors:\n  xgboost: {}\n"}, "XGBoost model in the 'xgb' format"),
+        (
+            {"MLmodel": b"flavors:\n  xgboost: {model_format: json, data: ../../x}\n"},
+            "outside the model directory",
+        ),
+        ({"MLmodel": b"flavors:\n  onnx: {data: model.onnx}\n"}, "which is missing"),
     ],
     ids=[
         "climbs-out",
@@ -139,6 +145,9 @@ def test_a_binary_column_is_refused_naming_it(manager, iris_logistic_bytes):
         "two-models",
         "yaml",
         "flavor",
+        "xgboost-legacy",
+        "data-climbs-out",
+        "data-missing",
     ],
 )
 def test_hostile_or_wrong_archives_are_refused(manager, files, expected):
@@ -295,3 +304,17 @@ def test_a_model_file_too_large_is_refused_by_its_declared_size_unread(manager, 
     assert len(archive.getvalue()) < 1024 * 1024  # the upload itself is under the limit
     error = error_of(send(manager, archive), 400, "invalid_input")
     assert error["fields"]["mlflow_model"] == ["model.skops is larger than 1,048,576 bytes."]
+
+
+def test_a_zipped_lightgbm_flavor_registers_through_the_api(mlflow_server, manager):
+    with open(mlflow_server.logged["data"], "rb") as data:
+        reference = io.BytesIO(data.read())
+    reference.name = "houses.csv"
+    response = send(
+        manager,
+        zip_directory(mlflow_server.out / "dir-lightgbm"),
+        reference_data=reference,
+        target="sold",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["framework"] == "lightgbm"
