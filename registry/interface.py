@@ -744,8 +744,8 @@ def interface_sensitive_set(spec: Mapping[str, Any], name: str, sensitive: bool)
 class KnownInput:
     """What a fitted model itself knows about one of its inputs, with no data needed: the
     categories it was trained on, the range it saw, and where that came from (for the
-    version's notes). A native kind answers them from ``known_inputs()``; a scikit-learn
-    estimator is read for them (fitted encoders, scalers)."""
+    version's notes). A scikit-learn estimator is read for them (fitted encoders, scalers:
+    registry/known.py); a model with a ``known_inputs()`` method gives them itself."""
 
     name: str
     source: str

@@ -3,12 +3,13 @@
 Reference data (or an MLflow input example) shows some of each input; the model saw all of
 its training data. A fitted ``OneHotEncoder`` or ``OrdinalEncoder`` holds every category it
 was trained on (``categories_``), a ``MinMaxScaler`` the range it saw (``data_min_``,
-``data_max_``), a native booster its categories and split thresholds (``known_inputs()``,
-registry/kinds). :func:`interface_enrich` adds that to an interface read from a few rows, so a
-category the model was trained on is never refused because the rows at hand lacked it (an
-MLflow pipeline imported with a three-row input example refused 'Biscoe', a category of its
-training data). :func:`interface_from_model` builds the interface from the model alone when no
-rows are given. Each returns notes saying where each piece came from, for the version's notes.
+``data_max_``); a model may also say itself (a ``known_inputs()`` method: the hook for the
+native kinds, which do not use it yet). :func:`interface_enrich` adds that to an interface
+read from a few rows, so a category the model was trained on is never refused because the
+rows at hand lacked it (an MLflow pipeline imported with a three-row input example refused
+'Biscoe', a category of its training data). :func:`interface_from_model` builds the
+interface from the model alone when no rows are given. Each returns notes saying where each
+piece came from, for the version's notes.
 """
 
 from __future__ import annotations
