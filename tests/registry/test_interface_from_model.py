@@ -128,3 +128,12 @@ def test_encoders_are_followed_by_name_index_and_remainder():
     assert known["island"].choices == ("Biscoe", "Dream", "Torgersen")
     assert known["sex"].choices == ("female", "male")
     assert known["rank"].low == frame["rank"].min() and known["rank"].high == frame["rank"].max()
+
+
+def test_the_card_of_a_version_without_rows_says_so_and_where_its_form_came_from(client, make_user):
+    model_version_register(name="penguins", artifact=sio.dumps(_penguin_model()))
+    client.force_login(make_user("vera", "viewer"))
+    page = client.get("/models/penguins/").content.decode()
+    assert "None given: no metrics" in page
+    assert "0 rows held out" not in page
+    assert "Choices of island, sex from OneHotEncoder.categories_" in page
