@@ -745,7 +745,8 @@ class KnownInput:
     """What a fitted model itself knows about one of its inputs, with no data needed: the
     categories it was trained on, the range it saw, and where that came from (for the
     version's notes). A scikit-learn estimator is read for them (fitted encoders, scalers:
-    registry/known.py); a model with a ``known_inputs()`` method gives them itself."""
+    registry/known.py); a model with a ``known_inputs()`` method (a LightGBM booster) gives
+    them itself."""
 
     name: str
     source: str

@@ -3,8 +3,8 @@
 Reference data (or an MLflow input example) shows some of each input; the model saw all of
 its training data. A fitted ``OneHotEncoder`` or ``OrdinalEncoder`` holds every category it
 was trained on (``categories_``), a ``MinMaxScaler`` the range it saw (``data_min_``,
-``data_max_``); a model may also say itself (a ``known_inputs()`` method: the hook for the
-native kinds, which do not use it yet). :func:`interface_enrich` adds that to an interface
+``data_max_``); a model may also say itself (a ``known_inputs()`` method: a LightGBM
+booster gives its ``pandas_categorical``). :func:`interface_enrich` adds that to an interface
 read from a few rows, so a category the model was trained on is never refused because the
 rows at hand lacked it (an MLflow pipeline imported with a three-row input example refused
 'Biscoe', a category of its training data). :func:`interface_from_model` builds the

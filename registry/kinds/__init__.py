@@ -117,6 +117,9 @@ def native_prepare(
         categorical = [c for c in columns if not _numeric(frame[c])]
     else:
         categorical = []
+    # A LightGBM booster trained on pandas categories takes those inputs as text.
+    taken = {k.name for k in getattr(estimator, "known_inputs", list)() if k.choices}
+    categorical = [c for c in categorical if c not in taken]
     if categorical and estimator.framework in ("xgboost", "lightgbm"):
         raise ValidationError(
             {

@@ -17,7 +17,9 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from registry.interface import KnownInput
 from registry.kinds.base import NativeModel, limit, refuse, two_columns
 
 HEADER_KEYS = (
@@ -185,13 +187,44 @@ def header_check(header: dict[str, str], n_trees: int) -> dict[str, Any]:
     if (kind == "multi") != (num_class > 1):
         raise refuse(f"objective {name or '(none)'} disagrees with num_class {num_class}")
     default = all(n == f"Column_{i}" for i, n in enumerate(names))
+    # A categorical feature's info lists its category codes ("-1:2:0:1"); a number's is its
+    # range ("[0.5:3]") or "none".
+    categorical = [i for i, info in enumerate(infos) if info != "none" and info[:1] != "["]
     return {
         "objective": name or "custom",
         "classifier": kind is not None,
         "num_class": num_class,
         "n_features": n_features,
         "names": None if default else names,
+        "categorical": categorical,
     }
+
+
+def categories_check(value: Any, features: list[int]) -> list[list[Any]]:
+    """pandas_categorical: for each categorical feature, in order, the categories whose
+    position is the code LightGBM was trained on (null or [] when there are none)."""
+    if value in (None, []):
+        if features:
+            raise refuse(f"{len(features)} categorical features but no pandas_categorical")
+        return []
+    if not isinstance(value, list) or len(value) != len(features):
+        raise refuse(
+            f"pandas_categorical does not give the categories of the {len(features)} "
+            "categorical features"
+        )
+    for position, categories in enumerate(value):
+        where = f"pandas_categorical[{position}]"
+        if not isinstance(categories, list) or not categories:
+            raise refuse(f"{where} is not a list of categories")
+        if len(categories) > limit("MAX_CATEGORY"):
+            raise refuse(f"{where} has more than {limit('MAX_CATEGORY')} categories")
+        if not all(
+            isinstance(c, str | int | float) and not isinstance(c, bool) for c in categories
+        ):
+            raise refuse(f"{where} holds something other than text or numbers")
+        if len({str(c) for c in categories}) != len(categories):
+            raise refuse(f"{where} names a category twice")
+    return value
 
 
 def _is_number(text: str) -> bool:
@@ -293,11 +326,13 @@ def model_text_check(data: bytes) -> tuple[dict[str, Any], str]:
     header, trees, pandas = text_parse(data)
     summary = header_check(header, len(trees))
     try:
-        categorical = json.loads(pandas)
+        found = json.loads(pandas)
     except ValueError:
         raise refuse("pandas_categorical is not JSON") from None
-    if categorical not in (None, []):
-        raise refuse("boosters trained on pandas categories are not served yet")
+    categories = categories_check(found, summary["categorical"])
+    summary["categories"] = {
+        summary["categorical"][k]: values for k, values in enumerate(categories)
+    }
     total = 0
     for t, tree in enumerate(trees):
         total += tree_check(tree, t, summary["n_features"])
@@ -311,7 +346,7 @@ def model_text_check(data: bytes) -> tuple[dict[str, Any], str]:
         out.append(f"Tree={t}")
         out += [f"{k}={tree[k]}" for k in TREE_KEYS if k in tree]
         out += ["", ""]
-    out += ["end of trees", "", "pandas_categorical:null", ""]
+    out += ["end of trees", "", f"pandas_categorical:{json.dumps(categories or None)}", ""]
     return summary, "\n".join(out)
 
 
@@ -340,6 +375,32 @@ class LightGBMModel(NativeModel):
             "num_feature": s["n_features"],
             "num_class": s["num_class"],
         }
+
+    def known_inputs(self) -> list[KnownInput]:
+        """The categories of each categorical input, as the booster was trained on them."""
+        names = self.input_names or [f"Column_{i}" for i in range(self.n_features_in_)]
+        return [
+            KnownInput(names[i], "LightGBM's pandas_categorical", tuple(map(str, values)))
+            for i, values in self.summary["categories"].items()
+        ]
+
+    def _matrix(self, X: Any) -> np.ndarray:
+        """As every kind, with each categorical input's text turned into the code LightGBM
+        was trained on (its place in pandas_categorical; NaN, LightGBM's missing, for any
+        other value), as LightGBM itself does for a pandas DataFrame."""
+        categories = self.summary["categories"]
+        if not categories or not isinstance(X, pd.DataFrame):
+            return super()._matrix(X)
+        if self.input_names and all(n in X.columns for n in self.input_names):
+            X = X[self.input_names]
+        columns = []
+        for i, name in enumerate(X.columns):
+            if i in categories:
+                code = {str(c): k for k, c in enumerate(categories[i])}
+                columns.append([code.get(str(v), np.nan) for v in X[name]])
+            else:
+                columns.append(np.asarray(pd.to_numeric(X[name], errors="raise"), dtype="float64"))
+        return self._width_check(np.column_stack(columns).astype("float64"))
 
     def _raw(self, X: Any) -> np.ndarray:
         return np.asarray(self.booster.predict(self._matrix(X), num_threads=1))
