@@ -72,6 +72,13 @@ def worker_exit(server, worker):
     ending = sys.exception()  # the SystemExit on its way out of gunicorn's worker
     if not isinstance(ending, SystemExit) or ending.code not in (0, None):
         return
+    # The database hears the connection end (PostgreSQL would log an unexpected EOF).
+    from django.conf import settings
+
+    if settings.configured:
+        from django.db import connections
+
+        connections.close_all()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -68,7 +68,7 @@ def test_a_categorical_booster_registers_offers_its_categories_and_answers_as_li
         ('[["red", "green", "blue"], ["x"]]', "does not give the categories of the 1"),
         ('[[{"a": 1}]]', "holds something other than text or numbers"),
         ('[["red", "red"]]', "names a category twice"),
-        ('[[]]', "is not a list of categories"),
+        ("[[]]", "is not a list of categories"),
     ],
 )
 def test_a_crafted_pandas_categorical_is_refused_in_one_line(booster, categorical, expected):
