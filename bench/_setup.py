@@ -9,6 +9,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# The portal's modules compiled to bytecode, as `make run` has them before it starts the server
+# (without it, where Python may not write bytecode, each server start compiles them anew).
+subprocess.run(["make", "--silent", "var/.bytecode"], cwd=ROOT, check=True)
 
 
 def django_with_demo() -> None:
@@ -38,8 +41,9 @@ def free_port() -> int:
 
 
 def gunicorn_launch(*, workers: int, port: int, **env: str) -> subprocess.Popen:
-    """The portal under gunicorn with the project's config, as `make run` serves it; ``env``
-    adds to this process's environment. Returns at once: callers wait for it to answer."""
+    """The portal under gunicorn with the project's config, as `make run` serves it (its own
+    modules compiled to bytecode first, as `make run` has them); ``env`` adds to this
+    process's environment. Returns at once: callers wait for it to answer."""
     return subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),

@@ -217,6 +217,27 @@ class Call:
     headers: dict[str, str]
 
 
+# What any Python server of a scikit-learn pipeline imports before its first answer: pandas,
+# the pipeline's scikit-learn modules and skops (as the portal imports it, without skops' list of
+# every estimator). The portal's cold start less this is Django, DRF and the portal itself.
+FLOOR = """
+import pandas, sklearn.compose, sklearn.linear_model, sklearn.pipeline, sklearn.preprocessing
+import sklearn.utils
+sklearn.utils.all_estimators = lambda type_filter=None: []
+import skops.io
+"""
+
+
+def import_floor_s(runs: int = 3) -> float:
+    """Median seconds a fresh Python takes to import FLOOR (interpreter start included)."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-W", "ignore", "-c", FLOOR], check=True)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
 def mlflow_python() -> Path | None:
     python = Path(os.environ.get("MLFLOW_PYTHON") or ROOT / ".venv-mlflow/bin/python")
     return python if python.exists() else None
@@ -528,6 +549,11 @@ def main() -> None:
             if worker is not None:
                 stop(worker)
     print(f"  load average {os.getloadavg()[0]:.1f} after the run")
+    if args.kind == "sklearn":
+        print(
+            "  cold floor: a bare Python importing pandas, scikit-learn, skops: "
+            f"{import_floor_s():.2f} s"
+        )
     print(
         "\n  CPU ms/req: CPU time of the server's processes (master and workers) per request."
         "\n  stored p50: Prediction.latency_ms, the time prediction_run measures (validate and "
