@@ -10,11 +10,14 @@ from portal.pages.history import (
     prediction_list,
 )
 from portal.pages.profile import profile, token_reset
+from portal.pages.register import model_register
 from portal.pages.whatif import whatif
 
 urlpatterns = [
     path("", dashboard, name="dashboard"),
     path("models/", catalog, name="catalog"),
+    # Outside models/<name>/, so that no model's name can hide it.
+    path("register/", model_register, name="model_register"),
     path("models/<slug:name>/", model_card, name="model_card"),
     path("models/<slug:name>/whatif/", whatif, name="whatif"),
     path("models/<slug:name>/batch/", batch.batch, name="batch"),
