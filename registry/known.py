@@ -4,12 +4,13 @@ Reference data (or an MLflow input example) shows some of each input; the model 
 its training data. A fitted ``OneHotEncoder`` or ``OrdinalEncoder`` holds every category it
 was trained on (``categories_``), a ``MinMaxScaler`` the range it saw (``data_min_``,
 ``data_max_``); a model may also say itself (a ``known_inputs()`` method: a LightGBM
-booster gives its ``pandas_categorical``). :func:`interface_enrich` adds that to an interface
-read from a few rows, so a category the model was trained on is never refused because the
-rows at hand lacked it (an MLflow pipeline imported with a three-row input example refused
-'Biscoe', a category of its training data). :func:`interface_from_model` builds the
-interface from the model alone when no rows are given. Each returns notes saying where each
-piece came from, for the version's notes.
+booster gives its ``pandas_categorical``; a booster's ``known_ranges()``, used only when there
+are no rows, gives LightGBM's training ranges or XGBoost's split thresholds).
+:func:`interface_enrich` adds that to an interface read from a few rows, so a category the
+model was trained on is never refused because the rows at hand lacked it (an MLflow pipeline
+imported with a three-row input example refused 'Biscoe', a category of its training data).
+:func:`interface_from_model` builds the interface from the model alone when no rows are
+given. Each returns notes saying where each piece came from, for the version's notes.
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def interface_enrich(spec: Mapping[str, Any], estimator: Any) -> tuple[dict[str,
 
 def _nice_step(span: float) -> float:
     """A round step giving about a hundred positions over ``span``."""
-    if span <= 0:
+    if not span > 0 or not math.isfinite(span):  # a crafted range (1e308 wide) too
         return 1.0
     raw = span / 100
     power = 10 ** math.floor(math.log10(raw))
@@ -199,6 +200,11 @@ def interface_from_model(
             }
         )
     known = known_inputs(estimator)
+    # A booster's ranges (LightGBM's training range, XGBoost's split thresholds) give a
+    # form built from the model alone its sliders; beside reference rows they are not used.
+    ranges = getattr(estimator, "known_ranges", None)
+    for k in ranges() if callable(ranges) else ():
+        known.setdefault(k.name, k)
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ValidationError(

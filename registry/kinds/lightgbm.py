@@ -191,6 +191,7 @@ def header_check(header: dict[str, str], n_trees: int) -> dict[str, Any]:
     # range ("[0.5:3]") or "none".
     categorical = [i for i, info in enumerate(infos) if info != "none" and info[:1] != "["]
     return {
+        "ranges": _ranges(infos),
         "objective": name or "custom",
         "classifier": kind is not None,
         "num_class": num_class,
@@ -321,6 +322,24 @@ def _categories_check(tree: dict[str, str], where: str, num_cat: int) -> None:
         raise refuse(f"{where}: a cat_threshold word is not a 32-bit bitset")
 
 
+def _ranges(infos: list[str]) -> dict[int, tuple[float, float]]:
+    """Each number input's training range, from its feature_infos entry "[low:high]" (only
+    finite ranges with low <= high; anything else is left unknown, never refused: LightGBM
+    itself does not read these to answer)."""
+    ranges = {}
+    for i, info in enumerate(infos):
+        if info[:1] != "[" or info[-1:] != "]":
+            continue
+        low, _, high = info[1:-1].partition(":")
+        try:
+            pair = float(low), float(high)
+        except ValueError:
+            continue
+        if math.isfinite(pair[1] - pair[0]) and pair[0] <= pair[1]:
+            ranges[i] = pair
+    return ranges
+
+
 def model_text_check(data: bytes) -> tuple[dict[str, Any], str]:
     """Check a LightGBM model text; return what the portal needs and the rebuilt text."""
     header, trees, pandas = text_parse(data)
@@ -382,6 +401,15 @@ class LightGBMModel(NativeModel):
         return [
             KnownInput(names[i], "LightGBM's pandas_categorical", tuple(map(str, values)))
             for i, values in self.summary["categories"].items()
+        ]
+
+    def known_ranges(self) -> list[KnownInput]:
+        """The range of each number input in the training data (the header's feature_infos),
+        for a form built from the model alone."""
+        names = self.input_names or [f"Column_{i}" for i in range(self.n_features_in_)]
+        return [
+            KnownInput(names[i], "LightGBM's feature_infos (the training range)", None, lo, hi)
+            for i, (lo, hi) in self.summary["ranges"].items()
         ]
 
     def _matrix(self, X: Any) -> np.ndarray:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from typing import Any
 
 import numpy as np
 
+from registry.interface import KnownInput
 from registry.kinds.base import NativeModel, as_int, limit, refuse, two_columns
 from registry.kinds.ubjson import ubjson_loads
 
@@ -261,6 +263,7 @@ def document_check(doc: dict[str, Any]) -> dict[str, Any]:
     if any(t == "c" for t in types):
         raise refuse("boosters with categorical features are not served yet")
     return {
+        "thresholds": _thresholds(trees),
         "objective": objective,
         "num_class": num_class,
         "num_feature": num_feature,
@@ -268,6 +271,25 @@ def document_check(doc: dict[str, Any]) -> dict[str, Any]:
         "num_trees": num_trees,
         "booster": name,
     }
+
+
+def _thresholds(trees: list[dict[str, Any]]) -> dict[int, tuple[float, float]]:
+    """The lowest and highest threshold each input is split at, over every tree (the arrays
+    were checked by tree_check): where the booster's answer can change."""
+    out: dict[int, tuple[float, float]] = {}
+    for tree in trees:
+        for left, feature, kind, threshold in zip(
+            tree["left_children"],
+            tree["split_indices"],
+            tree["split_type"],
+            tree["split_conditions"],
+            strict=True,
+        ):
+            if left == -1 or kind != 0 or not math.isfinite(threshold):
+                continue
+            low, high = out.get(feature, (threshold, threshold))
+            out[feature] = (min(low, threshold), max(high, threshold))
+    return out
 
 
 class XGBoostModel(NativeModel):
@@ -297,6 +319,22 @@ class XGBoostModel(NativeModel):
             "num_feature": s["num_feature"],
             "num_class": s["num_class"],
         }
+
+    def known_ranges(self) -> list[KnownInput]:
+        """For a form built from the model alone: each input's span from its lowest to its
+        highest split threshold (where the answer can change), a twentieth of the span wider
+        on each side (half a unit around a single threshold, so a 0/1 input at 0.5 spans 0 to
+        1), so both sides of every split can be reached. Inputs never split on are unknown."""
+        if not self.input_names:
+            return []
+        known = []
+        for i, (low, high) in self.summary["thresholds"].items():
+            pad = (high - low) / 20 if high > low else max(abs(low) / 20, 0.5)
+            if not math.isfinite((high + pad) - (low - pad)):
+                continue  # thresholds near the float limits: no slider can span them
+            source = "XGBoost's split thresholds (a twentieth wider each side)"
+            known.append(KnownInput(self.input_names[i], source, None, low - pad, high + pad))
+        return known
 
     def _raw(self, X: Any) -> np.ndarray:
         return np.asarray(self.booster.inplace_predict(self._matrix(X), validate_features=False))

@@ -159,3 +159,14 @@ def test_an_mlflow_zip_registers_from_the_page_and_a_pickled_one_is_refused_besi
     assert refused.status_code == 400
     assert list(field_errors(refused)) == ["mlflow_model"]
     assert not RegisteredModel.objects.filter(name="pickled").exists()
+
+
+def test_a_booster_regressor_registers_from_the_page_without_rows(as_manager):
+    frame = km.diabetes_frame()
+    model = km.lightgbm_text(km.lightgbm_regressor(frame))
+    response = post(as_manager, "progression", model, None, target="")
+    assert response.status_code == 302, field_errors(response)
+    card = as_manager.get(response["Location"]).content.decode()
+    assert "LightGBM&#x27;s feature_infos" in card or "LightGBM's feature_infos" in card
+    whatif = as_manager.get("/models/progression/whatif/")
+    assert whatif.status_code == 200 and 'type="range"' in whatif.content.decode()

@@ -137,3 +137,89 @@ def test_the_card_of_a_version_without_rows_says_so_and_where_its_form_came_from
     assert "None given: no metrics" in page
     assert "0 rows held out" not in page
     assert "Choices of island, sex from OneHotEncoder.categories_" in page
+
+
+# ---------------------------------------------------------------- boosters without rows
+def test_an_xgboost_regressor_without_rows_spans_every_split_from_its_thresholds(make_user):
+    import xgboost
+
+    from tests import kinds_models as km
+
+    frame = km.diabetes_frame()
+    booster = km.xgboost_regressor(frame)
+    version = model_version_register(name="progression-xgb", artifact=km.booster_json(booster))
+    inputs = {i["name"]: i for i in version.interface["inputs"]}
+    assert list(inputs) == list(frame.columns.drop("progression"))
+    # XGBoost's own reading of its trees, independent of the portal's check of the JSON.
+    splits = booster.trees_to_dataframe().query("Feature != 'Leaf'").groupby("Feature")["Split"]
+    used = splits.agg(["min", "max"])
+    for name, spec in inputs.items():
+        assert spec["type"] == "number"
+        assert spec["observed_min"] < used.loc[name, "min"] <= used.loc[name, "max"]
+        assert used.loc[name, "max"] < spec["observed_max"]
+        assert spec["observed_min"] <= spec["default"] <= spec["observed_max"]
+    assert "XGBoost's split thresholds" in version.notes
+    assert "Interface from the model itself" in version.notes
+
+    row = version_interface(version).defaults()
+    answer = prediction_run(version=version, rows=[row], user=make_user(), source="api")
+    own = booster.predict(xgboost.DMatrix(pd.DataFrame([row])[list(inputs)]))
+    assert answer.predictions[0]["value"] == pytest.approx(float(own[0]), rel=1e-9)
+
+
+def test_a_lightgbm_regressor_without_rows_spans_its_training_range(make_user):
+    from tests import kinds_models as km
+
+    frame = km.diabetes_frame()
+    booster = km.lightgbm_regressor(frame)
+    version = model_version_register(name="progression-lgb", artifact=km.lightgbm_text(booster))
+    inputs = {i["name"]: i for i in version.interface["inputs"]}
+    assert list(inputs) == list(frame.columns.drop("progression"))
+    for name, spec in inputs.items():
+        assert spec["observed_min"] == pytest.approx(frame[name].min(), rel=1e-9)
+        assert spec["observed_max"] == pytest.approx(frame[name].max(), rel=1e-9)
+    assert "LightGBM's feature_infos (the training range)" in version.notes
+    row = version_interface(version).defaults()
+    answer = prediction_run(version=version, rows=[row], user=make_user(), source="api")
+    own = booster.predict(pd.DataFrame([row])[list(inputs)].to_numpy(dtype="float64"))
+    assert answer.predictions[0]["value"] == pytest.approx(float(own[0]), rel=1e-9)
+
+
+def test_a_booster_without_rows_that_cannot_say_its_inputs_or_classes_is_refused():
+    import xgboost
+
+    from tests import kinds_models as km
+
+    frame = km.diabetes_frame()
+    # Trained on a bare matrix: XGBoost records no input names.
+    data = xgboost.DMatrix(frame.drop(columns="progression").to_numpy(), frame["progression"])
+    nameless = xgboost.train({"max_depth": 2, "nthread": 1}, data, num_boost_round=3)
+    with pytest.raises(ValidationError) as refused:
+        model_version_register(name="nameless", artifact=km.booster_json(nameless))
+    assert "does not record its input names" in " ".join(refused.value.messages)
+    iris = km.iris_frame()
+    # A classifier knows class indices, not names.
+    with pytest.raises(ValidationError) as unlabelled:
+        model_version_register(
+            name="unlabelled", artifact=km.lightgbm_text(km.lightgbm_classifier(iris))
+        )
+    assert "knows class indices only" in " ".join(unlabelled.value.messages)
+
+
+@pytest.mark.parametrize(
+    "infos",
+    ["[-1e308:1e308]", "[nan:1]", "[3:1]", "[1:2:3]", "[inf:inf]"],
+    ids=["too-wide", "nan", "reversed", "three-parts", "infinite"],
+)
+def test_a_crafted_lightgbm_range_is_never_a_slider_nor_a_crash(infos):
+    from tests import kinds_models as km
+
+    frame = km.diabetes_frame()
+    text = km.lightgbm_text(km.lightgbm_regressor(frame)).decode()
+    header, _, rest = text.partition("feature_infos=")
+    _, _, others = rest.partition(" ")
+    crafted = f"{header}feature_infos={infos} {others}".encode()
+    with pytest.raises(ValidationError) as refused:
+        model_version_register(name="crafted", artifact=crafted)
+    message = " ".join(refused.value.messages)
+    assert f"knows neither categories nor a range for {frame.columns[0]}" in message
