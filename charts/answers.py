@@ -153,12 +153,16 @@ def value_on_distribution(
                 "font": {"color": ACCENT},
             }
         )
+    # An output named only "prediction" (no target given) reads "Prediction", not "Predicted
+    # prediction".
+    predicted = "Prediction" if target == "prediction" else f"Predicted {target}"
     heading = (
-        f"Predicted {target}: {values[0]:,.4g}{suffix}"
+        f"{predicted}: {values[0]:,.4g}{suffix}"
         if len(values) == 1
         else f"{len(values):,} predictions of {target}"
     )
-    return figure(
+    alone = not reference and len(values) == 1
+    fig = figure(
         data,
         {
             "title": title(heading),
@@ -181,6 +185,16 @@ def value_on_distribution(
             "bargap": 0.05,
         },
     )
+    if alone:
+        # No reference rows (a model registered from itself): nothing to draw the answer
+        # over, and Plotly would not range the axis on a line alone. The answer stands on an
+        # axis around it, without an empty histogram's row counts.
+        v = values[0]
+        pad = max(abs(v) * 0.25, 1.0) if math.isfinite(v) else 1.0
+        fig["layout"]["xaxis"]["range"] = [v - pad, v + pad]
+        fig["layout"]["yaxis"] = {"visible": False, "range": [0, 1]}
+        fig["layout"]["height"] = 200
+    return fig
 
 
 PANEL_HEIGHT = 170  # pixels per row of small multiples

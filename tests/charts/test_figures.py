@@ -203,6 +203,16 @@ def test_several_answers_are_a_named_distribution_not_unexplained_lines():
     assert len(one["layout"]["shapes"]) == 1 and one["layout"]["showlegend"] is False
 
 
+def test_an_answer_without_reference_rows_stands_on_an_axis_around_it():
+    # A model registered from itself has no rows: no empty histogram, the line in view.
+    fig = valid(charts.value_on_distribution([175.1], reference=[], target="prediction"))
+    assert fig["data"] == []
+    low, high = fig["layout"]["xaxis"]["range"]
+    assert low < fig["layout"]["shapes"][0]["x0"] == 175.1 < high
+    assert fig["layout"]["yaxis"]["visible"] is False
+    assert fig["layout"]["title"]["text"].startswith("Prediction: 175.1")
+
+
 @pytest.mark.parametrize("module", ["charts"])
 def test_charts_import_nothing_from_django_or_the_registry(module):
     code = (
