@@ -17,6 +17,7 @@ import pandas as pd
 from django.conf import settings
 
 from registry.artifacts.errors import ArtifactError
+from registry.interface import KnownInput
 
 # Bounds on what a native file may ask the library to build, beside the byte limit
 # (PORTAL_MAX_ARTIFACT_BYTES). A real booster has at most LightGBM's 131,072 leaves a tree.
@@ -69,6 +70,10 @@ class NativeModel:
     framework = ""
     framework_version = ""
     estimator_class = ""
+    # Each categorical input's categories, in the order of the codes the model was trained on
+    # ({input index: [category, ...]}), and where the file records them (for the notes).
+    categories: dict[int, list[Any]] = {}  # read only here: a model sets its own
+    categories_source = ""
 
     def __init__(self, *, task: str, n_classes: int, n_features: int, names: Sequence[str] | None):
         self.task = task
@@ -151,9 +156,22 @@ class NativeModel:
     def _values(self, X: Any) -> np.ndarray:
         raise NotImplementedError
 
+    def known_inputs(self) -> list[KnownInput]:
+        """The categories of each categorical input, as the model was trained on them."""
+        names = self.input_names or [f"Column_{i}" for i in range(self.n_features_in_)]
+        return [
+            KnownInput(names[i], self.categories_source, tuple(map(str, values)))
+            for i, values in self.categories.items()
+        ]
+
     # -- helpers
     def _matrix(self, X: Any) -> np.ndarray:
-        """Rows as a float64 matrix, columns in the model's order (missing values NaN)."""
+        """Rows as a float64 matrix, columns in the model's order (missing values NaN). Each
+        categorical input's text becomes the code the model was trained on (its place in
+        ``categories``; NaN, the libraries' missing, for any other value), as LightGBM and
+        XGBoost themselves do for a pandas DataFrame."""
+        if self.categories and isinstance(X, pd.DataFrame):
+            return self._coded(X)
         if isinstance(X, pd.DataFrame):
             if self.input_names and all(n in X.columns for n in self.input_names):
                 X = X[self.input_names]
@@ -171,6 +189,18 @@ class NativeModel:
         else:
             matrix = np.asarray(X, dtype="float64")
         return self._width_check(matrix)
+
+    def _coded(self, X: pd.DataFrame) -> np.ndarray:
+        if self.input_names and all(n in X.columns for n in self.input_names):
+            X = X[self.input_names]
+        columns = []
+        for i, name in enumerate(X.columns):
+            if i in self.categories:
+                code = {str(c): k for k, c in enumerate(self.categories[i])}
+                columns.append([code.get(str(v), np.nan) for v in X[name]])
+            else:
+                columns.append(np.asarray(pd.to_numeric(X[name], errors="raise"), dtype="float64"))
+        return self._width_check(np.column_stack(columns).astype("float64"))
 
     def _width_check(self, matrix: np.ndarray) -> np.ndarray:
         if matrix.ndim != 2 or matrix.shape[1] != self.n_features_in_:

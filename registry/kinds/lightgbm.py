@@ -17,7 +17,6 @@ import math
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from registry.interface import KnownInput
 from registry.kinds.base import NativeModel, limit, refuse, two_columns
@@ -385,6 +384,8 @@ class LightGBMModel(NativeModel):
         self.booster = booster
         self.summary = summary
         self.framework_version = version
+        self.categories = summary["categories"]
+        self.categories_source = "LightGBM's pandas_categorical"
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         s = self.summary
@@ -395,14 +396,6 @@ class LightGBMModel(NativeModel):
             "num_class": s["num_class"],
         }
 
-    def known_inputs(self) -> list[KnownInput]:
-        """The categories of each categorical input, as the booster was trained on them."""
-        names = self.input_names or [f"Column_{i}" for i in range(self.n_features_in_)]
-        return [
-            KnownInput(names[i], "LightGBM's pandas_categorical", tuple(map(str, values)))
-            for i, values in self.summary["categories"].items()
-        ]
-
     def known_ranges(self) -> list[KnownInput]:
         """The range of each number input in the training data (the header's feature_infos),
         for a form built from the model alone."""
@@ -411,24 +404,6 @@ class LightGBMModel(NativeModel):
             KnownInput(names[i], "LightGBM's feature_infos (the training range)", None, lo, hi)
             for i, (lo, hi) in self.summary["ranges"].items()
         ]
-
-    def _matrix(self, X: Any) -> np.ndarray:
-        """As every kind, with each categorical input's text turned into the code LightGBM
-        was trained on (its place in pandas_categorical; NaN, LightGBM's missing, for any
-        other value), as LightGBM itself does for a pandas DataFrame."""
-        categories = self.summary["categories"]
-        if not categories or not isinstance(X, pd.DataFrame):
-            return super()._matrix(X)
-        if self.input_names and all(n in X.columns for n in self.input_names):
-            X = X[self.input_names]
-        columns = []
-        for i, name in enumerate(X.columns):
-            if i in categories:
-                code = {str(c): k for k, c in enumerate(categories[i])}
-                columns.append([code.get(str(v), np.nan) for v in X[name]])
-            else:
-                columns.append(np.asarray(pd.to_numeric(X[name], errors="raise"), dtype="float64"))
-        return self._width_check(np.column_stack(columns).astype("float64"))
 
     def _raw(self, X: Any) -> np.ndarray:
         return np.asarray(self.booster.predict(self._matrix(X), num_threads=1))

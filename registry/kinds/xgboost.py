@@ -243,11 +243,6 @@ def document_check(doc: dict[str, Any]) -> dict[str, Any]:
         weights = booster.get("weight_drop")
         if not isinstance(weights, list) or len(weights) != num_trees:
             raise refuse("the dart booster's weight_drop does not give one weight per tree")
-    cats = model.get("cats")
-    if isinstance(cats, dict) and any(
-        cats.get(k) for k in ("enc", "feature_segments", "sorted_idx")
-    ):
-        raise refuse("boosters with recorded categories (enable_categorical) are not served yet")
     total = 0
     for t, tree in enumerate(trees):
         total += tree_check(tree, t, num_feature)
@@ -260,9 +255,11 @@ def document_check(doc: dict[str, Any]) -> dict[str, Any]:
             raise refuse(f"{key} has {len(values)} entries for {num_feature} features")
         if not all(isinstance(v, str) for v in values):
             raise refuse(f"{key} holds something other than text")
-    if any(t == "c" for t in types):
-        raise refuse("boosters with categorical features are not served yet")
+    categories = _cats_check(model.get("cats"), num_feature, types)
+    for t, tree in enumerate(trees):
+        _category_codes_check(tree, f"tree {t}", categories)
     return {
+        "categories": categories,
         "thresholds": _thresholds(trees),
         "objective": objective,
         "num_class": num_class,
@@ -271,6 +268,107 @@ def document_check(doc: dict[str, Any]) -> dict[str, Any]:
         "num_trees": num_trees,
         "booster": name,
     }
+
+
+def _cats_check(cats: Any, num_feature: int, types: list[str]) -> dict[int, list[str]]:
+    """The categories XGBoost (3.1 and later) records for each categorical input, checked
+    before XGBoost reads them: ``enc`` holds, per input, its categories' text as Unicode code
+    points cut by ``offsets``; ``feature_segments`` where each input's categories start in
+    the flat list; ``sorted_idx`` each input's categories in sorted order (XGBoost searches
+    them). Returns ``{input index: [category, ...]}`` in the order of the trained codes."""
+    categorical = [i for i, kind in enumerate(types) if kind == "c"]
+    empty = not cats or (
+        isinstance(cats, dict) and not any(cats.get(k) for k in ("enc", "feature_segments"))
+    )
+    if empty:
+        if categorical:
+            raise refuse(
+                "the model has categorical inputs but records no categories (saved before "
+                "XGBoost 3.1): save it again with XGBoost 3.1 or later"
+            )
+        return {}
+    if not isinstance(cats, dict):
+        raise refuse("cats is not an object")
+    enc, segments, order = cats.get("enc"), cats.get("feature_segments"), cats.get("sorted_idx")
+    if not isinstance(enc, list) or len(enc) != num_feature:
+        raise refuse(f"cats.enc does not give the {num_feature} inputs")
+    if not isinstance(segments, list) or len(segments) != num_feature + 1:
+        raise refuse(f"cats.feature_segments does not give {num_feature + 1} offsets")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in segments):
+        raise refuse("cats.feature_segments holds something other than whole numbers")
+    out: dict[int, list[str]] = {}
+    for i, entry in enumerate(enc):
+        where = f"cats.enc[{i}]"
+        if not isinstance(entry, dict):
+            raise refuse(f"{where} is not an object")
+        offsets, values = entry.get("offsets"), entry.get("values")
+        for key, seq in (("offsets", offsets), ("values", values)):
+            if not isinstance(seq, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in seq
+            ):
+                raise refuse(f"{where}.{key} is not a list of whole numbers (text categories only)")
+        count = max(len(offsets) - 1, 0)
+        if segments[i + 1] - segments[i] != count:
+            raise refuse(
+                f"{where}: feature_segments gives {segments[i + 1] - segments[i]} "
+                f"categories, enc {count}"
+            )
+        if (i in categorical) != (count > 0):
+            raise refuse(f"{where}: categories do not match feature_types")
+        if not count:
+            if offsets not in ([], [0]) or values:
+                raise refuse(f"{where}: values without categories")
+            continue
+        if count > limit("MAX_CATEGORY"):
+            raise refuse(f"{where} has more than {limit('MAX_CATEGORY')} categories")
+        if (
+            offsets[0] != 0
+            or offsets[-1] != len(values)
+            or any(b < a for a, b in itertools.pairwise(offsets))
+        ):
+            raise refuse(f"{where}.offsets do not cut its {len(values)} values in order")
+        if any(not 0 <= v <= 0x10FFFF or 0xD800 <= v <= 0xDFFF for v in values):
+            raise refuse(f"{where} holds a value that is not a Unicode character")
+        text = "".join(map(chr, values))
+        names = [text[a:b] for a, b in itertools.pairwise(offsets)]
+        if len(set(names)) != len(names):
+            raise refuse(f"{where} names a category twice")
+        out[i] = names
+    if segments[0] != 0 or any(b < a for a, b in itertools.pairwise(segments)):
+        raise refuse("cats.feature_segments do not run in order from 0")
+    total = segments[-1]
+    if not isinstance(order, list) or len(order) != total:
+        raise refuse(f"cats.sorted_idx does not give the {total} categories")
+    for i, names in out.items():
+        part = order[segments[i] : segments[i] + len(names)]
+        if sorted(part) != list(range(len(names))):
+            raise refuse(f"cats.sorted_idx for input {i} is not an order of its categories")
+        if [names[k] for k in part] != sorted(names):
+            raise refuse(f"cats.sorted_idx for input {i} does not sort its categories")
+    return out
+
+
+def _category_codes_check(tree: dict, where: str, categories: dict[int, list[str]]) -> None:
+    """A categorical split is on a categorical input, and names only its categories' codes
+    (the arrays' bounds were checked by _categories_check)."""
+    cats = tree.get("categories") or []
+    for node, start, size in zip(
+        tree.get("categories_nodes") or [],
+        tree.get("categories_segments") or [],
+        tree.get("categories_sizes") or [],
+        strict=True,
+    ):
+        feature = tree["split_indices"][node]
+        if feature not in categories:
+            raise refuse(
+                f"{where}, node {node}: a categorical split on input {feature}, "
+                "which has no categories"
+            )
+        if any(c >= len(categories[feature]) for c in cats[start : start + size]):
+            raise refuse(
+                f"{where}, node {node}: a category code beyond input {feature}'s "
+                f"{len(categories[feature])} categories"
+            )
 
 
 def _thresholds(trees: list[dict[str, Any]]) -> dict[int, tuple[float, float]]:
@@ -309,6 +407,8 @@ class XGBoostModel(NativeModel):
         self.booster = booster
         self.summary = summary
         self.framework_version = version
+        self.categories = summary["categories"]
+        self.categories_source = "XGBoost's recorded categories"
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         s = self.summary
