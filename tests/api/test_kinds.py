@@ -255,3 +255,70 @@ def test_a_bad_file_is_a_one_line_400_and_nothing_is_registered(manager, iris, c
     message = next(iter(error["fields"].values()))[0]
     assert says in message and "\n" not in message
     assert not RegisteredModel.objects.exists() and not ModelVersion.objects.exists()
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_a_booster_on_categories_whatifs_explains_and_finds_counterfactuals(
+    manager, analyst, library
+):
+    """Trained on pandas categories: its category input is swept in the what-if, explained,
+    and moved by counterfactuals, each answer in its categories."""
+    import pandas as pd
+
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(size=300).round(3),
+            "colour": pd.Categorical(rng.choice(["red", "green", "blue"], 300)),
+        }
+    )
+    label = np.where(frame["size"] + 2 * (frame["colour"] == "red") > 0.8, "big", "small")
+    codes = (label == "small").astype(int)
+    if library == "xgboost":
+        import xgboost
+
+        data = xgboost.DMatrix(frame, codes, enable_categorical=True)
+        params = {"objective": "binary:logistic", "tree_method": "hist", "nthread": 1}
+        model = bytes(xgboost.train(params, data, num_boost_round=15).save_raw(raw_format="ubj"))
+    else:
+        import lightgbm
+
+        params = {"objective": "binary", "verbose": -1, "min_data_per_group": 5}
+        model = lightgbm.train(params, lightgbm.Dataset(frame, codes), 15).model_to_string()
+        model = model.encode()
+    rows = frame.astype({"colour": object}).assign(label=label)
+    response = manager.post(
+        "/api/v1/models/",
+        {
+            "name": "sizes",
+            "artifact": upload("sizes.model", model),
+            "reference_data": upload("sizes.csv", csv_bytes(rows)),
+            "target": "label",
+        },
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    row = {"size": 0.0, "colour": "blue"}
+    curves = analyst.post(
+        "/api/v1/models/sizes/whatif/", {"inputs": row, "points": 5}, format="json"
+    ).json()["curves"]
+    colour = next(c for c in curves if c["feature"] == "colour")
+    assert sorted(map(str, colour["values"])) == ["blue", "green", "red"]
+    explained = analyst.post("/api/v1/models/sizes/explain/", {"inputs": row}, format="json")
+    assert explained.status_code == 200, explained.content
+    body = explained.json()
+    assert (
+        abs(body["baseline"] + sum(c["effect"] for c in body["contributions"]) - body["answer"])
+        < 1e-6
+    )
+    found = analyst.post(
+        "/api/v1/models/sizes/counterfactuals/",
+        {"inputs": row, "target": "big", "max_changes": 1},
+        format="json",
+    )
+    assert found.status_code == 200, found.content
+    result = found.json()
+    assert result["prediction"]["label"] == "small"
+    assert result["counterfactuals"]
+    for answer in result["counterfactuals"]:
+        assert answer["prediction"]["label"] == "big"
