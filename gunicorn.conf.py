@@ -6,15 +6,17 @@ import os
 
 # Two workers per core is plenty: a request is CPU-bound model work, not waiting on I/O.
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
-# A few threads per worker (gunicorn's gthread worker) keep client connections alive: the sync
-# worker closes every connection and then waits, idle, for the client to close its end
-# (gunicorn 27 drains the socket first), which cost a one-row predict more than answering it.
-# The model work itself is CPU-bound; the threads overlap only the waiting, and calls to a
-# busy model wait and are answered with it in one batch (registry/coalescing.py). A slow
-# model gains from more threads, a fast one loses tail latency to them (bench/api_http.py,
-# one worker, 8 clients: the demo's forest 50 req/s with 4 threads, 77 with 8; the breast
-# cancer pipeline p99 87 ms with 4, 150 ms with 8).
-threads = int(os.environ.get("WEB_THREADS", 4))
+# One thread per worker: gunicorn's sync worker, one request at a time. The model work is
+# CPU-bound, and gthread's poller and thread hand-off cost about 1 ms of CPU a call, more than
+# a booster's or a pipeline's own predict. bench/api_http.py, one worker, 8 clients: the breast
+# cancer pipeline 332 -> 421 req/s (v1) and 349 -> 449 (v2), p99 22.8 ms; the demo's forest
+# (wine) 205 -> 316 req/s, p99 71 -> 29 ms, 5.5 -> 3.1 CPU ms a call: with 4 threads its
+# calls waited on each other for the GIL. The sync worker keeps no connection alive and each
+# slow client holds a whole worker: slow clients are the proxy's job (deploy/nginx.conf, which
+# reads each request in full and keeps the clients' connections). WEB_THREADS=4 gives the
+# gthread worker back: more slow sockets before the portal stalls, and calls to one busy model
+# answered together (registry/coalescing.py).
+threads = int(os.environ.get("WEB_THREADS", 1))
 # A worker silent for this long (a request that never ends, a client that never finishes
 # sending) is killed and replaced. Slow clients are the proxy's job (deploy/nginx.conf):
 # a worker serves only as many connections as it has threads.
