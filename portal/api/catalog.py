@@ -22,6 +22,7 @@ from portal.api.base import (
 from portal.web.errors import RequestTooLarge
 from portal.web.parsers import MultiPartParser
 from portal.web.permissions import IsManager, IsViewer, ManagerWrites
+from portal.web.registration import upload_register
 from registry.catalog.selectors import (
     alias_map,
     model_version_list,
@@ -29,8 +30,7 @@ from registry.catalog.selectors import (
     registered_model_get,
     registered_model_list,
 )
-from registry.catalog.services import alias_remove, alias_set, model_version_register
-from registry.mlflow.importer import mlflow_model_read, mlflow_model_register, zip_reader
+from registry.catalog.services import alias_remove, alias_set
 from registry.releases.promotions import model_approval_set
 from registry.runtime import version_interface
 
@@ -76,31 +76,23 @@ class ModelListView(APIView):
         for key, upload in files.items():
             if upload.size > limit:
                 raise RequestTooLarge(f"{key}: the file is larger than {limit} bytes.")
-        reference = files.get("reference_data")
         upload = files.get("artifact") or files["mlflow_model"]
-        common = {
-            "name": data["name"],
-            "reference": reference.read() if reference else None,
-            "target": data.get("target") or None,
-            "title": data.get("title", ""),
-            "description": data.get("description", ""),
-            "interface": data.get("interface"),
-            "alias": data.get("alias"),
-            "allow_breaking": data["allow_breaking"],
-            "source": data.get("source") or f"API upload of {upload.name}",
-            "notes": data.get("notes", ""),
-            "user": request.user,
-        }
-        if "mlflow_model" in files:
-            # Read in place (a large upload is a temporary file): only the members taken
-            # are ever in memory, never the whole zip beside them.
-            read, folder = zip_reader(upload)
-            model = mlflow_model_read(read=read, uri=folder)
-            version = mlflow_model_register(model=model, **common)
-        else:
-            version = model_version_register(
-                artifact=upload.read(), keep=data.get("keep", []), **common
-            )
+        version = upload_register(
+            artifact=files.get("artifact"),
+            mlflow_model=files.get("mlflow_model"),
+            reference_data=files.get("reference_data"),
+            keep=data.get("keep", []),
+            name=data["name"],
+            target=data.get("target") or None,
+            title=data.get("title", ""),
+            description=data.get("description", ""),
+            interface=data.get("interface"),
+            alias=data.get("alias"),
+            allow_breaking=data["allow_breaking"],
+            source=data.get("source") or f"API upload of {upload.name}",
+            notes=data.get("notes", ""),
+            user=request.user,
+        )
         return Response(
             s.VersionSerializer(version, context={"request": request}).data,
             status=status.HTTP_201_CREATED,

@@ -15,9 +15,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from portal.pages.access import role_required
+from portal.web.registration import upload_register
 from registry import roles
-from registry.catalog.services import model_version_register
-from registry.mlflow.importer import mlflow_model_read, mlflow_model_register, zip_reader
 from registry.models import ModelVersion
 
 
@@ -88,22 +87,19 @@ class RegisterForm(forms.Form):
 def _register(form: RegisterForm, user) -> ModelVersion:
     data = form.cleaned_data
     upload = data.get("artifact") or data["mlflow_model"]
-    reference = data.get("reference_data")
-    common = {
-        "name": data["name"],
-        "reference": reference.read() if reference else None,
-        "target": data["target"] or None,
-        "title": data["title"],
-        "description": data["description"],
-        "allow_breaking": data["allow_breaking"],
-        "source": data["source"] or f"Upload of {upload.name} on the register page",
-        "notes": data["notes"],
-        "user": user,
-    }
-    if data.get("mlflow_model"):
-        read, folder = zip_reader(upload)
-        return mlflow_model_register(model=mlflow_model_read(read=read, uri=folder), **common)
-    return model_version_register(artifact=upload.read(), **common)
+    return upload_register(
+        artifact=data.get("artifact"),
+        mlflow_model=data.get("mlflow_model"),
+        reference_data=data.get("reference_data"),
+        name=data["name"],
+        target=data["target"] or None,
+        title=data["title"],
+        description=data["description"],
+        allow_breaking=data["allow_breaking"],
+        source=data["source"] or f"Upload of {upload.name} on the register page",
+        notes=data["notes"],
+        user=user,
+    )
 
 
 @role_required(roles.MANAGER)
