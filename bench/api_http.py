@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/api_http.py [--requests 3000] [--concurrency 1 8] [--workers 1 2]
                                        [--targets v1 v2 mlflow] [--model breast-cancer]
-                                       [--shadow off on]
+                                       [--shadow off on] [--cold 9]
 
 Seeds a throwaway SQLite DATA_DIR with the demo models and a manager's token, starts gunicorn
 on 127.0.0.1 (a free port) with the repo's gunicorn.conf.py, and POSTs the same one-row call
@@ -20,7 +20,9 @@ the mlflow line says why it is missing. MLflow stores nothing; the portal stores
 Prints requests/s, client-side p50/p99, the server's CPU time per request (all its
 processes, from /proc), the server-side time the service stored (Prediction.latency_ms), the
 raw in-process predict_proba of the same model, and cold start: from launching the server
-process to its first answered call. Measures and prints; never asserts.
+process to its first answered call. One cold start is noisy (the same imports take 1.6-2.7 s
+from run to run on a busy machine): `--cold 9` starts each target 9 more times, in turn, and
+prints the medians and their ratio. Measures and prints; never asserts.
 
 `--kind xgboost` / `--kind lightgbm` (issue 20) trains a booster of that library on the
 breast-cancer rows (binary, 100 rounds, depth 4 / 15 leaves), registers its native file (JSON /
@@ -457,6 +459,34 @@ def calls(token: str, row: dict) -> dict[str, Call]:
     }
 
 
+def cold_starts(targets, the_calls, python, model, rounds: int) -> None:
+    """Start each target ``rounds`` times, one after the other in turn (so a noisy spell on
+    the machine falls on every target alike), and print each one's median cold start."""
+    seconds: dict[str, list[float]] = {target: [] for target in targets}
+    for _ in range(rounds):
+        for target in targets:
+            port = free_port()
+            launched = time.perf_counter()
+            if target == "mlflow":
+                server = start_mlflow(python, model, 1, port)
+            else:
+                server = start_gunicorn(1, port)
+            try:
+                seconds[target].append(first_answer(server, port, the_calls[target], launched))
+            finally:
+                stop(server)
+    print(f"  cold start, one worker, {rounds} starts of each in turn:")
+    medians = {target: percentiles(runs)["p50"] for target, runs in seconds.items()}
+    for target, runs in seconds.items():
+        versus = ""
+        if "mlflow" in medians and target != "mlflow":
+            versus = f"  ({medians[target] / medians['mlflow']:.3f}x mlflow's)"
+        print(
+            f"  {target:>7} median {medians[target]:.2f} s, "
+            f"{min(runs):.2f}-{max(runs):.2f} s{versus}"
+        )
+
+
 def main() -> None:
     global MODEL
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -467,6 +497,13 @@ def main() -> None:
     parser.add_argument("--model", default=MODEL, help="a demo model (default: %(default)s)")
     parser.add_argument("--shadow", nargs="+", choices=["off", "on"], default=None)
     parser.add_argument("--kind", choices=["sklearn", "xgboost", "lightgbm"], default="sklearn")
+    parser.add_argument(
+        "--cold",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also start each target N more times, interleaved, and print its median cold start",
+    )
     args = parser.parse_args()
     MODEL = args.model if args.kind == "sklearn" else booster_register(args.kind)
 
@@ -548,6 +585,8 @@ def main() -> None:
             stop(server)
             if worker is not None:
                 stop(worker)
+    if args.cold:
+        cold_starts(targets, the_calls, python, model, args.cold)
     print(f"  load average {os.getloadavg()[0]:.1f} after the run")
     if args.kind == "sklearn":
         print(
