@@ -10,8 +10,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 # The portal's modules compiled to bytecode, as `make run` has them before it starts the server
-# (without it, where Python may not write bytecode, each server start compiles them anew).
-subprocess.run(["make", "--silent", "var/.bytecode"], cwd=ROOT, check=True)
+# (without it, where Python may not write bytecode, each server start compiles them anew), and
+# the virtualenv it serves from: requirements.txt alone, as a deployment has it (Makefile,
+# RUN_VENV). The benchmarks themselves run in .venv, beside the test tools.
+subprocess.run(["make", "--silent", "var/.bytecode", ".venv-run/.installed"], cwd=ROOT, check=True)
 
 
 def django_with_demo() -> None:
@@ -41,12 +43,12 @@ def free_port() -> int:
 
 
 def gunicorn_launch(*, workers: int, port: int, **env: str) -> subprocess.Popen:
-    """The portal under gunicorn with the project's config, as `make run` serves it (its own
-    modules compiled to bytecode first, as `make run` has them); ``env`` adds to this
+    """The portal under gunicorn with the project's config, as `make run` serves it (from
+    .venv-run, its own modules compiled to bytecode first); ``env`` adds to this
     process's environment. Returns at once: callers wait for it to answer."""
     return subprocess.Popen(
         [
-            str(ROOT / ".venv/bin/gunicorn"),
+            str(ROOT / ".venv-run/bin/gunicorn"),
             *("--config", str(ROOT / "gunicorn.conf.py"), "--workers", str(workers)),
             *("--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"),
             "portal.wsgi",
