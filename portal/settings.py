@@ -6,6 +6,7 @@ database-backed task queue. Every variable is listed in the README.
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -118,6 +119,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # Seconds a write waits for the lock before the request is answered 503 (busy).
         "timeout": env_int("SQLITE_TIMEOUT", 20),
     }
+    # DRF maps django.contrib.postgres's model fields to serializer fields in case a model
+    # has one (rest_framework/compat.py), and importing those fields imports psycopg: ~50 ms
+    # of every server's start (bench/api_http.py --cold) for fields no model has on SQLite.
+    # None in sys.modules makes that import fail as it does where psycopg is not installed,
+    # which DRF expects. Nothing of the portal's uses django.contrib.postgres.
+    sys.modules.setdefault("django.contrib.postgres.fields", None)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A server that does not answer at all (not one that refuses) must not hold a request
     # until the worker is killed: after this many seconds the request answers 503.

@@ -1,7 +1,9 @@
 """URLs of the JSON API (v1), its OpenAPI schema and its Swagger UI, under /api/."""
 
+from functools import cache
+
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from django.views.decorators.csrf import csrf_exempt
 
 from portal.api import alerts, batch, events, monitoring, releases
 from portal.api.catalog import (
@@ -26,6 +28,28 @@ from portal.api.predict import (
 from portal.web.errors import not_found
 
 app_name = "api"
+
+
+@cache
+def _spectacular(name: str, **initkwargs):
+    # drf-spectacular's views, imported when first asked for: their module brings the schema
+    # generator and with it DRF's and Django's test clients, ~20 ms of every server's start
+    # (bench/api_http.py --cold) for two pages that client generators and people read.
+    from drf_spectacular import views
+
+    return getattr(views, name).as_view(**initkwargs)
+
+
+@csrf_exempt
+def schema(request, *args, **kwargs):
+    return _spectacular("SpectacularAPIView")(request, *args, **kwargs)
+
+
+@csrf_exempt
+def docs(request, *args, **kwargs):
+    view = _spectacular("SpectacularSwaggerSplitView", url_name="api:schema")
+    return view(request, *args, **kwargs)
+
 
 urlpatterns = [
     path("v1/models/", ModelListView.as_view(), name="model-list"),
@@ -116,10 +140,10 @@ urlpatterns = [
         name="webhook-deliveries",
     ),
     path("v1/health/", HealthView.as_view(), name="health"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", schema, name="schema"),
     # The split view serves its start-up script from this URL too (?script), so the page has
     # no inline script and the site's Content-Security-Policy (script-src 'self') holds.
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("docs/", docs, name="docs"),
     # Anything else under /api/ (any characters, newlines too) is a JSON 404, not a page.
     re_path(r"^", not_found),
 ]

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,11 @@ MAX_ROWS = 900
 EXACT_MAX_INPUTS = 10
 
 
-_threads = ThreadpoolController()
+@cache
+def _threads() -> ThreadpoolController:
+    # Made on first use, not on import: listing the native thread pools loaded by then took
+    # ~7 ms of every server's start, and only explanations and counterfactuals need it.
+    return ThreadpoolController()
 
 
 def score_batch(
@@ -61,7 +66,7 @@ def score_batch(
     shared two-core machine a 1,700-row batch took 8 s of wall time with them and 0.17 s on
     one thread (bench/explain_time.py). A web worker serves one request per core anyway.
     """
-    with _threads.limit(limits=1, user_api="openmp"):
+    with _threads().limit(limits=1, user_api="openmp"):
         return (score if check else score_unchecked)(estimator, frame, interface)
 
 
