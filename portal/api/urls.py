@@ -33,8 +33,8 @@ app_name = "api"
 @cache
 def _spectacular(name: str, **initkwargs):
     # drf-spectacular's views, imported when first asked for: their module brings the schema
-    # generator and with it DRF's and Django's test clients, ~20 ms of every server's start
-    # (bench/api_http.py --cold) for two pages that client generators and people read.
+    # generator, ~10 ms of every server's start (bench/api_http.py --cold) for two pages that
+    # client generators and people read.
     from drf_spectacular import views
 
     return getattr(views, name).as_view(**initkwargs)
