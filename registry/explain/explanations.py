@@ -53,7 +53,7 @@ EXACT_MAX_INPUTS = 10
 @cache
 def _threads() -> ThreadpoolController:
     # Made on first use, not on import: listing the native thread pools loaded by then took
-    # ~7 ms of every server's start, and only explanations and counterfactuals need it.
+    # ~7 ms of every server's start, and only score_batch (below) needs it.
     return ThreadpoolController()
 
 
