@@ -10,12 +10,13 @@ from tests.conftest import portal_process_env
 ROOT = Path(__file__).resolve().parents[2]
 
 # The server's module, as gunicorn preloads it; prints which of the named modules it loaded.
-SCRIPT = "import sys, portal.wsgi; print(*[m for m in sys.argv[1:] if sys.modules.get(m)])"
+LOADED = "import sys, portal.wsgi; print(*[m for m in sys.argv[1:] if sys.modules.get(m)])"
 
 
-def _loaded(tmp_path, *modules: str, **settings: str) -> list[str]:
+def _run(tmp_path, script: str, *args: str, **settings: str) -> str:
+    """What ``script`` prints in a process of its own, with the portal's settings."""
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *modules],
+        [sys.executable, "-c", script, *args],
         cwd=ROOT,
         env=portal_process_env(tmp_path, **settings),
         capture_output=True,
@@ -23,26 +24,18 @@ def _loaded(tmp_path, *modules: str, **settings: str) -> list[str]:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.split()
+    return done.stdout
 
 
 def test_a_server_on_sqlite_loads_no_postgresql_driver_and_no_schema_generator(tmp_path):
     unused = ["psycopg", "django.contrib.postgres.fields", "drf_spectacular.views"]
     # The same process does load what answering needs (the check would see them).
     needed = ["rest_framework.serializers", "registry.predict.services"]
-    assert _loaded(tmp_path, *unused, *needed) == needed
+    assert _run(tmp_path, LOADED, *unused, *needed).split() == needed
 
 
 def test_a_server_on_postgresql_still_has_drf_map_postgresql_fields(tmp_path):
     # Nothing connects on import: the URL only picks the engine, as in production.
     script = "import portal.wsgi; from rest_framework.compat import postgres_fields as f; print(f)"
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=portal_process_env(tmp_path, DATABASE_URL="postgres://nobody@127.0.0.1:1/none"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "django.contrib.postgres.fields" in done.stdout
+    url = "postgres://nobody@127.0.0.1:1/none"
+    assert "django.contrib.postgres.fields" in _run(tmp_path, script, DATABASE_URL=url)
