@@ -459,6 +459,13 @@ def calls(token: str, row: dict) -> dict[str, Call]:
     }
 
 
+def start_server(target: str, python, model, workers: int, port: int) -> subprocess.Popen:
+    """MLflow serving ``model``, or the portal (either API), with ``workers`` workers."""
+    if target == "mlflow":
+        return start_mlflow(python, model, workers, port)
+    return start_gunicorn(workers, port)
+
+
 def cold_starts(targets, the_calls, python, model, rounds: int) -> None:
     """Start each target ``rounds`` times, one after the other in turn (so a noisy spell on
     the machine falls on every target alike), and print each one's median cold start."""
@@ -467,10 +474,7 @@ def cold_starts(targets, the_calls, python, model, rounds: int) -> None:
         for target in targets:
             port = free_port()
             launched = time.perf_counter()
-            if target == "mlflow":
-                server = start_mlflow(python, model, 1, port)
-            else:
-                server = start_gunicorn(1, port)
+            server = start_server(target, python, model, 1, port)
             try:
                 seconds[target].append(first_answer(server, port, the_calls[target], launched))
             finally:
@@ -542,10 +546,8 @@ def main() -> None:
         port = free_port()
         launched = time.perf_counter()
         worker = None
-        if target == "mlflow":
-            server = start_mlflow(python, model, workers, port)
-        elif shadow is None:
-            server = start_gunicorn(workers, port)
+        if target == "mlflow" or shadow is None:
+            server = start_server(target, python, model, workers, port)
         else:
             shadow_set(shadow == "on")
             worker = start_task_worker()
